@@ -633,6 +633,15 @@ class Parser {
                         single(parts_[kMinute], std::popcount(expr_.minutes_)) &&
                         single(parts_[kHour], std::popcount(expr_.hours_));
     expr_.years_ = std::move(years_);
+    for (unsigned w = 0; w < 7; ++w) {
+      const unsigned bits = expr_.weekdays_[w];
+      // Every one of the five possible occurrences means every such weekday.
+      if ((bits & 31) == 31) {
+        expr_.every_weekday_ |= static_cast<std::uint8_t>(1u << w);
+      } else if (bits) {
+        expr_.nth_weekday_ |= static_cast<std::uint8_t>(1u << w);
+      }
+    }
     expr_.can_fire_ = expr_.compute_can_fire();
   }
 
@@ -678,9 +687,11 @@ bool CronExpr::operator==(const CronExpr& o) const {
 }
 
 std::uint32_t CronExpr::day_mask(int y, unsigned m) const {
-  const int len = days_in_month(y, m);
+  return days_matching(days_in_month(y, m), weekday{sys_days{year{y} / month{m} / 1}}.c_encoding());
+}
+
+std::uint32_t CronExpr::days_matching(int len, unsigned first_wd) const {
   const std::uint32_t valid = ((std::uint32_t{1} << len) - 1) << 1;
-  const unsigned first_wd = weekday_of(y, m, 1);
   auto wd = [first_wd](int d) { return (first_wd + static_cast<unsigned>(d) - 1) % 7; };
 
   std::uint32_t dom = days_ & valid;
@@ -699,15 +710,23 @@ std::uint32_t CronExpr::day_mask(int y, unsigned m) const {
   if (last_day_) dom |= std::uint32_t{1} << len;
   if (star_dow_) return dom;
 
-  std::uint32_t dow = 0;
-  for (unsigned w = 0; w < 7; ++w) {
-    unsigned bits = weekdays_[w];
-    if (!bits) continue;
-    int first = 1 + static_cast<int>((w + 7 - first_wd) % 7);
-    int last = first + 7 * ((len - first) / 7);
+  // Weekdays wanted in every week: rotate the set so that bit k stands for day k + 1 of
+  // this month, then repeat it every seven days with one multiplication.
+  const std::uint32_t rotated = ((std::uint32_t{every_weekday_} >> first_wd) |
+                                 (std::uint32_t{every_weekday_} << (7 - first_wd))) &
+                                0x7f;
+  constexpr std::uint32_t kWeekly = 1u | 1u << 7 | 1u << 14 | 1u << 21 | 1u << 28;
+  std::uint32_t dow = (rotated * kWeekly) << 1 & valid;
+  // The rest name occurrences: 2nd Monday, last Friday.
+  for (unsigned rest = nth_weekday_; rest; rest &= rest - 1) {
+    const auto w = static_cast<unsigned>(std::countr_zero(rest));
+    const unsigned bits = weekdays_[w];
+    const int first = 1 + static_cast<int>((w + 7 - first_wd) % 7);
+    const int last = first + 7 * ((len - first) / 7);
     for (int k = 0, d = first; d <= len; ++k, d += 7) {
-      if ((bits >> k) & 1 || ((bits & 32) && d == last)) dow |= std::uint32_t{1} << d;
+      if ((bits >> k) & 1) dow |= std::uint32_t{1} << d;
     }
+    if (bits & 32) dow |= std::uint32_t{1} << last;
   }
   if (and_logic_ || star_dom_) return dom & dow;
   return dom | dow;
@@ -845,46 +864,69 @@ class Walker {
     return std::nullopt;
   }
 
+  // Makes the cache describe (y, m) and returns its matching days.
   std::uint32_t month_mask(int y, unsigned m) {
     if (cache_.year != y || cache_.month != m) {
+      const sys_days first{year{y} / month{m} / 1};
+      const unsigned first_wd = weekday{first}.c_encoding();
       cache_.year = y;
       cache_.month = m;
-      cache_.mask = e_.day_mask(y, m);
+      cache_.first_day = first.time_since_epoch().count();
+      cache_.length = days_in_month(y, m);
+      const auto key = static_cast<unsigned>(cache_.length - 28) * 7 + first_wd;
+      if (!((cache_.known >> key) & 1)) {
+        cache_.masks[key] = e_.days_matching(cache_.length, first_wd);
+        cache_.known |= 1u << key;
+      }
+      cache_.mask = cache_.masks[key];
     }
     return cache_.mask;
+  }
+
+  static int next_bit(std::uint64_t mask, unsigned from_bit) {
+    std::uint64_t rest = from_bit >= 64 ? 0 : mask & (~std::uint64_t{0} << from_bit);
+    return rest ? std::countr_zero(rest) : -1;
+  }
+
+  // The earliest matching time of day at or after h:mi:s, in seconds, or -1.
+  int next_time_of_day(unsigned h, unsigned mi, unsigned s) const {
+    for (int hh = next_bit(e_.hours_, h); hh >= 0; hh = next_bit(e_.hours_, hh + 1u)) {
+      const bool same_hour = static_cast<unsigned>(hh) == h;
+      for (int mm = next_bit(e_.minutes_, same_hour ? mi : 0); mm >= 0;
+           mm = next_bit(e_.minutes_, mm + 1u)) {
+        const bool same_minute = same_hour && static_cast<unsigned>(mm) == mi;
+        int ss = next_bit(e_.seconds_, same_minute ? s : 0);
+        if (ss >= 0) return hh * 3600 + mm * 60 + ss;
+      }
+    }
+    return -1;
   }
 
   // The earliest wall-clock time >= from that matches every field, or nullopt when the
   // years run out. Local times are seconds since 1970-01-01T00:00:00 on the wall clock.
   std::optional<std::int64_t> next_local(std::int64_t from) {
     const std::int64_t days_since = floor_div(from, kDay);
-    const year_month_day ymd{sys_days{days{days_since}}};
-    int y = static_cast<int>(ymd.year());
-    unsigned mo = static_cast<unsigned>(ymd.month());
-    unsigned d = static_cast<unsigned>(ymd.day());
-    auto sod = static_cast<unsigned>(from - days_since * kDay);
-    unsigned h = sod / 3600, mi = sod / 60 % 60, s = sod % 60;
+    int y;
+    unsigned mo, d;
+    if (cache_.month != 0 && days_since >= cache_.first_day &&
+        days_since < cache_.first_day + cache_.length) {
+      // Still in the month looked at last time: skip the calendar arithmetic.
+      y = cache_.year;
+      mo = cache_.month;
+      d = static_cast<unsigned>(days_since - cache_.first_day + 1);
+    } else {
+      const year_month_day ymd{sys_days{days{days_since}}};
+      y = static_cast<int>(ymd.year());
+      mo = static_cast<unsigned>(ymd.month());
+      d = static_cast<unsigned>(ymd.day());
+    }
+    int tod = static_cast<int>(from - days_since * kDay);  // 0: start of the day
     const int limit = e_.star_year_ ? 3000 : 10000;
     if (y < 1) {
       y = 1;
       mo = d = 1;
-      h = mi = s = 0;
+      tod = 0;
     }
-
-    auto next_bit = [](std::uint64_t mask, unsigned from_bit) -> int {
-      std::uint64_t rest = from_bit >= 64 ? 0 : mask & (~std::uint64_t{0} << from_bit);
-      return rest ? std::countr_zero(rest) : -1;
-    };
-    auto next_day = [&] {
-      h = mi = s = 0;
-      if (static_cast<int>(++d) > days_in_month(y, mo)) {
-        d = 1;
-        if (++mo > 12) {
-          mo = 1;
-          ++y;
-        }
-      }
-    };
     for (;;) {
       if (y >= limit) return std::nullopt;
       if (e_.years_) {
@@ -893,66 +935,43 @@ class Walker {
         if (ny != y) {
           y = ny;
           mo = d = 1;
-          h = mi = s = 0;
+          tod = 0;
         }
       }
       int m2 = next_bit(e_.months_, mo);
       if (m2 < 0) {
         ++y;
         mo = d = 1;
-        h = mi = s = 0;
+        tod = 0;
         continue;
       }
       if (static_cast<unsigned>(m2) != mo) {
         mo = static_cast<unsigned>(m2);
         d = 1;
-        h = mi = s = 0;
+        tod = 0;
       }
-      int d2 = next_bit(month_mask(y, mo), d);
+      const std::uint32_t mask = month_mask(y, mo);
+      int d2 = next_bit(mask, d);
+      int at = -1;
+      if (d2 == static_cast<int>(d)) {
+        // Today matches: the rest of today, or else the next matching day.
+        at =
+            next_time_of_day(static_cast<unsigned>(tod / 3600),
+                             static_cast<unsigned>(tod / 60 % 60), static_cast<unsigned>(tod % 60));
+        if (at < 0) d2 = next_bit(mask, d + 1);
+      }
+      if (at < 0 && d2 >= 0) at = next_time_of_day(0, 0, 0);  // a whole day always matches
       if (d2 < 0) {
         if (++mo > 12) {
           mo = 1;
           ++y;
         }
         d = 1;
-        h = mi = s = 0;
+        tod = 0;
         continue;
       }
-      if (static_cast<unsigned>(d2) != d) {
-        d = static_cast<unsigned>(d2);
-        h = mi = s = 0;
-      }
-      int h2 = next_bit(e_.hours_, h);
-      if (h2 < 0) {
-        next_day();
-        continue;
-      }
-      if (static_cast<unsigned>(h2) != h) {
-        h = static_cast<unsigned>(h2);
-        mi = s = 0;
-      }
-      int mi2 = next_bit(e_.minutes_, mi);
-      if (mi2 < 0) {
-        mi = s = 0;
-        if (++h > 23) next_day();
-        continue;
-      }
-      if (static_cast<unsigned>(mi2) != mi) {
-        mi = static_cast<unsigned>(mi2);
-        s = 0;
-      }
-      int s2 = next_bit(e_.seconds_, s);
-      if (s2 < 0) {
-        s = 0;
-        if (++mi > 59) {
-          mi = 0;
-          if (++h > 23) next_day();
-        }
-        continue;
-      }
-      s = static_cast<unsigned>(s2);
-      std::int64_t day_count = sys_days{year{y} / month{mo} / day{d}}.time_since_epoch().count();
-      return day_count * kDay + h * 3600 + mi * 60 + s;
+      // month_mask() left the cache on this month.
+      return (cache_.first_day + d2 - 1) * kDay + at;
     }
   }
 

@@ -85,7 +85,9 @@ class CronExpr {
   friend class Schedule;
 
   std::optional<std::int64_t> next_after(std::int64_t t, ZoneCursor& zone, WalkCache& cache) const;
-  // The days of (year, month) that match, as bits 1-31.
+  // The days of a month that match, as bits 1-31. They depend only on the month's length
+  // and the weekday of its first day (0 = Sunday).
+  std::uint32_t days_matching(int length, unsigned first_weekday) const;
   std::uint32_t day_mask(int year, unsigned month) const;
   bool compute_can_fire() const;
 
@@ -96,6 +98,8 @@ class CronExpr {
   std::uint32_t nearest_ = 0;               // bit d for "dW"
   std::uint16_t months_ = 0;                // bit m, 1-12
   std::array<std::uint8_t, 7> weekdays_{};  // per weekday: bits 0-4 = 1st-5th, bit 5 = last
+  std::uint8_t every_weekday_ = 0;          // weekdays wanted every week (derived)
+  std::uint8_t nth_weekday_ = 0;            // weekdays wanted in some weeks only (derived)
   std::shared_ptr<const YearSet> years_;    // null when every year is allowed
   bool last_day_ = false;                   // "L" in day-of-month
   bool last_weekday_ = false;               // "LW"
@@ -107,11 +111,16 @@ class CronExpr {
   bool can_fire_ = false;
 };
 
-/// Per-walker memo of the last month's matching days.
+/// Per-walker memo of the last month visited: its matching days and where it lies.
 struct WalkCache {
   int year = 0;
-  unsigned month = 0;  // 0: empty
-  std::uint32_t mask = 0;
+  unsigned month = 0;          // 0: empty
+  std::uint32_t mask = 0;      // matching days, bits 1-31
+  std::int64_t first_day = 0;  // days since 1970-01-01 of the 1st
+  int length = 0;              // days in the month
+  // days_matching() by (length - 28) * 7 + weekday of the 1st; bit i of `known` marks entry i.
+  std::array<std::uint32_t, 28> masks{};
+  std::uint32_t known = 0;
 };
 
 /// One expression walking forward in one zone; cheaper than CronExpr::next_after for
