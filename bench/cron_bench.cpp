@@ -12,14 +12,15 @@ namespace {
 using namespace cronkit::cron;
 
 constexpr std::array<const char*, 8> kPatterns = {
-    "* * * * * *",       "*/5 * * * *",   "0 30 9 * * MON-FRI", "0 */15 0-3 * * *",
-    "0 0 12 L * *",      "0 0 9 * * 1#2", "0 0 0 15W * *",      "0 0 0 29 2 * 2024-2100/4",
+    "* * * * * *",  "*/5 * * * *",   "0 30 9 * * MON-FRI", "0 */15 0-3 * * *",
+    "0 0 12 L * *", "0 0 9 * * 1#2", "0 0 0 15W * *",      "0 0 0 29 2 * 2024-2100/4",
 };
 
 void BM_Parse(benchmark::State& state) {
   const char* pattern = kPatterns[static_cast<std::size_t>(state.range(0))];
   state.SetLabel(pattern);
-  for (auto _ : state) benchmark::DoNotOptimize(CronExpr::parse(pattern));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(CronExpr::parse(pattern));
 }
 BENCHMARK(BM_Parse)->DenseRange(0, kPatterns.size() - 1);
 
@@ -37,8 +38,12 @@ void next_after(benchmark::State& state, const char* zone_name) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-void BM_NextUtc(benchmark::State& state) { next_after(state, "UTC"); }
-void BM_NextNewYork(benchmark::State& state) { next_after(state, "America/New_York"); }
+void BM_NextUtc(benchmark::State& state) {
+  next_after(state, "UTC");
+}
+void BM_NextNewYork(benchmark::State& state) {
+  next_after(state, "America/New_York");
+}
 BENCHMARK(BM_NextUtc)->DenseRange(0, kPatterns.size() - 1);
 BENCHMARK(BM_NextNewYork)->DenseRange(0, kPatterns.size() - 1);
 
@@ -59,7 +64,8 @@ void BM_PrevBeforeNewYork(benchmark::State& state) {
   auto expr = *CronExpr::parse("0 30 9 * * MON-FRI");
   auto ny = *Zone::find("America/New_York");
   const Instant t{std::chrono::seconds{1767225600}};
-  for (auto _ : state) benchmark::DoNotOptimize(expr.prev_before(t, *ny));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(expr.prev_before(t, *ny));
 }
 BENCHMARK(BM_PrevBeforeNewYork);
 

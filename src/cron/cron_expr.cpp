@@ -634,9 +634,10 @@ class Parser {
                         single(parts_[kHour], std::popcount(expr_.hours_));
     expr_.years_ = std::move(years_);
     for (unsigned w = 0; w < 7; ++w) {
-      const unsigned bits = expr_.weekdays_[w];
+      auto& bits = expr_.weekdays_[w];
       // Every one of the five possible occurrences means every such weekday.
       if ((bits & 31) == 31) {
+        bits = 63;
         expr_.every_weekday_ |= static_cast<std::uint8_t>(1u << w);
       } else if (bits) {
         expr_.nth_weekday_ |= static_cast<std::uint8_t>(1u << w);
@@ -1098,7 +1099,8 @@ std::string CronExpr::canonical() const {
   if (last_weekday_) {
     dom = "LW";
   } else if (star_dom_) {
-    dom = "*";
+    // "*,L" is '*' as croner sees it, L included; keep the L so the form reads back equal.
+    dom = last_day_ ? "*,L" : "*";
   } else {
     dom = render_set(days_, 1, 31, false);
     for (std::uint32_t n = nearest_; n; n &= n - 1) {

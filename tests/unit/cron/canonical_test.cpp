@@ -50,6 +50,7 @@ TEST(Canonical, RoundTrips) {
     EXPECT_EQ(again->canonical(), original.canonical()) << p;
     EXPECT_EQ(again->fixed_time(), original.fixed_time()) << p;
     EXPECT_EQ(again->can_fire(), original.can_fire()) << p;
+    EXPECT_TRUE(*again == original) << p << " -> " << original.canonical();
     for (const char* z : zones) {
       for (const char* from :
            {"2026-03-07T00:00:00Z", "2026-10-31T12:00:00Z", "2999-12-30T00:00:00Z"}) {

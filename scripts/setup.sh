@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything cronkit needs to build, run and test on Debian 12 (run as root).
+# Installs only what is missing; with everything present it changes nothing.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build git ca-certificates
+  clang-format                         # the format check
+  clang-16 libclang-rt-16-dev          # libFuzzer
+  libc++-16-dev libc++abi-16-dev       # std::expected for clang builds
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev
+  tzdata
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+# Node.js runs the differential test against croner; any Node >= 18 will do.
+if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

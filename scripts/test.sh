@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: format check, unit tests (twice, under different
+# process time zones, and again with ASan+UBSan), the differential test against croner,
+# and the parser fuzzer.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+failures=()
+step() {
+  local name=$1
+  shift
+  echo
+  echo "==== $name"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "==== $name: ok ($((SECONDS - start)) s)"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "==== $name: FAILED ($((SECONDS - start)) s)"
+  fi
+}
+
+scripts/setup.sh || exit 1
+
+step "format" scripts/check-format.sh
+step "build (release)" scripts/build.sh release
+step "unit tests, TZ=UTC" env TZ=UTC ctest --preset release
+step "unit tests, TZ=Pacific/Chatham" env TZ=Pacific/Chatham ctest --preset release
+step "build (asan-ubsan)" scripts/build.sh asan-ubsan
+step "unit tests under ASan+UBSan" env TZ=America/St_Johns ctest --preset asan-ubsan
+step "differential test against croner" tests/differential/run.sh build
+step "parser fuzzing" tests/fuzzing/run.sh
+
+echo
+if [ "$failed" -gt 0 ]; then
+  printf 'failed step: %s\n' "${failures[@]}"
+fi
+echo "cronkit: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
