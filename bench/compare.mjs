@@ -19,7 +19,7 @@ const cronerN = { UTC: Number(arg('croner-n-utc', 200000)), tz: Number(arg('cron
 const tool = path.resolve(here, '..', arg('build', 'build'), 'bench', 'cronkit_cron_throughput');
 const patterns = readFileSync(path.join(here, 'patterns.txt'), 'utf8').split('\n').filter(Boolean);
 
-const rate = (out) => Number(out.trim().split('\t')[4]);
+const rate = (out) => Number(String(out).trim().split('\t')[4]);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const rows = [];
