@@ -10,6 +10,7 @@ packages=(
   libc++-16-dev libc++abi-16-dev       # std::expected for clang builds
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev
+  libsqlite3-dev                       # the default store
   tzdata
 )
 

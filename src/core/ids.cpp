@@ -1,0 +1,38 @@
+#include "core/ids.h"
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <random>
+
+namespace cronkit {
+
+std::string new_id(Millis now) {
+  static std::mutex mutex;
+  static std::mt19937_64 rng{std::random_device{}()};
+  std::uint64_t a, b;
+  {
+    std::lock_guard lock{mutex};
+    a = rng();
+    b = rng();
+  }
+  std::array<unsigned char, 16> u{};
+  auto ms = static_cast<std::uint64_t>(now);
+  for (int i = 0; i < 6; ++i)
+    u[static_cast<std::size_t>(i)] = (ms >> (40 - 8 * i)) & 0xff;
+  for (int i = 0; i < 8; ++i)
+    u[static_cast<std::size_t>(6 + i)] = (a >> (8 * i)) & 0xff;
+  u[14] = b & 0xff;
+  u[15] = (b >> 8) & 0xff;
+  u[6] = static_cast<unsigned char>(0x70 | (u[6] & 0x0f));  // version 7
+  u[8] = static_cast<unsigned char>(0x80 | (u[8] & 0x3f));  // RFC 9562 variant
+  char text[37];
+  std::snprintf(text, sizeof text,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+                u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+                u[15]);
+  return text;
+}
+
+}  // namespace cronkit

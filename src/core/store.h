@@ -1,0 +1,104 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/task.h"
+
+namespace cronkit {
+
+template <typename T>
+struct Page {
+  std::vector<T> list;
+  std::int64_t total = 0;
+  int page = 1;
+  int page_size = 20;
+};
+
+struct TaskFilter {
+  int page = 1;  // 1-based
+  int page_size = 20;
+  std::optional<TaskType> type;
+  std::optional<bool> enabled;
+};
+
+struct ExecutionFilter {
+  int page = 1;
+  int page_size = 20;
+  std::optional<std::string> task_id;
+  std::optional<ExecutionStatus> status;
+};
+
+struct Stats {
+  std::int64_t total_tasks = 0;
+  std::int64_t enabled_tasks = 0;
+  std::int64_t last24h_executions = 0;  // queued in the last 24 hours
+  std::int64_t last24h_failures = 0;    // of those, failed or timed out
+  std::int64_t running = 0;
+  std::int64_t queued = 0;
+};
+
+/// One row of a group commit: a new execution, or a new state of an existing one.
+struct ExecutionWrite {
+  enum class Kind { insert, update };
+  Kind kind = Kind::insert;
+  Execution execution;
+};
+
+/// Where tasks and their executions live. Implementations: SQLite, later PostgreSQL; the
+/// only code that knows them is open_store(). All methods are thread-safe; each is one
+/// transaction. Failures of the database itself throw StoreError.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // ---- tasks
+  virtual Page<Task> list_tasks(const TaskFilter& filter) = 0;
+  virtual std::optional<Task> get_task(std::string_view id) = 0;
+  /// Every enabled task, for the scheduler to load.
+  virtual std::vector<Task> enabled_tasks() = 0;
+  /// Returns false if a task with this id exists already.
+  virtual bool insert_task(const Task& task) = 0;
+  /// Replaces every field of the task with this id; returns false if there is none.
+  virtual bool update_task(const Task& task) = 0;
+  /// Deletes the task and all its executions; returns false if there was no such task.
+  virtual bool delete_task(std::string_view id) = 0;
+
+  // ---- executions
+  virtual Page<Execution> list_executions(const ExecutionFilter& filter) = 0;
+  /// The task's newest executions, newest first.
+  virtual std::vector<Execution> recent_executions(std::string_view task_id, int limit) = 0;
+  virtual std::optional<Execution> get_execution(std::string_view id) = 0;
+
+  /// Writes a batch in one transaction (group commit). Returns, per row, whether it was
+  /// written: an insert is refused when its task already has a scheduled execution for
+  /// that instant (the claim on (task_id, scheduled_for)) or the task no longer exists;
+  /// an update, when the execution no longer exists.
+  virtual std::vector<bool> write_executions(std::span<const ExecutionWrite> batch) = 0;
+
+  /// Executions still queued, oldest first (start-up recovery runs them).
+  virtual std::vector<Execution> queued_executions() = 0;
+  /// Marks every running execution failed with `message`; returns how many.
+  virtual std::int64_t fail_running(Millis now, std::string_view message) = 0;
+  /// The latest scheduled_for among the task's schedule and catch-up executions.
+  virtual std::optional<Millis> latest_scheduled_for(std::string_view task_id) = 0;
+  /// Deletes successful executions queued before `cutoff`; returns how many.
+  virtual std::int64_t delete_successful_before(Millis cutoff) = 0;
+
+  virtual Stats stats(Millis now) = 0;
+  /// True if the database answers.
+  virtual bool ping() = 0;
+};
+
+/// The database failed (I/O error, disk full, corrupt file...), not the caller.
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace cronkit

@@ -1,0 +1,76 @@
+#include "core/task.h"
+
+#include <array>
+#include <utility>
+
+namespace cronkit {
+namespace {
+
+template <typename E, std::size_t N>
+std::optional<E> lookup(const std::array<std::pair<E, std::string_view>, N>& names,
+                        std::string_view s) {
+  for (const auto& [value, name] : names) {
+    if (name == s) return value;
+  }
+  return std::nullopt;
+}
+
+template <typename E, std::size_t N>
+std::string_view name_of(const std::array<std::pair<E, std::string_view>, N>& names, E e) {
+  for (const auto& [value, name] : names) {
+    if (value == e) return name;
+  }
+  return "?";
+}
+
+constexpr std::array<std::pair<TaskType, std::string_view>, 2> kTaskTypes = {
+    {{TaskType::function, "function"}, {TaskType::http, "http"}}};
+constexpr std::array<std::pair<OverlapPolicy, std::string_view>, 3> kPolicies = {
+    {{OverlapPolicy::allow, "allow"},
+     {OverlapPolicy::skip, "skip"},
+     {OverlapPolicy::replace, "replace"}}};
+constexpr std::array<std::pair<ExecutionStatus, std::string_view>, 6> kStatuses = {
+    {{ExecutionStatus::queued, "queued"},
+     {ExecutionStatus::running, "running"},
+     {ExecutionStatus::success, "success"},
+     {ExecutionStatus::failed, "failed"},
+     {ExecutionStatus::timed_out, "timed_out"},
+     {ExecutionStatus::skipped, "skipped"}}};
+constexpr std::array<std::pair<Trigger, std::string_view>, 3> kTriggers = {
+    {{Trigger::schedule, "schedule"},
+     {Trigger::manual, "manual"},
+     {Trigger::catch_up, "catch-up"}}};
+
+}  // namespace
+
+std::string_view to_string(TaskType t) {
+  return name_of(kTaskTypes, t);
+}
+std::string_view to_string(OverlapPolicy p) {
+  return name_of(kPolicies, p);
+}
+std::string_view to_string(ExecutionStatus s) {
+  return name_of(kStatuses, s);
+}
+std::string_view to_string(Trigger t) {
+  return name_of(kTriggers, t);
+}
+
+std::optional<TaskType> parse_task_type(std::string_view s) {
+  return lookup(kTaskTypes, s);
+}
+std::optional<OverlapPolicy> parse_overlap_policy(std::string_view s) {
+  return lookup(kPolicies, s);
+}
+std::optional<ExecutionStatus> parse_execution_status(std::string_view s) {
+  return lookup(kStatuses, s);
+}
+std::optional<Trigger> parse_trigger(std::string_view s) {
+  return lookup(kTriggers, s);
+}
+
+bool is_terminal(ExecutionStatus s) {
+  return s != ExecutionStatus::queued && s != ExecutionStatus::running;
+}
+
+}  // namespace cronkit

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cronkit {
+
+/// Milliseconds since the Unix epoch: how the store and the API speak of time.
+using Millis = std::int64_t;
+
+enum class TaskType { function, http };
+enum class OverlapPolicy { allow, skip, replace };
+enum class ExecutionStatus { queued, running, success, failed, timed_out, skipped };
+enum class Trigger { schedule, manual, catch_up };
+
+std::string_view to_string(TaskType t);
+std::string_view to_string(OverlapPolicy p);
+std::string_view to_string(ExecutionStatus s);
+std::string_view to_string(Trigger t);  // "schedule", "manual", "catch-up"
+
+/// Each returns nullopt for a text that names no value.
+std::optional<TaskType> parse_task_type(std::string_view s);
+std::optional<OverlapPolicy> parse_overlap_policy(std::string_view s);
+std::optional<ExecutionStatus> parse_execution_status(std::string_view s);
+std::optional<Trigger> parse_trigger(std::string_view s);
+
+/// True for success, failed, timed_out and skipped: nothing more happens to it.
+bool is_terminal(ExecutionStatus s);
+
+/// A scheduled task as stored: the seed's scheduled_tasks row plus time zone and
+/// overlap policy.
+struct Task {
+  std::string id;
+  std::string name;
+  std::string cron_expression;
+  std::string timezone = "UTC";
+  TaskType type = TaskType::function;
+  std::optional<std::string> function_name;
+  std::optional<std::string> function_payload;  // JSON text
+  std::optional<std::string> http_method;
+  std::optional<std::string> http_url;
+  std::optional<std::string> http_headers;  // JSON object text
+  std::optional<std::string> http_body;
+  bool catch_up = false;
+  bool enabled = true;
+  int max_retries = 0;
+  int retry_delay_seconds = 60;
+  int timeout_seconds = 300;
+  OverlapPolicy overlap_policy = OverlapPolicy::allow;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+
+  bool operator==(const Task&) const = default;
+};
+
+/// One firing of a task (or a manual run), from queued to a terminal state.
+struct Execution {
+  std::string id;
+  std::string task_id;
+  ExecutionStatus status = ExecutionStatus::queued;
+  Trigger trigger = Trigger::schedule;
+  Millis scheduled_for = 0;  // the cron instant; for a manual run, when it was asked for
+  Millis queued_at = 0;      // when the row was first written
+  std::optional<Millis> started_at;
+  std::optional<Millis> finished_at;
+  std::optional<std::string> error_message;
+  std::optional<std::string> result_summary;
+  std::optional<std::string> output;  // bounded: the first 4 KiB
+  int attempts = 0;
+  std::optional<std::int64_t> duration_ms;
+  std::optional<std::string> node_id;
+
+  bool operator==(const Execution&) const = default;
+};
+
+/// Largest output kept with an execution.
+inline constexpr std::size_t kMaxOutputBytes = 4096;
+
+}  // namespace cronkit

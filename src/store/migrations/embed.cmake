@@ -1,0 +1,21 @@
+# Writes OUTPUT: a C++ source holding every SQL file of each dialect as a string, in
+# version order. Run at build time, so editing a migration rebuilds it.
+#   cmake -DSOURCE_DIR=... -DOUTPUT=... -P embed.cmake
+set(body "// Generated from src/store/migrations/*/*.sql by embed.cmake. Do not edit.\n")
+string(APPEND body "#include \"store/migrations.h\"\n\nnamespace cronkit::store {\n\n")
+foreach(dialect sqlite)
+  file(GLOB files RELATIVE "${SOURCE_DIR}/${dialect}" "${SOURCE_DIR}/${dialect}/*.sql")
+  list(SORT files)
+  string(APPEND body "const std::vector<Migration>& ${dialect}_migrations() {\n")
+  string(APPEND body "  static const std::vector<Migration> all = {\n")
+  foreach(f IN LISTS files)
+    file(READ "${SOURCE_DIR}/${dialect}/${f}" sql)
+    string(REGEX MATCH "^[0-9]+" version "${f}")
+    math(EXPR version "${version}")
+    string(APPEND body "      {${version}, \"${f}\", R\"cronkit_sql(${sql})cronkit_sql\"},\n")
+  endforeach()
+  string(APPEND body "  };\n  return all;\n}\n\n")
+endforeach()
+string(APPEND body "}  // namespace cronkit::store\n")
+file(WRITE "${OUTPUT}.tmp" "${body}")
+file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

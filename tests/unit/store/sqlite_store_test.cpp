@@ -1,0 +1,328 @@
+// The SQLite store on a real file in a temporary directory.
+#include "store/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "core/ids.h"
+#include "store/open_store.h"
+#include "store/sqlite/sqlite.h"
+
+namespace cronkit::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device rd;
+    dir_ = fs::temp_directory_path() / ("cronkit-store-" + std::to_string(rd()));
+    path_ = (dir_ / "data" / "cronkit.db").string();
+    auto opened = open_store("sqlite:" + path_);
+    ASSERT_TRUE(opened) << opened.error();
+    store_ = std::move(*opened);
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  Task task(std::string name, Millis created, TaskType type = TaskType::function,
+            bool enabled = true) {
+    Task t;
+    t.id = new_id(created);
+    t.name = std::move(name);
+    t.cron_expression = "*/5 * * * *";
+    t.type = type;
+    if (type == TaskType::function) {
+      t.function_name = "cleanup-logs";
+      t.function_payload = R"({"days":7})";
+    } else {
+      t.http_method = "POST";
+      t.http_url = "http://127.0.0.1:9/hook";
+      t.http_headers = R"({"X-A":"1"})";
+      t.http_body = "{}";
+    }
+    t.enabled = enabled;
+    t.created_at = t.updated_at = created;
+    EXPECT_TRUE(store_->insert_task(t));
+    return t;
+  }
+
+  Execution execution(const Task& t, Millis scheduled, Trigger trigger = Trigger::schedule) {
+    Execution e;
+    e.id = new_id(scheduled);
+    e.task_id = t.id;
+    e.trigger = trigger;
+    e.scheduled_for = scheduled;
+    e.queued_at = scheduled;
+    return e;
+  }
+
+  bool insert(const Execution& e) {
+    ExecutionWrite w{ExecutionWrite::Kind::insert, e};
+    return store_->write_executions({&w, 1}).at(0);
+  }
+
+  fs::path dir_;
+  std::string path_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(SqliteStoreTest, CreatesItsDirectoryAndRecordsMigrations) {
+  EXPECT_TRUE(fs::exists(path_));
+  sqlite::Database db{path_};
+  auto& s = db.prepare("SELECT version, name FROM schema_migrations ORDER BY version");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.int64(0), 1);
+  EXPECT_EQ(s.text(1), "0001_initial.sql");
+  EXPECT_FALSE(s.step());
+  auto& mode = db.prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode.step());
+  EXPECT_EQ(mode.text(0), "wal");
+}
+
+TEST_F(SqliteStoreTest, ReopeningAppliesNothing) {
+  store_.reset();
+  auto again = migrate("sqlite:" + path_);
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(again->version_before, 1);
+  EXPECT_TRUE(again->applied.empty());
+}
+
+TEST_F(SqliteStoreTest, RefusesANewerDatabase) {
+  store_.reset();
+  {
+    sqlite::Database db{path_};
+    db.exec("INSERT INTO schema_migrations VALUES (42, '0042_future.sql', 0)");
+  }
+  auto opened = open_store("sqlite:" + path_);
+  ASSERT_FALSE(opened);
+  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (1)"),
+            std::string::npos)
+      << opened.error();
+}
+
+TEST(OpenStore, RejectsUnknownUrls) {
+  for (const char* url : {"postgres://x", "sqlite:", "", "mysql:x"}) {
+    auto s = open_store(url);
+    EXPECT_FALSE(s) << url;
+  }
+  EXPECT_TRUE(open_store("sqlite::memory:"));
+}
+
+TEST_F(SqliteStoreTest, TaskRoundTripsEveryField) {
+  Task t = task("nightly", 1000, TaskType::http);
+  t.timezone = "Europe/London";
+  t.catch_up = true;
+  t.max_retries = 3;
+  t.retry_delay_seconds = 5;
+  t.timeout_seconds = 9;
+  t.overlap_policy = OverlapPolicy::replace;
+  t.updated_at = 2000;
+  ASSERT_TRUE(store_->update_task(t));
+  EXPECT_EQ(store_->get_task(t.id), t);
+  EXPECT_FALSE(store_->get_task("missing"));
+  Task ghost = t;
+  ghost.id = "missing";
+  EXPECT_FALSE(store_->update_task(ghost));
+  EXPECT_FALSE(store_->insert_task(t)) << "same id twice";
+}
+
+TEST_F(SqliteStoreTest, ListsNewestFirstWithFiltersPagesAndTotals) {
+  std::vector<Task> all;
+  for (int i = 0; i < 25; ++i) {
+    all.push_back(task("t" + std::to_string(i), 1000 + i,
+                       i % 3 == 0 ? TaskType::http : TaskType::function, i % 2 == 0));
+  }
+  auto first = store_->list_tasks({.page = 1, .page_size = 10});
+  EXPECT_EQ(first.total, 25);
+  ASSERT_EQ(first.list.size(), 10u);
+  EXPECT_EQ(first.list.front().name, "t24");
+  auto last = store_->list_tasks({.page = 3, .page_size = 10});
+  ASSERT_EQ(last.list.size(), 5u);
+  EXPECT_EQ(last.list.back().name, "t0");
+  EXPECT_TRUE(store_->list_tasks({.page = 4, .page_size = 10}).list.empty());
+
+  auto http = store_->list_tasks({.page = 1, .page_size = 100, .type = TaskType::http});
+  EXPECT_EQ(http.total, 9);
+  for (const auto& t : http.list)
+    EXPECT_EQ(t.type, TaskType::http);
+  auto paused = store_->list_tasks({.page = 1, .page_size = 100, .enabled = false});
+  EXPECT_EQ(paused.total, 12);
+  auto both =
+      store_->list_tasks({.page = 1, .page_size = 100, .type = TaskType::http, .enabled = true});
+  EXPECT_EQ(both.total, 5);  // i = 0, 6, 12, 18, 24
+  EXPECT_EQ(store_->enabled_tasks().size(), 13u);
+}
+
+TEST_F(SqliteStoreTest, DeletingATaskDeletesItsExecutions) {
+  Task t = task("a", 1000);
+  Task other = task("b", 1001);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(insert(execution(t, 60000 * i)));
+  ASSERT_TRUE(insert(execution(other, 0)));
+  EXPECT_TRUE(store_->delete_task(t.id));
+  EXPECT_FALSE(store_->delete_task(t.id));
+  EXPECT_EQ(store_->list_executions({}).total, 1);
+  EXPECT_TRUE(store_->recent_executions(t.id, 10).empty());
+}
+
+TEST_F(SqliteStoreTest, OneScheduledExecutionPerInstant) {
+  Task t = task("a", 1000);
+  EXPECT_TRUE(insert(execution(t, 60000)));
+  EXPECT_FALSE(insert(execution(t, 60000))) << "the instant is claimed";
+  EXPECT_FALSE(insert(execution(t, 60000, Trigger::catch_up)));
+  EXPECT_TRUE(insert(execution(t, 120000)));
+  // Manual runs are not instants of the schedule.
+  EXPECT_TRUE(insert(execution(t, 60000, Trigger::manual)));
+  EXPECT_TRUE(insert(execution(t, 60000, Trigger::manual)));
+  // A task deleted meanwhile takes no new executions.
+  Execution orphan = execution(t, 180000);
+  orphan.task_id = "gone";
+  EXPECT_FALSE(insert(orphan));
+  EXPECT_EQ(store_->list_executions({.task_id = t.id}).total, 4);
+}
+
+TEST_F(SqliteStoreTest, BatchWritesInsertAndUpdate) {
+  Task t = task("a", 1000);
+  Execution a = execution(t, 60000);
+  Execution b = execution(t, 120000);
+  std::vector<ExecutionWrite> batch{{ExecutionWrite::Kind::insert, a},
+                                    {ExecutionWrite::Kind::insert, b},
+                                    {ExecutionWrite::Kind::insert, a}};
+  EXPECT_EQ(store_->write_executions(batch), (std::vector<bool>{true, true, false}));
+
+  a.status = ExecutionStatus::running;
+  a.started_at = 60005;
+  a.attempts = 1;
+  a.node_id = "node-1";
+  Execution b_done = b;
+  b_done.status = ExecutionStatus::success;
+  b_done.started_at = 120001;
+  b_done.finished_at = 120011;
+  b_done.duration_ms = 10;
+  b_done.result_summary = "HTTP 200 OK";
+  b_done.output = "hello";
+  b_done.attempts = 2;
+  Execution ghost = b;
+  ghost.id = "missing";
+  std::vector<ExecutionWrite> updates{{ExecutionWrite::Kind::update, a},
+                                      {ExecutionWrite::Kind::update, b_done},
+                                      {ExecutionWrite::Kind::update, ghost}};
+  EXPECT_EQ(store_->write_executions(updates), (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(store_->get_execution(a.id), a);
+  EXPECT_EQ(store_->get_execution(b.id), b_done);
+}
+
+TEST_F(SqliteStoreTest, ListsExecutionsByTaskAndStatus) {
+  Task t = task("a", 1000);
+  Task u = task("b", 1001);
+  for (int i = 0; i < 30; ++i) {
+    Execution e = execution(i % 2 ? t : u, 60000 * (i + 1));
+    e.status = i % 3 == 0 ? ExecutionStatus::failed : ExecutionStatus::success;
+    ASSERT_TRUE(insert(e));
+  }
+  auto page = store_->list_executions({.page = 2, .page_size = 10});
+  EXPECT_EQ(page.total, 30);
+  ASSERT_EQ(page.list.size(), 10u);
+  EXPECT_EQ(page.list.front().scheduled_for, 60000 * 20);
+  EXPECT_EQ(store_->list_executions({.task_id = t.id}).total, 15);
+  EXPECT_EQ(store_->list_executions({.status = ExecutionStatus::failed}).total, 10);
+  EXPECT_EQ(store_->list_executions({.task_id = t.id, .status = ExecutionStatus::failed}).total, 5);
+  auto recent = store_->recent_executions(t.id, 3);
+  ASSERT_EQ(recent.size(), 3u);
+  EXPECT_EQ(recent[0].scheduled_for, 60000 * 30);
+  EXPECT_EQ(recent[2].scheduled_for, 60000 * 26);
+}
+
+TEST_F(SqliteStoreTest, RecoveryQueries) {
+  Task t = task("a", 1000);
+  Execution queued = execution(t, 60000);
+  Execution running = execution(t, 120000);
+  running.status = ExecutionStatus::running;
+  running.started_at = 120500;
+  Execution manual = execution(t, 900000, Trigger::manual);
+  for (const auto& e : {queued, running, manual})
+    ASSERT_TRUE(insert(e));
+
+  auto q = store_->queued_executions();
+  ASSERT_EQ(q.size(), 2u);
+  EXPECT_EQ(q[0].id, queued.id);
+  EXPECT_EQ(store_->fail_running(130000, "interrupted by restart"), 1);
+  auto r = store_->get_execution(running.id);
+  EXPECT_EQ(r->status, ExecutionStatus::failed);
+  EXPECT_EQ(r->error_message, "interrupted by restart");
+  EXPECT_EQ(r->duration_ms, 9500);
+  EXPECT_EQ(store_->latest_scheduled_for(t.id), 120000) << "manual runs do not count";
+  EXPECT_FALSE(store_->latest_scheduled_for("none"));
+}
+
+TEST_F(SqliteStoreTest, RetentionDeletesOnlyOldSuccesses) {
+  Task t = task("a", 1000);
+  const Millis day = 86400000;
+  for (int i = 0; i < 10; ++i) {
+    Execution e = execution(t, day * i);
+    e.status = i % 2 ? ExecutionStatus::success : ExecutionStatus::failed;
+    ASSERT_TRUE(insert(e));
+  }
+  EXPECT_EQ(store_->delete_successful_before(day * 5), 2);  // days 1 and 3
+  EXPECT_EQ(store_->list_executions({}).total, 8);
+  EXPECT_EQ(store_->list_executions({.status = ExecutionStatus::failed}).total, 5);
+}
+
+TEST_F(SqliteStoreTest, Stats) {
+  const Millis now = 10 * 86400000LL;
+  Task a = task("a", 1000);
+  task("b", 1001, TaskType::http, false);
+  struct Row {
+    Millis at;
+    ExecutionStatus status;
+  };
+  for (auto [at, status] :
+       std::initializer_list<Row>{{now - 1000, ExecutionStatus::success},
+                                  {now - 2000, ExecutionStatus::failed},
+                                  {now - 3000, ExecutionStatus::timed_out},
+                                  {now - 4000, ExecutionStatus::running},
+                                  {now - 5000, ExecutionStatus::queued},
+                                  {now - 2 * 86400000LL, ExecutionStatus::failed}}) {
+    Execution e = execution(a, at);
+    e.status = status;
+    ASSERT_TRUE(insert(e));
+  }
+  Stats s = store_->stats(now);
+  EXPECT_EQ(s.total_tasks, 2);
+  EXPECT_EQ(s.enabled_tasks, 1);
+  EXPECT_EQ(s.last24h_executions, 5);
+  EXPECT_EQ(s.last24h_failures, 2);
+  EXPECT_EQ(s.running, 1);
+  EXPECT_EQ(s.queued, 1);
+  EXPECT_TRUE(store_->ping());
+}
+
+TEST_F(SqliteStoreTest, DataSurvivesReopening) {
+  Task t = task("keep", 1000);
+  Execution e = execution(t, 60000);
+  ASSERT_TRUE(insert(e));
+  store_.reset();
+  auto reopened = open_store("sqlite:" + path_);
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ((*reopened)->get_task(t.id), t);
+  EXPECT_EQ((*reopened)->get_execution(e.id), e);
+}
+
+TEST(Ids, AreUuidVersion7AndOrderedByTime) {
+  std::string a = new_id(1700000000000);
+  std::string b = new_id(1700000000001);
+  ASSERT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[14], '7');
+  EXPECT_TRUE(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b');
+  EXPECT_LT(a, b);
+  EXPECT_NE(new_id(1), new_id(1));
+}
+
+}  // namespace
+}  // namespace cronkit::store
