@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Configures and builds one CMake preset (default: release, which leaves build/cronkit).
+# Further arguments go to cmake --build (e.g. --target NAME).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-release}
+shift || true
 cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" -j "${CRONKIT_JOBS:-2}"
+cmake --build --preset "$preset" -j "${CRONKIT_JOBS:-2}" "$@"

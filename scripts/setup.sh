@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev
   libsqlite3-dev                       # the default store
+  libboost-json1.81-dev                # task payloads
   tzdata
 )
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: format check, unit tests (twice, under different
-# process time zones, and again with ASan+UBSan), the differential test against croner,
-# and the parser fuzzer.
+# process time zones, again with ASan+UBSan, the engine's under TSan), the differential
+# test against croner, and the parser fuzzer.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +32,8 @@ step "unit tests, TZ=UTC" env TZ=UTC ctest --preset release
 step "unit tests, TZ=Pacific/Chatham" env TZ=Pacific/Chatham ctest --preset release
 step "build (asan-ubsan)" scripts/build.sh asan-ubsan
 step "unit tests under ASan+UBSan" env TZ=America/St_Johns ctest --preset asan-ubsan
+step "build (tsan)" scripts/build.sh tsan
+step "engine tests under TSan" env TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -R Engine
 step "differential test against croner" tests/differential/run.sh build
 step "parser fuzzing" tests/fuzzing/run.sh
 

@@ -1,0 +1,496 @@
+#include "engine/engine.h"
+
+#include <boost/json/parse.hpp>
+#include <stdexcept>
+
+#include "core/ids.h"
+
+namespace cronkit::engine {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr Millis kDayMs = 86400000;
+
+Millis floor_seconds_ms(Millis t) {
+  return (t >= 0 ? t / 1000 : (t - 999) / 1000) * 1000;
+}
+
+cron::Instant to_instant(Millis t) {
+  return cron::Instant{seconds{floor_seconds_ms(t) / 1000}};
+}
+
+Millis to_millis(cron::Instant t) {
+  return t.time_since_epoch().count() * 1000;
+}
+
+struct Outcome {
+  bool ok = false;
+  bool retryable = true;
+  std::string message;
+};
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names)
+    out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+struct Engine::Slot {
+  cron::CronExpr expr;
+  std::shared_ptr<const cron::Zone> zone;
+  std::uint64_t generation = 0;
+  std::optional<Millis> next;
+  bool catch_up = false;
+
+  std::optional<Millis> next_after(Millis t) const {
+    auto n = expr.next_after(to_instant(t), *zone);
+    if (!n) return std::nullopt;
+    return to_millis(*n);
+  }
+};
+
+struct Engine::Run {
+  Execution exec;
+  Task task;  // the definition when it was queued
+  std::stop_source stop;
+  std::uint64_t token = 0;  // changes with every attempt, timeout and cancellation
+  enum class State { waiting, running, retry_wait } state = State::waiting;
+};
+
+struct Engine::Due {
+  std::string task_id;
+  Millis scheduled_for;
+  Trigger trigger;
+};
+
+Engine::Engine(Store& store, const Clock& clock, const Registry& registry, EngineOptions options)
+    : store_(store),
+      clock_(clock),
+      registry_(registry),
+      options_(std::move(options)),
+      recorder_(store) {}
+
+Engine::~Engine() {
+  stop();
+}
+
+// ---- lifecycle -------------------------------------------------------------------------
+
+void Engine::start() {
+  {
+    std::lock_guard lock{mutex_};
+    if (started_) return;
+    started_ = true;
+  }
+  recorder_.start();
+  const Millis now = clock_.now();
+  store_.fail_running(now, "interrupted by restart");
+  for (const auto& e : store_.queued_executions()) {
+    auto task = store_.get_task(e.task_id);
+    if (!task) continue;
+    auto run = std::make_shared<Run>();
+    run->exec = e;
+    run->task = std::move(*task);
+    std::lock_guard lock{mutex_};
+    enqueue_locked(std::move(run));
+  }
+  std::vector<Due> due;
+  for (const auto& task : store_.enabled_tasks()) {
+    try {
+      schedule(task);
+    } catch (const std::invalid_argument&) {
+      continue;  // stored before validation got stricter; the API reports it
+    }
+    if (!task.catch_up) continue;
+    // Catch up once: the latest instant before now, if it came after the task was created
+    // and nothing ran for it (or for any later instant).
+    auto expr = cron::CronExpr::parse(task.cron_expression);
+    auto zone = cron::Zone::find(task.timezone);
+    auto last = expr->prev_before(to_instant(now) + seconds{1}, **zone);
+    if (!last || to_millis(*last) <= task.created_at) continue;
+    auto latest = store_.latest_scheduled_for(task.id);
+    if (!latest || *latest < to_millis(*last)) {
+      due.push_back({task.id, to_millis(*last), Trigger::catch_up});
+    }
+  }
+  dispatch(std::move(due));
+  {
+    std::lock_guard lock{mutex_};
+    next_cleanup_ = now;
+  }
+  scheduler_ = std::thread([this] { scheduler_loop(); });
+}
+
+void Engine::stop() {
+  {
+    std::lock_guard lock{mutex_};
+    if (!started_ || stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();
+  {
+    Lock lock{mutex_};
+    runs_changed_.wait_for(lock, std::chrono::milliseconds{options_.shutdown_grace_ms},
+                           [&] { return running_ == 0; });
+    // Whatever still runs, or waits to retry, is interrupted; what waits for a slot stays
+    // queued in the store and runs at the next start.
+    std::vector<std::shared_ptr<Run>> rest;
+    for (auto& [id, run] : runs_) {
+      if (run->state != Run::State::waiting) rest.push_back(run);
+    }
+    for (auto& run : rest) {
+      if (run->state == Run::State::running) --running_;
+      run->stop.request_stop();
+      ++run->token;
+      finish_locked(run, ExecutionStatus::failed, "interrupted by shutdown");
+    }
+    ready_.clear();
+    work_.clear();
+  }
+  work_ready_.notify_all();
+  for (auto& w : workers_) {
+    if (w.joinable()) w.join();
+  }
+  recorder_.stop();
+}
+
+// ---- tasks -----------------------------------------------------------------------------
+
+void Engine::schedule(const Task& task) {
+  auto expr = cron::CronExpr::parse(task.cron_expression);
+  if (!expr) throw std::invalid_argument("cronExpression: " + expr.error().describe());
+  auto zone = cron::Zone::find(task.timezone);
+  if (!zone) throw std::invalid_argument("timezone: " + zone.error());
+  const Millis now = clock_.now();
+  std::lock_guard lock{mutex_};
+  if (!task.enabled) {
+    slots_.erase(task.id);
+    return;
+  }
+  Slot& slot = slots_[task.id];
+  slot.expr = std::move(*expr);
+  slot.zone = std::move(*zone);
+  slot.catch_up = task.catch_up;
+  slot.generation = next_generation_++;
+  slot.next = slot.next_after(now);
+  if (slot.next) heap_.push({*slot.next, slot.generation, task.id});
+  wake_.notify_one();
+}
+
+void Engine::unschedule(std::string_view task_id) {
+  std::lock_guard lock{mutex_};
+  slots_.erase(std::string(task_id));
+}
+
+std::string Engine::trigger(const Task& task) {
+  const Millis now = clock_.now();
+  auto run = std::make_shared<Run>();
+  run->exec.id = new_id(now);
+  run->exec.task_id = task.id;
+  run->exec.trigger = Trigger::manual;
+  run->exec.scheduled_for = now;
+  run->exec.queued_at = now;
+  run->exec.node_id = options_.node_id;
+  run->task = task;
+  std::string id = run->exec.id;
+  recorder_.write({ExecutionWrite::Kind::insert, run->exec}, [this, run](bool written) {
+    if (!written) return;
+    std::lock_guard lock{mutex_};
+    enqueue_locked(run);
+  });
+  return id;
+}
+
+EngineCounters Engine::counters() const {
+  std::lock_guard lock{mutex_};
+  EngineCounters c;
+  c.scheduled_tasks = static_cast<std::int64_t>(slots_.size());
+  c.running = running_;
+  c.waiting = static_cast<std::int64_t>(runs_.size()) - running_;
+  return c;
+}
+
+std::optional<Millis> Engine::next_run(std::string_view task_id) const {
+  std::lock_guard lock{mutex_};
+  auto it = slots_.find(std::string(task_id));
+  if (it == slots_.end()) return std::nullopt;
+  return it->second.next;
+}
+
+// ---- firing ----------------------------------------------------------------------------
+
+void Engine::scheduler_loop() {
+  Lock lock{mutex_};
+  while (!stopping_) {
+    const Millis now = clock_.now();
+    std::vector<Due> due;
+    while (!heap_.empty() && heap_.top().at <= now) {
+      HeapEntry entry = heap_.top();
+      heap_.pop();
+      auto it = slots_.find(entry.task_id);
+      if (it == slots_.end() || it->second.generation != entry.generation) continue;
+      Slot& slot = it->second;
+      if (now - entry.at > options_.misfire_grace_ms) {
+        // Missed (the clock jumped forward, or we were stopped): catch-up tasks run once
+        // for the latest missed instant; others wait for their next one.
+        if (slot.catch_up) {
+          auto last = slot.expr.prev_before(to_instant(now) + seconds{1}, *slot.zone);
+          if (last) due.push_back({entry.task_id, to_millis(*last), Trigger::catch_up});
+        }
+        slot.next = slot.next_after(now);
+      } else {
+        due.push_back({entry.task_id, entry.at, Trigger::schedule});
+        // From the scheduled instant, not from now: a late wake-up neither drifts nor skips.
+        slot.next = slot.next_after(entry.at);
+      }
+      if (slot.next) heap_.push({*slot.next, slot.generation, entry.task_id});
+    }
+    while (!timers_.empty() && timers_.top().at <= now) {
+      Timer t = timers_.top();
+      timers_.pop();
+      on_timer_locked(t);
+    }
+    const bool cleanup = now >= next_cleanup_;
+    if (cleanup) next_cleanup_ = now + kDayMs;
+    if (!due.empty() || cleanup) {
+      lock.unlock();
+      if (cleanup) {
+        try {
+          store_.delete_successful_before(now - options_.log_retention_days * kDayMs);
+        } catch (const StoreError&) {
+          // Retried tomorrow; a failing store shows in readiness, not here.
+        }
+      }
+      dispatch(std::move(due));
+      lock.lock();
+      continue;
+    }
+    Millis until = next_cleanup_;
+    if (!heap_.empty()) until = std::min(until, heap_.top().at);
+    if (!timers_.empty()) until = std::min(until, timers_.top().at);
+    clock_.wait_until(lock, wake_, until);
+  }
+}
+
+void Engine::dispatch(std::vector<Due> due) {
+  const Millis now = clock_.now();
+  for (auto& d : due) {
+    std::optional<Task> task;
+    try {
+      task = store_.get_task(d.task_id);
+    } catch (const StoreError&) {
+      continue;  // cannot read the definition: the firing is missed, and catch-up covers it
+    }
+    if (!task || !task->enabled) continue;
+    auto run = std::make_shared<Run>();
+    run->exec.id = new_id(now);
+    run->exec.task_id = d.task_id;
+    run->exec.trigger = d.trigger;
+    run->exec.scheduled_for = d.scheduled_for;
+    run->exec.queued_at = now;
+    run->exec.node_id = options_.node_id;
+    run->task = std::move(*task);
+    // Run only once the row is stored: the claim on (task, instant) decides.
+    recorder_.write({ExecutionWrite::Kind::insert, run->exec}, [this, run](bool written) {
+      if (!written) return;
+      std::lock_guard lock{mutex_};
+      enqueue_locked(run);
+    });
+  }
+}
+
+// ---- running ---------------------------------------------------------------------------
+
+void Engine::enqueue_locked(std::shared_ptr<Run> run) {
+  if (stopping_) return;  // stays queued in the store for the next start
+  const Millis now = clock_.now();
+  auto& active = active_[run->task.id];
+  if (!active.empty() && run->task.overlap_policy == OverlapPolicy::skip) {
+    run->exec.status = ExecutionStatus::skipped;
+    run->exec.finished_at = now;
+    run->exec.result_summary = "skipped: execution " + active.front() + " is still running";
+    record(run->exec);
+    return;
+  }
+  if (!active.empty() && run->task.overlap_policy == OverlapPolicy::replace) {
+    for (const auto& id : std::vector<std::string>(active)) {
+      auto it = runs_.find(id);
+      if (it == runs_.end()) continue;
+      auto other = it->second;
+      if (other->state == Run::State::running) --running_;
+      if (other->state == Run::State::waiting) std::erase(ready_, other);
+      other->stop.request_stop();
+      ++other->token;
+      finish_locked(other, ExecutionStatus::failed, "replaced by execution " + run->exec.id);
+    }
+  }
+  active_[run->task.id].push_back(run->exec.id);
+  runs_[run->exec.id] = run;
+  run->state = Run::State::waiting;
+  ready_.push_back(std::move(run));
+  pump_locked();
+}
+
+void Engine::pump_locked() {
+  if (stopping_) return;  // shutting down: let what runs finish, start nothing new
+  while (running_ < options_.max_concurrency && !ready_.empty()) {
+    auto run = ready_.front();
+    ready_.pop_front();
+    start_attempt_locked(run);
+  }
+}
+
+void Engine::start_attempt_locked(const std::shared_ptr<Run>& run) {
+  const Millis now = clock_.now();
+  run->state = Run::State::running;
+  ++running_;
+  ++run->token;
+  run->stop = std::stop_source{};
+  run->exec.attempts += 1;
+  if (!run->exec.started_at) run->exec.started_at = now;
+  run->exec.status = ExecutionStatus::running;
+  record(run->exec);
+  timers_.push({now + run->task.timeout_seconds * Millis{1000}, Timer::Kind::deadline, run->exec.id,
+                run->token});
+  wake_.notify_one();
+  work_.emplace_back(run, run->token);
+  if (idle_workers_ == 0) workers_.emplace_back([this] { worker_loop(); });
+  work_ready_.notify_one();
+}
+
+void Engine::worker_loop() {
+  Lock lock{mutex_};
+  for (;;) {
+    ++idle_workers_;
+    work_ready_.wait(lock, [&] { return stopping_ || !work_.empty(); });
+    --idle_workers_;
+    if (work_.empty()) return;
+    auto [run, token] = std::move(work_.front());
+    work_.pop_front();
+    // What the handler sees; the run itself may change meanwhile.
+    const Task task = run->task;
+    const std::string execution_id = run->exec.id;
+    const int attempt = run->exec.attempts;
+    const std::stop_token stop = run->stop.get_token();
+    const Millis deadline = clock_.now() + task.timeout_seconds * Millis{1000};
+    lock.unlock();
+
+    Outcome outcome;
+    if (task.type != TaskType::function) {
+      outcome = {false, false, "HTTP tasks need the HTTP runner, which is not built yet"};
+    } else if (TaskFunction fn = registry_.find(task.function_name.value_or(""))) {
+      boost::system::error_code ec;
+      boost::json::value payload;
+      if (task.function_payload && !task.function_payload->empty()) {
+        payload = boost::json::parse(*task.function_payload, ec);
+      }
+      if (ec) {
+        outcome = {false, false, "functionPayload is not valid JSON: " + ec.message()};
+      } else {
+        TaskContext ctx{
+            payload,   task.id,
+            task.name, execution_id,
+            attempt,   std::chrono::system_clock::time_point{std::chrono::milliseconds{deadline}},
+            stop};
+        try {
+          TaskResult r = fn(ctx);
+          outcome = {r.success, true, std::move(r.message)};
+        } catch (const std::exception& e) {
+          outcome = {false, true, e.what()};
+        } catch (...) {
+          outcome = {false, true, "the function threw something that is not a std::exception"};
+        }
+      }
+    } else {
+      outcome = {false, false,
+                 "function '" + task.function_name.value_or("") +
+                     "' is not registered; registered functions: " + join(registry_.names())};
+    }
+    attempt_done(run, token, outcome.ok, outcome.retryable, std::move(outcome.message));
+    lock.lock();
+  }
+}
+
+void Engine::attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, bool ok,
+                          bool retryable, std::string message) {
+  std::lock_guard lock{mutex_};
+  // A completion after a timeout or a replacement belongs to an attempt already recorded.
+  if (run->token != token || run->state != Run::State::running) return;
+  --running_;
+  if (ok) {
+    finish_locked(run, ExecutionStatus::success, std::move(message));
+  } else if (!retryable) {
+    // Retrying cannot help (no such function, bad payload).
+    finish_locked(run, ExecutionStatus::failed, std::move(message));
+  } else {
+    attempt_failed_locked(run, ExecutionStatus::failed,
+                          message.empty() ? "the function reported failure" : std::move(message));
+  }
+  pump_locked();
+}
+
+void Engine::attempt_failed_locked(const std::shared_ptr<Run>& run, ExecutionStatus final_status,
+                                   std::string message) {
+  if (run->exec.attempts <= run->task.max_retries && !stopping_) {
+    run->state = Run::State::retry_wait;
+    run->exec.error_message = message;
+    record(run->exec);
+    timers_.push({clock_.now() + run->task.retry_delay_seconds * Millis{1000}, Timer::Kind::retry,
+                  run->exec.id, run->token});
+    wake_.notify_one();
+    return;
+  }
+  finish_locked(run, final_status, std::move(message));
+}
+
+void Engine::on_timer_locked(const Timer& t) {
+  auto it = runs_.find(t.execution_id);
+  if (it == runs_.end() || it->second->token != t.token) return;
+  auto run = it->second;
+  if (t.kind == Timer::Kind::deadline && run->state == Run::State::running) {
+    // Ask the handler to stop and record the timeout now, whether or not it listens.
+    run->stop.request_stop();
+    ++run->token;
+    --running_;
+    attempt_failed_locked(run, ExecutionStatus::timed_out,
+                          "timed out after " + std::to_string(run->task.timeout_seconds) + " s");
+    pump_locked();
+  } else if (t.kind == Timer::Kind::retry && run->state == Run::State::retry_wait) {
+    run->state = Run::State::waiting;
+    ready_.push_back(run);
+    pump_locked();
+  }
+}
+
+void Engine::finish_locked(const std::shared_ptr<Run>& run, ExecutionStatus status,
+                           std::string message) {
+  const Millis now = clock_.now();
+  run->exec.status = status;
+  run->exec.finished_at = now;
+  if (run->exec.started_at) run->exec.duration_ms = now - *run->exec.started_at;
+  if (status == ExecutionStatus::success) {
+    run->exec.result_summary = std::move(message);
+    run->exec.error_message.reset();
+  } else {
+    run->exec.error_message = std::move(message);
+  }
+  record(run->exec);
+  runs_.erase(run->exec.id);
+  auto active = active_.find(run->task.id);
+  if (active != active_.end()) {
+    std::erase(active->second, run->exec.id);
+    if (active->second.empty()) active_.erase(active);
+  }
+  runs_changed_.notify_all();
+}
+
+void Engine::record(const Execution& e) {
+  recorder_.write({ExecutionWrite::Kind::update, e});
+}
+
+}  // namespace cronkit::engine

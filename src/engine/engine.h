@@ -1,0 +1,135 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/store.h"
+#include "cron/cron_expr.h"
+#include "cronkit/registry.h"
+#include "engine/recorder.h"
+
+namespace cronkit::engine {
+
+struct EngineOptions {
+  int max_concurrency = 5;      // executions running at once; the rest wait, first in first out
+  int log_retention_days = 30;  // successful executions older than this are deleted daily
+  std::string node_id = "local";
+  Millis shutdown_grace_ms = 30000;  // how long stop() lets running executions finish
+  // A firing found more than this late (the clock jumped forward, the process was stopped)
+  // is missed: tasks with catch-up run once for the latest missed instant, others skip.
+  Millis misfire_grace_ms = 60000;
+};
+
+struct EngineCounters {
+  std::int64_t scheduled_tasks = 0;
+  std::int64_t running = 0;
+  std::int64_t waiting = 0;  // queued for a free slot, or waiting to retry
+};
+
+/// Fires enabled tasks at their cron instants and runs them: one timer heap for every
+/// task, a durable queue (each firing is stored as `queued` before it runs, unique on
+/// task and instant), at most max_concurrency executions at once, retries, timeouts,
+/// overlap policies, recovery at start.
+///   Engine e{store, clock, registry, {.max_concurrency = 5}};
+///   e.start();  e.schedule(task);  ...  e.stop();
+/// Thread-safe.
+class Engine {
+ public:
+  Engine(Store& store, const Clock& clock, const Registry& registry, EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Recovers what a previous run left (running executions fail as interrupted, queued
+  /// ones run, catch-up tasks run once for a missed instant), loads every enabled task
+  /// and starts firing.
+  void start();
+  /// Stops firing, lets running executions finish within the grace period, records the
+  /// rest as interrupted. Executions still waiting stay queued for the next start.
+  void stop();
+
+  /// A task was created or changed: schedule it from now on, or drop it if disabled.
+  /// Throws std::invalid_argument if its pattern or time zone is invalid.
+  void schedule(const Task& task);
+  /// A task was deleted.
+  void unschedule(std::string_view task_id);
+  /// Runs a task now, outside its schedule. Returns the new execution's id.
+  std::string trigger(const Task& task);
+
+  EngineCounters counters() const;
+  /// The next instant the task fires at, if it is scheduled.
+  std::optional<Millis> next_run(std::string_view task_id) const;
+
+ private:
+  struct Slot;
+  struct Run;
+  struct Due;
+  struct Timer {
+    Millis at;
+    enum class Kind { deadline, retry } kind;
+    std::string execution_id;
+    std::uint64_t token;
+    bool operator>(const Timer& o) const { return at > o.at; }
+  };
+  struct HeapEntry {
+    Millis at;
+    std::uint64_t generation;
+    std::string task_id;
+    bool operator>(const HeapEntry& o) const { return at > o.at; }
+  };
+  using Lock = std::unique_lock<std::mutex>;
+
+  void scheduler_loop();
+  void worker_loop();
+  // Loads the tasks of due firings and hands each to the recorder as `queued`.
+  void dispatch(std::vector<Due> due);
+  void enqueue_locked(std::shared_ptr<Run> run);
+  void pump_locked();
+  void start_attempt_locked(const std::shared_ptr<Run>& run);
+  void attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, bool ok, bool retryable,
+                    std::string message);
+  void attempt_failed_locked(const std::shared_ptr<Run>& run, ExecutionStatus final_status,
+                             std::string message);
+  void finish_locked(const std::shared_ptr<Run>& run, ExecutionStatus status, std::string message);
+  void on_timer_locked(const Timer& t);
+  void record(const Execution& e);
+
+  Store& store_;
+  const Clock& clock_;
+  const Registry& registry_;
+  const EngineOptions options_;
+  Recorder recorder_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;          // the scheduler thread
+  std::condition_variable work_ready_;    // worker threads
+  std::condition_variable runs_changed_;  // stop() waiting for running executions
+  bool started_ = false;
+  bool stopping_ = false;
+  std::unordered_map<std::string, Slot> slots_;
+  std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::unordered_map<std::string, std::shared_ptr<Run>> runs_;        // by execution id
+  std::unordered_map<std::string, std::vector<std::string>> active_;  // task id -> executions
+  std::deque<std::shared_ptr<Run>> ready_;                            // waiting for a slot
+  std::deque<std::pair<std::shared_ptr<Run>, std::uint64_t>> work_;   // for worker threads
+  int running_ = 0;
+  int idle_workers_ = 0;
+  std::uint64_t next_generation_ = 1;
+  Millis next_cleanup_ = 0;
+  std::thread scheduler_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace cronkit::engine

@@ -1,0 +1,88 @@
+#include "engine/recorder.h"
+
+#include <chrono>
+
+namespace cronkit::engine {
+
+Recorder::Recorder(Store& store) : store_(store) {}
+
+Recorder::~Recorder() {
+  stop();
+}
+
+void Recorder::start() {
+  std::lock_guard lock{mutex_};
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Recorder::stop() {
+  {
+    std::lock_guard lock{mutex_};
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Recorder::write(ExecutionWrite w, Done done) {
+  {
+    std::lock_guard lock{mutex_};
+    queue_.push_back({std::move(w), std::move(done)});
+    ++handed_;
+  }
+  wake_.notify_one();
+}
+
+void Recorder::flush() {
+  std::unique_lock lock{mutex_};
+  const std::uint64_t target = handed_;
+  written_.wait(lock, [&] { return finished_ >= target || !thread_.joinable(); });
+}
+
+void Recorder::run() {
+  std::unique_lock lock{mutex_};
+  for (;;) {
+    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and everything is written
+    std::vector<Item> batch;
+    batch.swap(queue_);
+    lock.unlock();
+
+    std::vector<ExecutionWrite> writes;
+    writes.reserve(batch.size());
+    for (auto& item : batch)
+      writes.push_back(std::move(item.write));
+    std::vector<bool> results;
+    // A failing store (disk full, read-only file) loses nothing: keep the batch and try
+    // again, backing off, until it is written or we are told to stop.
+    for (int attempt = 0;; ++attempt) {
+      try {
+        results = store_.write_executions(writes);
+        healthy_ = true;
+        break;
+      } catch (const StoreError&) {
+        healthy_ = false;
+        lock.lock();
+        bool give_up = stopping_ && attempt >= 5;
+        lock.unlock();
+        if (give_up) {
+          results.assign(writes.size(), false);
+          break;
+        }
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds{std::min(100 << std::min(attempt, 5), 3000)});
+      }
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].done) batch[i].done(results[i]);
+    }
+
+    lock.lock();
+    finished_ += batch.size();
+    written_.notify_all();
+  }
+}
+
+}  // namespace cronkit::engine

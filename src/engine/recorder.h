@@ -1,0 +1,59 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/store.h"
+
+namespace cronkit::engine {
+
+/// Writes execution states to the store from one thread, in batches: whatever was handed
+/// over while one transaction ran goes into the next (group commit), so the store is not
+/// the bottleneck. Writes keep their order.
+///   Recorder r{store};  r.start();
+///   r.write({ExecutionWrite::Kind::insert, e}, [](bool written) { ... });
+class Recorder {
+ public:
+  /// Called on the recorder thread once the write is committed (or refused).
+  using Done = std::function<void(bool written)>;
+
+  explicit Recorder(Store& store);
+  ~Recorder();
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  void start();
+  /// Writes everything handed over so far, then stops the thread.
+  void stop();
+  /// Queues a write. Thread-safe.
+  void write(ExecutionWrite w, Done done = {});
+  /// Blocks until everything handed over before the call is written. Thread-safe.
+  void flush();
+  /// False while the store is failing (writes are kept and retried).
+  bool healthy() const { return healthy_; }
+
+ private:
+  struct Item {
+    ExecutionWrite write;
+    Done done;
+  };
+  void run();
+
+  Store& store_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable written_;
+  std::vector<Item> queue_;
+  std::uint64_t handed_ = 0;    // items handed over
+  std::uint64_t finished_ = 0;  // items written or refused
+  bool stopping_ = false;
+  std::atomic<bool> healthy_{true};
+  std::thread thread_;
+};
+
+}  // namespace cronkit::engine

@@ -1,0 +1,521 @@
+// The engine against a real SQLite file, with the wall clock faked.
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <latch>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "../../support/fake_clock.h"
+#include "core/ids.h"
+#include "engine/builtin.h"
+#include "store/open_store.h"
+
+namespace cronkit::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using cronkit::testing::FakeClock;
+
+Millis at(const std::string& iso) {
+  auto t = cron::parse_time(iso, *cron::Zone::utc());
+  EXPECT_TRUE(t.has_value()) << iso;
+  return t->time_since_epoch().count() * 1000;
+}
+
+// Polls until pred() holds, for up to five seconds of real time.
+template <typename Pred>
+bool eventually(Pred pred) {
+  for (auto deadline = std::chrono::steady_clock::now() + 5s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(1ms)) {
+    if (pred()) return true;
+  }
+  return pred();
+}
+
+// A handler that blocks until released (or asked to stop).
+struct Gate {
+  std::atomic<int> entered{0};
+  std::atomic<int> running{0};
+  std::atomic<int> peak{0};
+  std::atomic<bool> open{false};
+  std::atomic<int> stopped{0};
+
+  TaskFunction fn() {
+    return [this](const TaskContext& ctx) {
+      ++entered;
+      int now = ++running;
+      for (int p = peak; now > p && !peak.compare_exchange_weak(p, now);) {
+      }
+      while (!open && !ctx.stop.stop_requested())
+        std::this_thread::sleep_for(1ms);
+      if (ctx.stop.stop_requested()) ++stopped;
+      --running;
+      return TaskResult{true, "released"};
+    };
+  }
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("cronkit-engine-" + std::to_string(std::random_device{}()));
+    open();
+    registry_.add("ok", [](const TaskContext&) { return TaskResult{true, "done"}; });
+    registry_.add("fail", [](const TaskContext&) { return TaskResult{false, "boom"}; });
+    registry_.add("throw",
+                  [](const TaskContext&) -> TaskResult { throw std::runtime_error("exploded"); });
+    registry_.add("gate", gate_.fn());
+  }
+  void TearDown() override {
+    gate_.open = true;
+    engine_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void open() {
+    auto s = store::open_store("sqlite:" + (dir_ / "cronkit.db").string());
+    ASSERT_TRUE(s) << s.error();
+    store_ = std::move(*s);
+  }
+
+  void start(EngineOptions options = {}) {
+    engine_ = std::make_unique<Engine>(*store_, clock_, registry_, options);
+    engine_->start();
+  }
+
+  Task add(std::string cron, std::string function, auto&&... edits) {
+    Task t;
+    t.id = new_id(clock_.now());
+    t.name = "task " + cron;
+    t.cron_expression = std::move(cron);
+    t.function_name = std::move(function);
+    t.created_at = t.updated_at = clock_.now();
+    (edits(t), ...);
+    EXPECT_TRUE(store_->insert_task(t));
+    if (engine_) engine_->schedule(t);
+    return t;
+  }
+
+  std::vector<Execution> history(const Task& t) {
+    auto page = store_->list_executions({.page = 1, .page_size = 1000, .task_id = t.id});
+    std::reverse(page.list.begin(), page.list.end());  // oldest first
+    return page.list;
+  }
+
+  std::vector<Execution> finished(const Task& t) {
+    std::vector<Execution> out;
+    for (auto& e : history(t)) {
+      if (is_terminal(e.status)) out.push_back(e);
+    }
+    return out;
+  }
+
+  bool has_finished(const Task& t, std::size_t n) { return finished(t).size() >= n; }
+
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+  FakeClock clock_{at("2026-03-07T12:00:00Z")};
+  Registry registry_;
+  Gate gate_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, FiresAtEachInstantAndRecordsEveryState) {
+  start();
+  Task t = add("* * * * * *", "ok");
+  EXPECT_EQ(engine_->next_run(t.id), at("2026-03-07T12:00:01Z"));
+  clock_.advance(1000);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  clock_.advance(1000);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 2); }));
+  auto runs = finished(t);
+  EXPECT_EQ(runs[0].scheduled_for, at("2026-03-07T12:00:01Z"));
+  EXPECT_EQ(runs[1].scheduled_for, at("2026-03-07T12:00:02Z"));
+  for (const auto& e : runs) {
+    EXPECT_EQ(e.status, ExecutionStatus::success);
+    EXPECT_EQ(e.trigger, Trigger::schedule);
+    EXPECT_EQ(e.result_summary, "done");
+    EXPECT_EQ(e.attempts, 1);
+    EXPECT_TRUE(e.started_at && e.finished_at && e.duration_ms);
+    EXPECT_EQ(e.node_id, "local");
+  }
+}
+
+TEST_F(EngineTest, FiresAcrossDstInTheTasksZone) {
+  clock_.set(at("2026-03-08T06:59:00Z"));
+  start();
+  // 02:30 does not exist in New York on 8 March 2026: it fires as the clock resumes.
+  Task t = add("0 30 2 * * *", "ok", [](Task& x) { x.timezone = "America/New_York"; });
+  EXPECT_EQ(engine_->next_run(t.id), at("2026-03-08T07:00:00Z"));
+  clock_.set(at("2026-03-08T07:00:00Z"));
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_EQ(finished(t)[0].scheduled_for, at("2026-03-08T07:00:00Z"));
+  EXPECT_EQ(engine_->next_run(t.id), at("2026-03-09T06:30:00Z"));
+}
+
+TEST_F(EngineTest, RetriesAfterTheDelayAndCountsAttempts) {
+  std::atomic<int> calls{0};
+  registry_.add("flaky", [&](const TaskContext& ctx) {
+    ++calls;
+    return TaskResult{ctx.attempt == 3, "attempt " + std::to_string(ctx.attempt)};
+  });
+  start();
+  Task t = add("0 0 0 1 1 *", "flaky", [](Task& x) {
+    x.max_retries = 3;
+    x.retry_delay_seconds = 10;
+  });
+  engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] { return calls == 1; }));
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(calls, 1) << "no retry before the delay";
+  auto waiting = history(t);
+  ASSERT_EQ(waiting.size(), 1u);
+  ASSERT_TRUE(eventually([&] { return history(t)[0].error_message == "attempt 1"; }));
+  clock_.advance(10000);
+  ASSERT_TRUE(eventually([&] { return calls == 2; }));
+  clock_.advance(10000);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  auto e = finished(t)[0];
+  EXPECT_EQ(e.status, ExecutionStatus::success);
+  EXPECT_EQ(e.attempts, 3);
+  EXPECT_EQ(e.result_summary, "attempt 3");
+}
+
+TEST_F(EngineTest, FailsAfterTheLastRetryWithTheLastError) {
+  start();
+  Task t = add("0 0 0 1 1 *", "throw", [](Task& x) {
+    x.max_retries = 1;
+    x.retry_delay_seconds = 1;
+  });
+  engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] {
+    clock_.advance(500);
+    return has_finished(t, 1);
+  }));
+  auto e = finished(t)[0];
+  EXPECT_EQ(e.status, ExecutionStatus::failed);
+  EXPECT_EQ(e.attempts, 2);
+  EXPECT_EQ(e.error_message, "exploded");
+}
+
+TEST_F(EngineTest, TimeoutStopsACooperativeHandler) {
+  start();
+  Task t = add("0 0 0 1 1 *", "gate", [](Task& x) { x.timeout_seconds = 5; });
+  engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] { return gate_.entered == 1; }));
+  clock_.advance(5000);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  auto e = finished(t)[0];
+  EXPECT_EQ(e.status, ExecutionStatus::timed_out);
+  EXPECT_EQ(e.error_message, "timed out after 5 s");
+  ASSERT_TRUE(eventually([&] { return gate_.stopped == 1; }));
+}
+
+TEST_F(EngineTest, TimeoutIsRecordedEvenIfTheHandlerIgnoresIt) {
+  std::atomic<bool> release{false};
+  std::atomic<bool> inside{false};
+  registry_.add("stubborn", [&](const TaskContext&) {
+    inside = true;
+    while (!release)
+      std::this_thread::sleep_for(1ms);
+    return TaskResult{true, "too late"};
+  });
+  start();
+  Task t = add("0 0 0 1 1 *", "stubborn", [](Task& x) { x.timeout_seconds = 2; });
+  engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] { return inside.load(); }));
+  clock_.advance(2000);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_EQ(finished(t)[0].status, ExecutionStatus::timed_out);
+  release = true;
+  std::this_thread::sleep_for(20ms);
+  engine_->stop();
+  EXPECT_EQ(finished(t)[0].status, ExecutionStatus::timed_out) << "the late success is ignored";
+}
+
+TEST_F(EngineTest, OverlapSkipRecordsASkippedExecution) {
+  start();
+  Task t = add("* * * * * *", "gate", [](Task& x) { x.overlap_policy = OverlapPolicy::skip; });
+  clock_.advance(1000);
+  ASSERT_TRUE(eventually([&] { return gate_.entered == 1; }));
+  clock_.advance(1000);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_EQ(finished(t)[0].status, ExecutionStatus::skipped);
+  EXPECT_EQ(finished(t)[0].scheduled_for, at("2026-03-07T12:00:02Z"));
+  gate_.open = true;
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 2); }));
+  EXPECT_EQ(gate_.entered, 1);
+}
+
+TEST_F(EngineTest, OverlapReplaceStopsTheRunningOne) {
+  start();
+  Task t = add("* * * * * *", "gate", [](Task& x) { x.overlap_policy = OverlapPolicy::replace; });
+  clock_.advance(1000);
+  ASSERT_TRUE(eventually([&] { return gate_.entered == 1; }));
+  clock_.advance(1000);
+  ASSERT_TRUE(eventually([&] { return gate_.entered == 2; }));
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  auto first = finished(t)[0];
+  EXPECT_EQ(first.status, ExecutionStatus::failed);
+  EXPECT_EQ(first.scheduled_for, at("2026-03-07T12:00:01Z"));
+  EXPECT_NE(first.error_message->find("replaced by execution"), std::string::npos);
+  EXPECT_TRUE(eventually([&] { return gate_.stopped >= 1; }));
+}
+
+TEST_F(EngineTest, OverlapAllowRunsSideBySide) {
+  start();
+  Task t = add("* * * * * *", "gate");
+  clock_.advance(1000);
+  ASSERT_TRUE(eventually([&] { return gate_.entered == 1; }));
+  clock_.advance(1000);
+  ASSERT_TRUE(eventually([&] { return gate_.entered == 2; }));
+  EXPECT_EQ(gate_.running, 2);
+}
+
+TEST_F(EngineTest, UnregisteredFunctionFailsWithoutRetrying) {
+  start();
+  Task t = add("0 0 0 1 1 *", "nope", [](Task& x) { x.max_retries = 5; });
+  engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  auto e = finished(t)[0];
+  EXPECT_EQ(e.status, ExecutionStatus::failed);
+  EXPECT_EQ(e.attempts, 1);
+  EXPECT_EQ(e.error_message,
+            "function 'nope' is not registered; registered functions: fail, gate, ok, throw");
+}
+
+TEST_F(EngineTest, InvalidPayloadFailsClearly) {
+  start();
+  Task t = add("0 0 0 1 1 *", "ok", [](Task& x) { x.function_payload = "{oops"; });
+  engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_NE(finished(t)[0].error_message->find("functionPayload is not valid JSON"),
+            std::string::npos);
+}
+
+TEST_F(EngineTest, ConcurrencyLimitQueuesFirstInFirstOut) {
+  std::mutex order_mutex;
+  std::vector<std::string> order;
+  registry_.add("ordered", [&](const TaskContext& ctx) {
+    {
+      std::lock_guard lock{order_mutex};
+      order.emplace_back(ctx.execution_id);
+    }
+    return gate_.fn()(ctx);
+  });
+  start({.max_concurrency = 2});
+  Task t = add("0 0 0 1 1 *", "ordered");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(engine_->trigger(t));
+    // Each trigger is stored before the next, so the queue order is the trigger order.
+    ASSERT_TRUE(eventually([&] { return history(t).size() == ids.size(); }));
+  }
+  ASSERT_TRUE(eventually([&] { return gate_.entered == 2; }));
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(gate_.entered, 2);
+  EXPECT_EQ(engine_->counters().running, 2);
+  EXPECT_EQ(engine_->counters().waiting, 3);
+  gate_.open = true;
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 5); }));
+  EXPECT_LE(gate_.peak, 2);
+  std::lock_guard lock{order_mutex};
+  EXPECT_EQ(order, ids);
+}
+
+TEST_F(EngineTest, ChangesTakeEffectAtOnce) {
+  start();
+  Task t = add("0 0 * * * *", "ok");  // hourly
+  EXPECT_EQ(engine_->next_run(t.id), at("2026-03-07T13:00:00Z"));
+  t.cron_expression = "*/10 * * * * *";
+  engine_->schedule(t);
+  EXPECT_EQ(engine_->next_run(t.id), at("2026-03-07T12:00:10Z"));
+  t.enabled = false;
+  engine_->schedule(t);
+  EXPECT_FALSE(engine_->next_run(t.id));
+  clock_.advance(20000);
+  std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(history(t).empty());
+  t.enabled = true;
+  engine_->schedule(t);
+  EXPECT_EQ(engine_->next_run(t.id), at("2026-03-07T12:00:30Z"));
+  engine_->unschedule(t.id);
+  EXPECT_FALSE(engine_->next_run(t.id));
+  EXPECT_EQ(engine_->counters().scheduled_tasks, 0);
+}
+
+TEST_F(EngineTest, ForwardJumpDoesNotFloodAndCatchUpRunsOnce) {
+  start();
+  Task plain = add("0 * * * * *", "ok");
+  Task eager = add("0 * * * * *", "ok", [](Task& x) { x.catch_up = true; });
+  clock_.advance(3600 * 1000 + 30000);  // an hour and a half minute later
+  ASSERT_TRUE(eventually([&] { return has_finished(eager, 1); }));
+  std::this_thread::sleep_for(30ms);
+  EXPECT_TRUE(history(plain).empty());
+  auto caught = finished(eager);
+  ASSERT_EQ(caught.size(), 1u);
+  EXPECT_EQ(caught[0].trigger, Trigger::catch_up);
+  EXPECT_EQ(caught[0].scheduled_for, at("2026-03-07T13:00:00Z"));
+  // Then both carry on with their schedule.
+  EXPECT_EQ(engine_->next_run(plain.id), at("2026-03-07T13:01:00Z"));
+  clock_.advance(30000);
+  ASSERT_TRUE(eventually([&] { return has_finished(plain, 1) && has_finished(eager, 2); }));
+}
+
+TEST_F(EngineTest, BackwardJumpFiresNoInstantTwice) {
+  start();
+  Task t = add("*/10 * * * * *", "ok");
+  for (int i = 0; i < 3; ++i) {
+    clock_.advance(10000);
+    ASSERT_TRUE(eventually([&] { return has_finished(t, static_cast<std::size_t>(i + 1)); }));
+  }
+  clock_.advance(-25000);  // back before the last two firings
+  for (int i = 0; i < 4; ++i) {
+    clock_.advance(10000);
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 4); }));
+  std::set<Millis> instants;
+  for (const auto& e : history(t))
+    EXPECT_TRUE(instants.insert(e.scheduled_for).second);
+  EXPECT_EQ(*instants.rbegin(), at("2026-03-07T12:00:40Z"));
+}
+
+TEST_F(EngineTest, RecoversWhatAPreviousRunLeft) {
+  Task t = add("0 0 * * * *", "ok", [](Task& x) {
+    x.catch_up = true;
+    x.created_at = at("2026-03-07T09:30:00Z");
+  });
+  Task quiet = add("0 0 * * * *", "ok");
+  auto leftover = [&](ExecutionStatus status, Millis scheduled) {
+    Execution e;
+    e.id = new_id(scheduled);
+    e.task_id = quiet.id;
+    e.status = status;
+    e.scheduled_for = e.queued_at = scheduled;
+    if (status == ExecutionStatus::running) e.started_at = scheduled;
+    ExecutionWrite w{ExecutionWrite::Kind::insert, e};
+    EXPECT_TRUE(store_->write_executions({&w, 1})[0]);
+    return e;
+  };
+  Execution was_running = leftover(ExecutionStatus::running, at("2026-03-07T10:00:00Z"));
+  Execution was_queued = leftover(ExecutionStatus::queued, at("2026-03-07T11:00:00Z"));
+
+  start();
+  ASSERT_TRUE(eventually([&] {
+    return store_->get_execution(was_queued.id)->status == ExecutionStatus::success &&
+           has_finished(t, 1);
+  }));
+  auto r = store_->get_execution(was_running.id);
+  EXPECT_EQ(r->status, ExecutionStatus::failed);
+  EXPECT_EQ(r->error_message, "interrupted by restart");
+  auto caught = finished(t);
+  ASSERT_EQ(caught.size(), 1u);
+  EXPECT_EQ(caught[0].trigger, Trigger::catch_up);
+  EXPECT_EQ(caught[0].scheduled_for, at("2026-03-07T12:00:00Z"));
+
+  // A second start finds that instant done and catches up nothing more.
+  engine_.reset();
+  start();
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(history(t).size(), 1u);
+}
+
+TEST_F(EngineTest, CatchUpNeverReachesBeforeTheTaskExisted) {
+  Task t = add("0 0 0 1 1 *", "ok", [](Task& x) { x.catch_up = true; });  // yearly
+  start();
+  std::this_thread::sleep_for(30ms);
+  EXPECT_TRUE(history(t).empty());
+}
+
+TEST_F(EngineTest, RetentionAtStartAndTheCleanupFunction) {
+  add_builtin_functions(registry_, *store_, clock_);
+  Task t =
+      add("0 0 0 1 1 *", "cleanup-logs", [](Task& x) { x.function_payload = R"({"days":7})"; });
+  auto old = [&](Millis age_days, ExecutionStatus status) {
+    Execution e;
+    e.id = new_id(clock_.now());
+    e.task_id = t.id;
+    e.status = status;
+    e.trigger = Trigger::manual;
+    e.scheduled_for = e.queued_at = clock_.now() - age_days * 86400000;
+    ExecutionWrite w{ExecutionWrite::Kind::insert, e};
+    EXPECT_TRUE(store_->write_executions({&w, 1})[0]);
+  };
+  old(40, ExecutionStatus::success);
+  old(40, ExecutionStatus::failed);
+  old(10, ExecutionStatus::success);
+  old(1, ExecutionStatus::success);
+  start({.log_retention_days = 30});
+  ASSERT_TRUE(eventually([&] { return history(t).size() == 3; })) << "the 40-day success goes";
+  engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] {
+    auto runs = finished(t);
+    return !runs.empty() && runs.back().trigger == Trigger::manual &&
+           runs.back().result_summary.has_value() &&
+           runs.back().status == ExecutionStatus::success && runs.back().started_at.has_value() &&
+           runs.back().finished_at.has_value() &&
+           runs.back().result_summary->starts_with("deleted");
+  }));
+  auto runs = finished(t);
+  EXPECT_EQ(runs.back().result_summary, "deleted 1 successful execution older than 7 days");
+  EXPECT_EQ(history(t).size(), 3u);  // 40-day failure, 1-day success, this run
+}
+
+TEST_F(EngineTest, StopLetsRunningFinishAndInterruptsTheRest) {
+  start({.shutdown_grace_ms = 50});
+  Task t = add("0 0 0 1 1 *", "gate");
+  std::string id = engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] { return gate_.entered == 1; }));
+  engine_->stop();  // the gate opens only when asked to stop
+  auto e = store_->get_execution(id);
+  EXPECT_EQ(e->status, ExecutionStatus::failed);
+  EXPECT_EQ(e->error_message, "interrupted by shutdown");
+  EXPECT_EQ(gate_.stopped, 1);
+}
+
+TEST_F(EngineTest, StopWaitsForWorkThatFinishesInTime) {
+  std::atomic<bool> inside{false};
+  registry_.add("quick", [&](const TaskContext&) {
+    inside = true;
+    std::this_thread::sleep_for(30ms);
+    return TaskResult{true, "finished"};
+  });
+  start({.shutdown_grace_ms = 5000});
+  Task t = add("0 0 0 1 1 *", "quick");
+  std::string id = engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] { return inside.load(); }));
+  engine_->stop();
+  EXPECT_EQ(store_->get_execution(id)->status, ExecutionStatus::success);
+}
+
+TEST_F(EngineTest, HandlerSeesItsContext) {
+  std::mutex m;
+  std::string seen;
+  registry_.add("inspect", [&](const TaskContext& ctx) {
+    std::lock_guard lock{m};
+    seen = std::string(ctx.task_name) + "|" + std::to_string(ctx.attempt) + "|" +
+           std::to_string(ctx.payload.at("n").as_int64()) + "|" +
+           (ctx.execution_id.empty() ? "no id" : "id");
+    return TaskResult{true, ""};
+  });
+  start();
+  Task t = add("0 0 0 1 1 *", "inspect", [](Task& x) {
+    x.name = "inspector";
+    x.function_payload = R"({"n": 42})";
+  });
+  engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  std::lock_guard lock{m};
+  EXPECT_EQ(seen, "inspector|1|42|id");
+}
+
+}  // namespace
+}  // namespace cronkit::engine
