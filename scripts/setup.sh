@@ -12,6 +12,7 @@ packages=(
   libcli11-dev
   libsqlite3-dev                       # the default store
   libboost-json1.81-dev                # task payloads
+  libcurl4-openssl-dev                 # http tasks
   tzdata
 )
 

@@ -24,12 +24,6 @@ Millis to_millis(cron::Instant t) {
   return t.time_since_epoch().count() * 1000;
 }
 
-struct Outcome {
-  bool ok = false;
-  bool retryable = true;
-  std::string message;
-};
-
 std::string join(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names)
@@ -57,7 +51,8 @@ struct Engine::Run {
   Execution exec;
   Task task;  // the definition when it was queued
   std::stop_source stop;
-  std::uint64_t token = 0;  // changes with every attempt, timeout and cancellation
+  std::uint64_t token = 0;     // changes with every attempt, timeout and cancellation
+  std::uint64_t transfer = 0;  // the HTTP request of the current attempt
   enum class State { waiting, running, retry_wait } state = State::waiting;
 };
 
@@ -87,6 +82,7 @@ void Engine::start() {
     started_ = true;
   }
   recorder_.start();
+  http_.start();
   const Millis now = clock_.now();
   store_.fail_running(now, "interrupted by restart");
   for (const auto& e : store_.queued_executions()) {
@@ -145,8 +141,7 @@ void Engine::stop() {
     }
     for (auto& run : rest) {
       if (run->state == Run::State::running) --running_;
-      run->stop.request_stop();
-      ++run->token;
+      cancel_locked(*run);
       finish_locked(run, ExecutionStatus::failed, "interrupted by shutdown");
     }
     ready_.clear();
@@ -156,6 +151,7 @@ void Engine::stop() {
   for (auto& w : workers_) {
     if (w.joinable()) w.join();
   }
+  http_.stop();
   recorder_.stop();
 }
 
@@ -324,8 +320,7 @@ void Engine::enqueue_locked(std::shared_ptr<Run> run) {
       auto other = it->second;
       if (other->state == Run::State::running) --running_;
       if (other->state == Run::State::waiting) std::erase(ready_, other);
-      other->stop.request_stop();
-      ++other->token;
+      cancel_locked(*other);
       finish_locked(other, ExecutionStatus::failed, "replaced by execution " + run->exec.id);
     }
   }
@@ -358,9 +353,33 @@ void Engine::start_attempt_locked(const std::shared_ptr<Run>& run) {
   timers_.push({now + run->task.timeout_seconds * Millis{1000}, Timer::Kind::deadline, run->exec.id,
                 run->token});
   wake_.notify_one();
+  if (run->task.type == TaskType::http) {
+    const Task& t = run->task;
+    HttpRequest req;
+    req.method = t.http_method.value_or("GET");
+    req.url = t.http_url.value_or("");
+    req.headers_json = t.http_headers.value_or("");
+    req.body = t.http_body.value_or("");
+    req.timeout_ms = t.timeout_seconds * Millis{1000};
+    req.task_id = t.id;
+    req.execution_id = run->exec.id;
+    req.scheduled_for = run->exec.scheduled_for;
+    run->transfer = next_transfer_++;
+    http_.submit(run->transfer, std::move(req), [this, run, token = run->token](HttpResult r) {
+      attempt_done(run, token,
+                   {r.ok, true, r.timed_out, std::move(r.summary), std::move(r.output)});
+    });
+    return;
+  }
   work_.emplace_back(run, run->token);
   if (idle_workers_ == 0) workers_.emplace_back([this] { worker_loop(); });
   work_ready_.notify_one();
+}
+
+void Engine::cancel_locked(Run& run) {
+  run.stop.request_stop();
+  ++run.token;
+  if (run.transfer) http_.cancel(run.transfer);
 }
 
 void Engine::worker_loop() {
@@ -381,16 +400,14 @@ void Engine::worker_loop() {
     lock.unlock();
 
     Outcome outcome;
-    if (task.type != TaskType::function) {
-      outcome = {false, false, "HTTP tasks need the HTTP runner, which is not built yet"};
-    } else if (TaskFunction fn = registry_.find(task.function_name.value_or(""))) {
+    if (TaskFunction fn = registry_.find(task.function_name.value_or(""))) {
       boost::system::error_code ec;
       boost::json::value payload;
       if (task.function_payload && !task.function_payload->empty()) {
         payload = boost::json::parse(*task.function_payload, ec);
       }
       if (ec) {
-        outcome = {false, false, "functionPayload is not valid JSON: " + ec.message()};
+        outcome = {false, false, false, "functionPayload is not valid JSON: " + ec.message(), {}};
       } else {
         TaskContext ctx{
             payload,   task.id,
@@ -399,37 +416,43 @@ void Engine::worker_loop() {
             stop};
         try {
           TaskResult r = fn(ctx);
-          outcome = {r.success, true, std::move(r.message)};
+          outcome = {r.success, true, false, std::move(r.message), {}};
         } catch (const std::exception& e) {
-          outcome = {false, true, e.what()};
+          outcome = {false, true, false, e.what(), {}};
         } catch (...) {
-          outcome = {false, true, "the function threw something that is not a std::exception"};
+          outcome = {
+              false, true, false, "the function threw something that is not a std::exception", {}};
         }
       }
     } else {
-      outcome = {false, false,
+      outcome = {false,
+                 false,
+                 false,
                  "function '" + task.function_name.value_or("") +
-                     "' is not registered; registered functions: " + join(registry_.names())};
+                     "' is not registered; registered functions: " + join(registry_.names()),
+                 {}};
     }
-    attempt_done(run, token, outcome.ok, outcome.retryable, std::move(outcome.message));
+    attempt_done(run, token, std::move(outcome));
     lock.lock();
   }
 }
 
-void Engine::attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, bool ok,
-                          bool retryable, std::string message) {
+void Engine::attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, Outcome outcome) {
   std::lock_guard lock{mutex_};
   // A completion after a timeout or a replacement belongs to an attempt already recorded.
   if (run->token != token || run->state != Run::State::running) return;
   --running_;
-  if (ok) {
-    finish_locked(run, ExecutionStatus::success, std::move(message));
-  } else if (!retryable) {
+  run->transfer = 0;
+  if (outcome.output) run->exec.output = std::move(outcome.output);
+  if (outcome.ok) {
+    finish_locked(run, ExecutionStatus::success, std::move(outcome.message));
+  } else if (!outcome.retryable) {
     // Retrying cannot help (no such function, bad payload).
-    finish_locked(run, ExecutionStatus::failed, std::move(message));
+    finish_locked(run, ExecutionStatus::failed, std::move(outcome.message));
   } else {
-    attempt_failed_locked(run, ExecutionStatus::failed,
-                          message.empty() ? "the function reported failure" : std::move(message));
+    attempt_failed_locked(
+        run, outcome.timed_out ? ExecutionStatus::timed_out : ExecutionStatus::failed,
+        outcome.message.empty() ? "the function reported failure" : std::move(outcome.message));
   }
   pump_locked();
 }
@@ -454,8 +477,8 @@ void Engine::on_timer_locked(const Timer& t) {
   auto run = it->second;
   if (t.kind == Timer::Kind::deadline && run->state == Run::State::running) {
     // Ask the handler to stop and record the timeout now, whether or not it listens.
-    run->stop.request_stop();
-    ++run->token;
+    cancel_locked(*run);
+    run->transfer = 0;
     --running_;
     attempt_failed_locked(run, ExecutionStatus::timed_out,
                           "timed out after " + std::to_string(run->task.timeout_seconds) + " s");

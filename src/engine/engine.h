@@ -17,6 +17,7 @@
 #include "core/store.h"
 #include "cron/cron_expr.h"
 #include "cronkit/registry.h"
+#include "engine/http_runner.h"
 #include "engine/recorder.h"
 
 namespace cronkit::engine {
@@ -75,6 +76,14 @@ class Engine {
   struct Slot;
   struct Run;
   struct Due;
+  // How one attempt ended.
+  struct Outcome {
+    bool ok = false;
+    bool retryable = true;   // false when trying again cannot help (no such function)
+    bool timed_out = false;  // the HTTP client gave up at the deadline
+    std::string message;
+    std::optional<std::string> output;
+  };
   struct Timer {
     Millis at;
     enum class Kind { deadline, retry } kind;
@@ -97,8 +106,8 @@ class Engine {
   void enqueue_locked(std::shared_ptr<Run> run);
   void pump_locked();
   void start_attempt_locked(const std::shared_ptr<Run>& run);
-  void attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, bool ok, bool retryable,
-                    std::string message);
+  void attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, Outcome outcome);
+  void cancel_locked(Run& run);
   void attempt_failed_locked(const std::shared_ptr<Run>& run, ExecutionStatus final_status,
                              std::string message);
   void finish_locked(const std::shared_ptr<Run>& run, ExecutionStatus status, std::string message);
@@ -110,6 +119,7 @@ class Engine {
   const Registry& registry_;
   const EngineOptions options_;
   Recorder recorder_;
+  HttpRunner http_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;          // the scheduler thread
@@ -127,6 +137,7 @@ class Engine {
   int running_ = 0;
   int idle_workers_ = 0;
   std::uint64_t next_generation_ = 1;
+  std::uint64_t next_transfer_ = 1;
   Millis next_cleanup_ = 0;
   std::thread scheduler_;
   std::vector<std::thread> workers_;

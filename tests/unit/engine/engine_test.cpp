@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "../../support/fake_clock.h"
+#include "../../support/test_http_server.h"
 #include "core/ids.h"
 #include "engine/builtin.h"
 #include "store/open_store.h"
@@ -525,6 +526,90 @@ TEST_F(EngineTest, HandlerSeesItsContext) {
   ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
   std::lock_guard lock{m};
   EXPECT_EQ(seen, "inspector|1|42|id");
+}
+
+class EngineHttpTest : public EngineTest {
+ protected:
+  Task http(const std::string& path, auto&&... edits) {
+    return add("0 0 0 1 1 *", "", [&](Task& t) {
+      t.type = TaskType::http;
+      t.function_name.reset();
+      t.http_method = "POST";
+      t.http_url = server_.url(path);
+      t.http_body = "ping";
+      (edits(t), ...);
+    });
+  }
+  cronkit::testing::TestHttpServer server_;
+};
+
+TEST_F(EngineHttpTest, RecordsStatusAndOutput) {
+  start();
+  Task t = http("/status/200");
+  std::string id = engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  auto e = finished(t)[0];
+  EXPECT_EQ(e.status, ExecutionStatus::success);
+  EXPECT_EQ(e.result_summary, "HTTP 200 OK");
+  EXPECT_EQ(e.output, "status 200");
+  auto req = server_.requests().at(0);
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(req.body, "ping");
+  EXPECT_EQ(req.headers["x-cronkit-task-id"], t.id);
+  EXPECT_EQ(req.headers["x-cronkit-execution-id"], id);
+}
+
+TEST_F(EngineHttpTest, FailureIsRetried) {
+  start();
+  Task t = http("/status/500", [](Task& x) {
+    x.max_retries = 2;
+    x.retry_delay_seconds = 1;
+  });
+  engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] {
+    clock_.advance(250);
+    return has_finished(t, 1);
+  }));
+  auto e = finished(t)[0];
+  EXPECT_EQ(e.status, ExecutionStatus::failed);
+  EXPECT_EQ(e.attempts, 3);
+  EXPECT_EQ(e.error_message, "HTTP 500 Internal Server Error");
+  EXPECT_EQ(e.output, "status 500");
+  EXPECT_EQ(server_.requests().size(), 3u);
+}
+
+TEST_F(EngineHttpTest, DeadlineAbortsTheRequest) {
+  start();
+  Task t = http("/hang", [](Task& x) { x.timeout_seconds = 30; });
+  engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] { return !server_.requests().empty(); }));
+  clock_.advance(30000);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_EQ(finished(t)[0].status, ExecutionStatus::timed_out);
+  EXPECT_EQ(finished(t)[0].error_message, "timed out after 30 s");
+}
+
+TEST_F(EngineHttpTest, ScheduledFiringCarriesItsInstant) {
+  start();
+  Task t = add("*/5 * * * * *", "", [&](Task& x) {
+    x.type = TaskType::http;
+    x.function_name.reset();
+    x.http_url = server_.url("/echo");
+  });
+  clock_.advance(5000);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_EQ(server_.requests().at(0).headers["x-cronkit-scheduled-for"], "2026-03-07T12:00:05Z");
+  EXPECT_EQ(server_.requests().at(0).method, "GET");
+}
+
+TEST_F(EngineHttpTest, NonHttpUrlFails) {
+  start();
+  Task t = http("", [](Task& x) { x.http_url = "file:///etc/passwd"; });
+  engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_EQ(finished(t)[0].status, ExecutionStatus::failed);
+  EXPECT_EQ(finished(t)[0].error_message,
+            "only http and https URLs are allowed (also after a redirect)");
 }
 
 }  // namespace

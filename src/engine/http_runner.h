@@ -1,0 +1,84 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/task.h"
+
+namespace cronkit::engine {
+
+/// One HTTP request of an http task's attempt.
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::string headers_json;  // a JSON object of strings, or empty
+  std::string body;
+  Millis timeout_ms = 300000;
+  // Sent with every request so that receivers can de-duplicate; a task's own headers
+  // cannot override them.
+  std::string task_id;
+  std::string execution_id;
+  Millis scheduled_for = 0;
+};
+
+struct HttpResult {
+  bool ok = false;  // a 2xx answer
+  bool timed_out = false;
+  int status = 0;       // 0 when no answer came
+  std::string summary;  // "HTTP 200 OK", or why the request failed
+  std::string output;   // the first 4 KiB of the body
+};
+
+/// Runs HTTP requests for http tasks on one thread with libcurl's multi interface, so
+/// that a thousand slow requests in flight need no thread each. Only http and https, also
+/// after redirects (up to 5).
+///   HttpRunner r;  r.start();
+///   r.submit(1, request, [](HttpResult res) { ... });   r.cancel(1);
+/// Thread-safe.
+class HttpRunner {
+ public:
+  using Done = std::function<void(HttpResult)>;
+
+  HttpRunner();
+  ~HttpRunner();
+  HttpRunner(const HttpRunner&) = delete;
+  HttpRunner& operator=(const HttpRunner&) = delete;
+
+  void start();
+  /// Aborts what is in flight (their callbacks are not called) and stops the thread.
+  void stop();
+  /// Starts a request; `done` runs on the runner's thread when it ends. `id` names it for
+  /// cancel().
+  void submit(std::uint64_t id, HttpRequest request, Done done);
+  /// Aborts the request `id` if it is still in flight; its callback is not called.
+  void cancel(std::uint64_t id);
+
+  std::size_t in_flight() const;
+
+ private:
+  struct Transfer;
+  void run();
+  void add_pending();
+  void finish(Transfer* t, int curl_code);
+
+  void* multi_ = nullptr;  // CURLM*
+  mutable std::mutex mutex_;
+  std::vector<std::unique_ptr<Transfer>> pending_;  // submitted, not yet added
+  std::vector<std::uint64_t> cancelled_;
+  std::map<std::uint64_t, std::unique_ptr<Transfer>> active_;  // runner thread only
+  std::atomic<std::size_t> in_flight_{0};
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+/// "2026-03-08T07:00:00Z" for the X-Cronkit-Scheduled-For header.
+std::string rfc3339(Millis t);
+
+}  // namespace cronkit::engine
