@@ -19,6 +19,9 @@ struct TaskContext {
   std::string_view task_name;
   std::string_view execution_id;
   int attempt = 1;  // 1 for the first try, 2 for the first retry...
+  /// The cron instant this run is for (for a manual run, when it was asked for): the same
+  /// on every attempt, so a handler can use it to de-duplicate.
+  std::chrono::system_clock::time_point scheduled_for;
   std::chrono::system_clock::time_point deadline;
   /// Requested at the deadline, when a newer run replaces this one, and at shutdown. A
   /// handler that ignores it is recorded as timed out at its deadline all the same.

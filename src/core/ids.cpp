@@ -2,7 +2,6 @@
 
 #include <array>
 #include <cstdint>
-#include <cstdio>
 #include <mutex>
 #include <random>
 
@@ -27,11 +26,14 @@ std::string new_id(Millis now) {
   u[15] = (b >> 8) & 0xff;
   u[6] = static_cast<unsigned char>(0x70 | (u[6] & 0x0f));  // version 7
   u[8] = static_cast<unsigned char>(0x80 | (u[8] & 0x3f));  // RFC 9562 variant
-  char text[37];
-  std::snprintf(text, sizeof text,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
-                u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
-                u[15]);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text;
+  text.reserve(36);
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) text += '-';
+    text += kHex[u[i] >> 4];
+    text += kHex[u[i] & 15];
+  }
   return text;
 }
 

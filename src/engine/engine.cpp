@@ -309,12 +309,12 @@ void Engine::enqueue_locked(std::shared_ptr<Run> run) {
   if (!active.empty() && run->task.overlap_policy == OverlapPolicy::skip) {
     run->exec.status = ExecutionStatus::skipped;
     run->exec.finished_at = now;
-    run->exec.result_summary = "skipped: execution " + active.front() + " is still running";
+    run->exec.result_summary = "skipped: execution " + *active.begin() + " is still running";
     record(run->exec);
     return;
   }
   if (!active.empty() && run->task.overlap_policy == OverlapPolicy::replace) {
-    for (const auto& id : std::vector<std::string>(active)) {
+    for (const auto& id : std::vector<std::string>(active.begin(), active.end())) {
       auto it = runs_.find(id);
       if (it == runs_.end()) continue;
       auto other = it->second;
@@ -324,7 +324,7 @@ void Engine::enqueue_locked(std::shared_ptr<Run> run) {
       finish_locked(other, ExecutionStatus::failed, "replaced by execution " + run->exec.id);
     }
   }
-  active_[run->task.id].push_back(run->exec.id);
+  active_[run->task.id].insert(run->exec.id);
   runs_[run->exec.id] = run;
   run->state = Run::State::waiting;
   ready_.push_back(std::move(run));
@@ -372,7 +372,9 @@ void Engine::start_attempt_locked(const std::shared_ptr<Run>& run) {
     return;
   }
   work_.emplace_back(run, run->token);
-  if (idle_workers_ == 0) workers_.emplace_back([this] { worker_loop(); });
+  const auto cap = static_cast<std::size_t>(
+      std::max(1, std::min(options_.max_concurrency, options_.max_function_threads)));
+  if (idle_workers_ == 0 && workers_.size() < cap) workers_.emplace_back([this] { worker_loop(); });
   work_ready_.notify_one();
 }
 
@@ -395,6 +397,7 @@ void Engine::worker_loop() {
     const Task task = run->task;
     const std::string execution_id = run->exec.id;
     const int attempt = run->exec.attempts;
+    const Millis scheduled_for = run->exec.scheduled_for;
     const std::stop_token stop = run->stop.get_token();
     const Millis deadline = clock_.now() + task.timeout_seconds * Millis{1000};
     lock.unlock();
@@ -409,11 +412,16 @@ void Engine::worker_loop() {
       if (ec) {
         outcome = {false, false, false, "functionPayload is not valid JSON: " + ec.message(), {}};
       } else {
-        TaskContext ctx{
-            payload,   task.id,
-            task.name, execution_id,
-            attempt,   std::chrono::system_clock::time_point{std::chrono::milliseconds{deadline}},
-            stop};
+        using std::chrono::milliseconds;
+        using std::chrono::system_clock;
+        TaskContext ctx{.payload = payload,
+                        .task_id = task.id,
+                        .task_name = task.name,
+                        .execution_id = execution_id,
+                        .attempt = attempt,
+                        .scheduled_for = system_clock::time_point{milliseconds{scheduled_for}},
+                        .deadline = system_clock::time_point{milliseconds{deadline}},
+                        .stop = stop};
         try {
           TaskResult r = fn(ctx);
           outcome = {r.success, true, false, std::move(r.message), {}};
@@ -506,7 +514,7 @@ void Engine::finish_locked(const std::shared_ptr<Run>& run, ExecutionStatus stat
   runs_.erase(run->exec.id);
   auto active = active_.find(run->task.id);
   if (active != active_.end()) {
-    std::erase(active->second, run->exec.id);
+    active->second.erase(run->exec.id);
     if (active->second.empty()) active_.erase(active);
   }
   runs_changed_.notify_all();

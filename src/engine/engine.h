@@ -11,6 +11,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/clock.h"
@@ -30,6 +31,9 @@ struct EngineOptions {
   // A firing found more than this late (the clock jumped forward, the process was stopped)
   // is missed: tasks with catch-up run once for the latest missed instant, others skip.
   Millis misfire_grace_ms = 60000;
+  // Threads that run function handlers, created as needed up to this many (and never more
+  // than max_concurrency). HTTP requests need none: one thread carries them all.
+  int max_function_threads = 256;
 };
 
 struct EngineCounters {
@@ -130,10 +134,10 @@ class Engine {
   std::unordered_map<std::string, Slot> slots_;
   std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
-  std::unordered_map<std::string, std::shared_ptr<Run>> runs_;        // by execution id
-  std::unordered_map<std::string, std::vector<std::string>> active_;  // task id -> executions
-  std::deque<std::shared_ptr<Run>> ready_;                            // waiting for a slot
-  std::deque<std::pair<std::shared_ptr<Run>, std::uint64_t>> work_;   // for worker threads
+  std::unordered_map<std::string, std::shared_ptr<Run>> runs_;               // by execution id
+  std::unordered_map<std::string, std::unordered_set<std::string>> active_;  // task -> executions
+  std::deque<std::shared_ptr<Run>> ready_;                                   // waiting for a slot
+  std::deque<std::pair<std::shared_ptr<Run>, std::uint64_t>> work_;          // for worker threads
   int running_ = 0;
   int idle_workers_ = 0;
   std::uint64_t next_generation_ = 1;

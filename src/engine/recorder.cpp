@@ -1,6 +1,8 @@
 #include "engine/recorder.h"
 
 #include <chrono>
+#include <string_view>
+#include <unordered_map>
 
 namespace cronkit::engine {
 
@@ -50,10 +52,30 @@ void Recorder::run() {
     batch.swap(queue_);
     lock.unlock();
 
+    // Fold state changes that one transaction would write over each other: when an
+    // execution went from running to success while the last batch was being written, only
+    // its newest state is written (it carries everything the older one did).
+    std::unordered_map<std::string_view, std::size_t> newest;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].write.kind == ExecutionWrite::Kind::update) {
+        newest[batch[i].write.execution.id] = i;
+      }
+    }
+    std::vector<std::size_t> slot(batch.size());  // which write carries item i
     std::vector<ExecutionWrite> writes;
     writes.reserve(batch.size());
-    for (auto& item : batch)
-      writes.push_back(std::move(item.write));
+    std::vector<std::size_t> written_as(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& w = batch[i].write;
+      if (w.kind == ExecutionWrite::Kind::update && newest[w.execution.id] != i) continue;
+      written_as[i] = writes.size();
+      writes.push_back(w);
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& w = batch[i].write;
+      slot[i] = w.kind == ExecutionWrite::Kind::update ? written_as[newest[w.execution.id]]
+                                                       : written_as[i];
+    }
     std::vector<bool> results;
     // A failing store (disk full, read-only file) loses nothing: keep the batch and try
     // again, backing off, until it is written or we are told to stop.
@@ -76,7 +98,7 @@ void Recorder::run() {
       }
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].done) batch[i].done(results[i]);
+      if (batch[i].done) batch[i].done(results[slot[i]]);
     }
 
     lock.lock();

@@ -66,6 +66,7 @@ bool Statement::step() {
   if (rc == SQLITE_DONE) return false;
   std::string message = sqlite3_errmsg(db_);
   sqlite3_reset(stmt_);
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) throw ConstraintError("sqlite: " + message);
   throw StoreError("sqlite: " + message);
 }
 

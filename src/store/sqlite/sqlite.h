@@ -7,10 +7,19 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/store.h"
+
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace cronkit::store::sqlite {
+
+/// A statement broke a constraint that ON CONFLICT does not cover (a foreign key, a
+/// CHECK); the statement is undone, the transaction goes on.
+class ConstraintError : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
 
 /// A prepared statement. Errors throw StoreError with SQLite's message.
 ///   auto& s = db.prepare("SELECT name FROM t WHERE id = ?");

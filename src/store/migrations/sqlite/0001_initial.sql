@@ -1,23 +1,26 @@
 -- Tasks and their executions. Times are milliseconds since the Unix epoch (UTC).
+-- The CHECKs compare with OR, not IN (...): SQLite evaluates an IN list by building a
+-- temporary index for every row it writes, which costs more than the write itself.
 CREATE TABLE scheduled_tasks (
   id                  TEXT PRIMARY KEY,
   name                TEXT NOT NULL,
   cron_expression     TEXT NOT NULL,
   timezone            TEXT NOT NULL DEFAULT 'UTC',
-  type                TEXT NOT NULL CHECK (type IN ('function', 'http')),
+  type                TEXT NOT NULL CHECK (type = 'function' OR type = 'http'),
   function_name       TEXT,
   function_payload    TEXT,
   http_method         TEXT,
   http_url            TEXT,
   http_headers        TEXT,
   http_body           TEXT,
-  catch_up            INTEGER NOT NULL DEFAULT 0 CHECK (catch_up IN (0, 1)),
-  enabled             INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+  catch_up            INTEGER NOT NULL DEFAULT 0 CHECK (catch_up = 0 OR catch_up = 1),
+  enabled             INTEGER NOT NULL DEFAULT 1 CHECK (enabled = 0 OR enabled = 1),
   max_retries         INTEGER NOT NULL DEFAULT 0,
   retry_delay_seconds INTEGER NOT NULL DEFAULT 60,
   timeout_seconds     INTEGER NOT NULL DEFAULT 300,
   overlap_policy      TEXT NOT NULL DEFAULT 'allow'
-                      CHECK (overlap_policy IN ('allow', 'skip', 'replace')),
+                      CHECK (overlap_policy = 'allow' OR overlap_policy = 'skip'
+                             OR overlap_policy = 'replace'),
   created_at          INTEGER NOT NULL,
   updated_at          INTEGER NOT NULL
 );
@@ -32,9 +35,10 @@ CREATE TABLE task_execution_logs (
   -- Deleting a task deletes its history.
   task_id         TEXT NOT NULL REFERENCES scheduled_tasks (id) ON DELETE CASCADE,
   status          TEXT NOT NULL
-                  CHECK (status IN ('queued', 'running', 'success', 'failed', 'timed_out', 'skipped')),
+                  CHECK (status = 'queued' OR status = 'running' OR status = 'success'
+                         OR status = 'failed' OR status = 'timed_out' OR status = 'skipped'),
   trigger         TEXT NOT NULL DEFAULT 'schedule'
-                  CHECK (trigger IN ('schedule', 'manual', 'catch-up')),
+                  CHECK ("trigger" = 'schedule' OR "trigger" = 'manual' OR "trigger" = 'catch-up'),
   scheduled_for   INTEGER NOT NULL,
   queued_at       INTEGER NOT NULL,
   started_at      INTEGER,

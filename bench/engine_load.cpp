@@ -1,0 +1,241 @@
+// Load measurements of the engine on a real SQLite file (results in docs/performance.md).
+//   engine_load throughput N     N manual no-op runs, every state written: runs/s
+//   engine_load lag SECONDS      one every-second task: lag from instant to handler start
+//   engine_load burst TASKS      TASKS every-second tasks: how soon the last one starts
+//   engine_load http COUNT       COUNT http tasks at once against a 1 s endpoint: time, threads
+#include <dirent.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../tests/support/test_http_server.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "engine/engine.h"
+#include "store/open_store.h"
+
+namespace {
+
+using namespace cronkit;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+struct TempDb {
+  fs::path dir =
+      fs::temp_directory_path() / ("cronkit-bench-" + std::to_string(std::random_device{}()));
+  std::string url() const { return "sqlite:" + (dir / "cronkit.db").string(); }
+  ~TempDb() { fs::remove_all(dir); }
+};
+
+Task make_task(const std::string& cron, Millis now, const std::string& fn = "noop") {
+  Task t;
+  t.id = new_id(now);
+  t.name = "bench";
+  t.cron_expression = cron;
+  t.function_name = fn;
+  t.created_at = t.updated_at = now;
+  return t;
+}
+
+int thread_count() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d))
+      n += e->d_name[0] != '.';
+    closedir(d);
+  }
+  return n;
+}
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+int throughput(long n) {
+  TempDb db;
+  auto store = *store::open_store(db.url());
+  SystemClock clock;
+  Registry registry;
+  std::atomic<long> ran{0};
+  registry.add("noop", [&](const TaskContext&) {
+    ++ran;
+    return TaskResult{true, ""};
+  });
+  Task t = make_task("0 0 0 1 1 *", clock.now());
+  store->insert_task(t);
+  engine::Engine e{*store, clock, registry, {.max_concurrency = 64, .max_function_threads = 2}};
+  e.start();
+  auto begin = Clock::now();
+  for (long i = 0; i < n; ++i)
+    e.trigger(t);
+  while (ran < n)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  e.stop();  // returns once every state is written
+  double secs = std::chrono::duration<double>(Clock::now() - begin).count();
+  auto done =
+      store->list_executions({.page = 1, .page_size = 1, .status = ExecutionStatus::success});
+  if (done.total != n)
+    std::printf("only %lld executions stored as successful\n", static_cast<long long>(done.total));
+  std::printf(
+      "throughput: %ld no-op executions, queued/running/success all stored, in %.2f s: %.0f/s\n", n,
+      secs, static_cast<double>(n) / secs);
+  return 0;
+}
+
+int lag(int seconds) {
+  TempDb db;
+  auto store = *store::open_store(db.url());
+  SystemClock clock;
+  Registry registry;
+  std::mutex m;
+  std::vector<double> lags;
+  Task t = make_task("* * * * * *", clock.now(), "measure");
+  registry.add("measure", [&](const TaskContext& ctx) {
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::system_clock::now() -
+                                                          ctx.scheduled_for)
+                    .count();
+    std::lock_guard lock{m};
+    lags.push_back(ms);
+    return TaskResult{true, ""};
+  });
+  store->insert_task(t);
+  engine::Engine e{*store, clock, registry, {}};
+  e.start();
+  std::this_thread::sleep_for(std::chrono::seconds{seconds});
+  e.stop();
+  std::lock_guard lock{m};
+  std::printf(
+      "lag: %zu firings of an every-second task; instant to handler start: median %.3f ms, p99 "
+      "%.3f ms, max %.3f ms\n",
+      lags.size(), percentile(lags, 0.5), percentile(lags, 0.99), percentile(lags, 1.0));
+  return 0;
+}
+
+int burst(int tasks) {
+  TempDb db;
+  auto store = *store::open_store(db.url());
+  SystemClock clock;
+  Registry registry;
+  std::mutex m;
+  std::vector<double> starts;  // ms after the instant
+  std::atomic<bool> measuring{false};
+  registry.add("noop", [&](const TaskContext& ctx) {
+    if (measuring) {
+      double ms = std::chrono::duration<double, std::milli>(std::chrono::system_clock::now() -
+                                                            ctx.scheduled_for)
+                      .count();
+      std::lock_guard lock{m};
+      starts.push_back(ms);
+    }
+    return TaskResult{true, ""};
+  });
+  // All fire at second 0 of each minute; load them, then measure the next minute.
+  for (int i = 0; i < tasks; ++i)
+    store->insert_task(make_task("0 * * * * *", clock.now()));
+  engine::Engine e{*store, clock, registry, {.max_concurrency = tasks}};
+  auto load_begin = Clock::now();
+  e.start();
+  double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - load_begin).count();
+  measuring = true;
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    std::lock_guard lock{m};
+    if (starts.size() >= static_cast<std::size_t>(tasks)) break;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds{500});
+  e.stop();
+  std::lock_guard lock{m};
+  std::vector<double> first(starts.begin(), starts.begin() + tasks);
+  std::printf(
+      "burst: %d tasks due in the same second (loaded in %.0f ms); handler started after the "
+      "instant: median %.1f ms, last %.1f ms\n",
+      tasks, load_ms, percentile(first, 0.5), percentile(first, 1.0));
+  return 0;
+}
+
+int http(int count) {
+  // The endpoint lives in a child process, so that its threads are not counted as ours.
+  int to_parent[2], to_child[2];
+  if (pipe(to_parent) != 0 || pipe(to_child) != 0) return 1;
+  pid_t child = fork();
+  if (child == 0) {
+    cronkit::testing::TestHttpServer server;
+    int port = server.port();
+    if (write(to_parent[1], &port, sizeof port) != sizeof port) _exit(1);
+    char c;
+    while (read(to_child[0], &c, 1) > 0) {
+    }
+    _exit(0);
+  }
+  int port = 0;
+  if (read(to_parent[0], &port, sizeof port) != sizeof port) return 1;
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/slow/1000";
+
+  TempDb db;
+  auto store = *store::open_store(db.url());
+  SystemClock clock;
+  Registry registry;
+  std::vector<Task> tasks;
+  for (int i = 0; i < count; ++i) {
+    Task t = make_task("0 0 0 1 1 *", clock.now(), "");
+    t.type = TaskType::http;
+    t.function_name.reset();
+    t.http_url = url;
+    store->insert_task(t);
+    tasks.push_back(t);
+  }
+  engine::Engine e{*store, clock, registry, {.max_concurrency = count}};
+  e.start();
+  int peak_threads = thread_count();
+  auto begin = Clock::now();
+  for (const auto& t : tasks)
+    e.trigger(t);
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    peak_threads = std::max(peak_threads, thread_count());
+    auto s =
+        store->list_executions({.page = 1, .page_size = 1, .status = ExecutionStatus::success});
+    if (s.total >= count) break;
+    if (Clock::now() - begin > std::chrono::seconds{60}) break;
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - begin).count();
+  e.stop();
+  close(to_child[1]);
+  waitpid(child, nullptr, 0);
+  std::printf(
+      "http: %d requests to an endpoint answering after 1 s, max concurrency %d: all done "
+      "in %.2f s, at most %d threads in the process\n",
+      count, count, secs, peak_threads);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::cerr << "usage: engine_load throughput|lag|burst|http N\n";
+    return 2;
+  }
+  std::string what = argv[1];
+  long n = std::atol(argv[2]);
+  if (what == "throughput") return throughput(n);
+  if (what == "lag") return lag(static_cast<int>(n));
+  if (what == "burst") return burst(static_cast<int>(n));
+  if (what == "http") return http(static_cast<int>(n));
+  std::cerr << "unknown measurement " << what << "\n";
+  return 2;
+}
