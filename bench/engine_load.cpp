@@ -173,6 +173,8 @@ int http(int count) {
   if (pipe(to_parent) != 0 || pipe(to_child) != 0) return 1;
   pid_t child = fork();
   if (child == 0) {
+    close(to_child[1]);  // so that the parent closing its end reads as end of file here
+    close(to_parent[0]);
     cronkit::testing::TestHttpServer server;
     int port = server.port();
     if (write(to_parent[1], &port, sizeof port) != sizeof port) _exit(1);
@@ -181,6 +183,8 @@ int http(int count) {
     }
     _exit(0);
   }
+  close(to_child[0]);
+  close(to_parent[1]);
   int port = 0;
   if (read(to_parent[0], &port, sizeof port) != sizeof port) return 1;
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/slow/1000";
