@@ -3,7 +3,9 @@
 //   engine_load lag SECONDS      one every-second task: lag from instant to handler start
 //   engine_load burst TASKS      TASKS every-second tasks: how soon the last one starts
 //   engine_load http COUNT       COUNT http tasks at once against a 1 s endpoint: time, threads
+//   engine_load memory TASKS     TASKS enabled tasks: engine heap per task, load time
 #include <dirent.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -227,6 +229,32 @@ int http(int count) {
   return 0;
 }
 
+int memory(long n) {
+  TempDb db;
+  auto store = *store::open_store(db.url());
+  SystemClock clock;
+  Registry registry;
+  const char* patterns[] = {"*/5 * * * *", "0 30 9 * * MON-FRI", "0 0 * * *", "*/15 * * * * *"};
+  for (long i = 0; i < n; ++i) {
+    Task t = make_task(patterns[i % 4], clock.now());
+    if (i % 3 == 0) t.timezone = "America/New_York";
+    store->insert_task(t);
+  }
+  malloc_trim(0);
+  const auto before = mallinfo2().uordblks;
+  engine::Engine e{*store, clock, registry, {}};
+  auto begin = Clock::now();
+  e.start();
+  double secs = std::chrono::duration<double>(Clock::now() - begin).count();
+  malloc_trim(0);
+  const auto after = mallinfo2().uordblks;
+  std::printf(
+      "memory: %ld enabled tasks loaded and scheduled in %.2f s; engine heap %.0f bytes per task\n",
+      n, secs, static_cast<double>(after - before) / static_cast<double>(n));
+  e.stop();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -240,6 +268,7 @@ int main(int argc, char** argv) {
   if (what == "lag") return lag(static_cast<int>(n));
   if (what == "burst") return burst(static_cast<int>(n));
   if (what == "http") return http(static_cast<int>(n));
+  if (what == "memory") return memory(n);
   std::cerr << "unknown measurement " << what << "\n";
   return 2;
 }

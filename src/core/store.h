@@ -43,6 +43,16 @@ struct Stats {
   std::int64_t queued = 0;
 };
 
+/// What the scheduler needs of an enabled task: a fraction of the row, for loading a
+/// million of them at start.
+struct ScheduleSpec {
+  std::string id;
+  std::string cron_expression;
+  std::string timezone;
+  bool catch_up = false;
+  Millis created_at = 0;
+};
+
 /// One row of a group commit: a new execution, or a new state of an existing one.
 struct ExecutionWrite {
   enum class Kind { insert, update };
@@ -60,8 +70,10 @@ class Store {
   // ---- tasks
   virtual Page<Task> list_tasks(const TaskFilter& filter) = 0;
   virtual std::optional<Task> get_task(std::string_view id) = 0;
-  /// Every enabled task, for the scheduler to load.
+  /// Every enabled task.
   virtual std::vector<Task> enabled_tasks() = 0;
+  /// The schedule of every enabled task, for the scheduler to load.
+  virtual std::vector<ScheduleSpec> enabled_schedules() = 0;
   /// Returns false if a task with this id exists already.
   virtual bool insert_task(const Task& task) = 0;
   /// Replaces every field of the task with this id; returns false if there is none.

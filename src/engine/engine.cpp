@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <boost/json/parse.hpp>
+#include <limits>
 #include <stdexcept>
 
 #include "core/ids.h"
@@ -34,16 +35,18 @@ std::string join(const std::vector<std::string>& names) {
 }  // namespace
 
 struct Engine::Slot {
-  cron::CronExpr expr;
-  std::shared_ptr<const cron::Zone> zone;
+  static constexpr Millis kNever = std::numeric_limits<Millis>::min();
+
   std::uint64_t generation = 0;
-  std::optional<Millis> next;
+  Millis next = kNever;
+  const std::string* task_id = nullptr;  // the key in index_; null when the slot is free
+  const cron::Zone* zone = nullptr;      // zones stay loaded for the life of the process
+  cron::CronExpr expr;
   bool catch_up = false;
 
-  std::optional<Millis> next_after(Millis t) const {
+  Millis next_after(Millis t) const {
     auto n = expr.next_after(to_instant(t), *zone);
-    if (!n) return std::nullopt;
-    return to_millis(*n);
+    return n ? to_millis(*n) : kNever;
   }
 };
 
@@ -95,24 +98,47 @@ void Engine::start() {
     enqueue_locked(std::move(run));
   }
   std::vector<Due> due;
-  for (const auto& task : store_.enabled_tasks()) {
-    try {
-      schedule(task);
-    } catch (const std::invalid_argument&) {
-      continue;  // stored before validation got stricter; the API reports it
-    }
-    if (!task.catch_up) continue;
-    // Catch up once: the latest instant before now, if it came after the task was created
-    // and nothing ran for it (or for any later instant).
-    auto expr = cron::CronExpr::parse(task.cron_expression);
-    auto zone = cron::Zone::find(task.timezone);
-    auto last = expr->prev_before(to_instant(now) + seconds{1}, **zone);
-    if (!last || to_millis(*last) <= task.created_at) continue;
-    auto latest = store_.latest_scheduled_for(task.id);
-    if (!latest || *latest < to_millis(*last)) {
-      due.push_back({task.id, to_millis(*last), Trigger::catch_up});
+  const std::vector<ScheduleSpec> specs = store_.enabled_schedules();
+  // Tasks share a handful of patterns and zones: parse each once.
+  std::unordered_map<std::string, std::optional<cron::CronExpr>> patterns;
+  std::unordered_map<std::string, const cron::Zone*> zones;
+  {
+    std::lock_guard lock{mutex_};
+    // A million tasks must not pay for containers grown by doubling.
+    slots_.reserve(specs.size());
+    index_.reserve(specs.size());
+    std::vector<HeapEntry> entries;
+    entries.reserve(specs.size());
+    heap_ = decltype(heap_){std::greater<>{}, std::move(entries)};
+    for (const auto& spec : specs) {
+      auto p = patterns.find(spec.cron_expression);
+      if (p == patterns.end()) {
+        auto parsed = cron::CronExpr::parse(spec.cron_expression);
+        p = patterns.emplace(spec.cron_expression, parsed ? std::optional{*parsed} : std::nullopt)
+                .first;
+      }
+      auto z = zones.find(spec.timezone);
+      if (z == zones.end()) {
+        auto found = cron::Zone::find(spec.timezone);
+        z = zones.emplace(spec.timezone, found ? found->get() : nullptr).first;
+      }
+      // Stored before validation got stricter: skipped here; the API reports it.
+      if (!p->second || !z->second) continue;
+      add_slot_locked(spec.id, *p->second, z->second, spec.catch_up, now);
+      if (!spec.catch_up) continue;
+      // Catch up once: the latest instant before now, if it came after the task was
+      // created and nothing ran for it (or for any later instant).
+      auto last = p->second->prev_before(to_instant(now) + seconds{1}, *z->second);
+      if (last && to_millis(*last) > spec.created_at) {
+        due.push_back({spec.id, to_millis(*last), Trigger::catch_up});
+      }
     }
   }
+  // Drop catch-ups whose instant already has an execution.
+  std::erase_if(due, [&](const Due& d) {
+    auto latest = store_.latest_scheduled_for(d.task_id);
+    return latest && *latest >= d.scheduled_for;
+  });
   dispatch(std::move(due));
   {
     std::lock_guard lock{mutex_};
@@ -165,22 +191,47 @@ void Engine::schedule(const Task& task) {
   const Millis now = clock_.now();
   std::lock_guard lock{mutex_};
   if (!task.enabled) {
-    slots_.erase(task.id);
+    free_slot_locked(task.id);
     return;
   }
-  Slot& slot = slots_[task.id];
-  slot.expr = std::move(*expr);
-  slot.zone = std::move(*zone);
-  slot.catch_up = task.catch_up;
+  add_slot_locked(task.id, std::move(*expr), zone->get(), task.catch_up, now);
+}
+
+void Engine::add_slot_locked(const std::string& task_id, cron::CronExpr expr,
+                             const cron::Zone* zone, bool catch_up, Millis now) {
+  auto [it, added] = index_.try_emplace(task_id, 0);
+  if (added) {
+    if (free_slots_.empty()) {
+      it->second = static_cast<std::uint32_t>(slots_.size());
+      slots_.emplace_back();
+    } else {
+      it->second = free_slots_.back();
+      free_slots_.pop_back();
+    }
+  }
+  Slot& slot = slots_[it->second];
+  slot.task_id = &it->first;
+  slot.expr = std::move(expr);
+  slot.zone = zone;
+  slot.catch_up = catch_up;
   slot.generation = next_generation_++;
   slot.next = slot.next_after(now);
-  if (slot.next) heap_.push({*slot.next, slot.generation, task.id});
+  if (slot.next != Slot::kNever) heap_.push({slot.next, slot.generation, it->second});
   wake_.notify_one();
+}
+
+void Engine::free_slot_locked(std::string_view task_id) {
+  auto it = index_.find(std::string(task_id));
+  if (it == index_.end()) return;
+  // Stale heap entries keep pointing here; the generation stops them from firing.
+  slots_[it->second] = Slot{};
+  free_slots_.push_back(it->second);
+  index_.erase(it);
 }
 
 void Engine::unschedule(std::string_view task_id) {
   std::lock_guard lock{mutex_};
-  slots_.erase(std::string(task_id));
+  free_slot_locked(task_id);
 }
 
 std::string Engine::trigger(const Task& task) {
@@ -205,7 +256,7 @@ std::string Engine::trigger(const Task& task) {
 EngineCounters Engine::counters() const {
   std::lock_guard lock{mutex_};
   EngineCounters c;
-  c.scheduled_tasks = static_cast<std::int64_t>(slots_.size());
+  c.scheduled_tasks = static_cast<std::int64_t>(index_.size());
   c.running = running_;
   c.waiting = static_cast<std::int64_t>(runs_.size()) - running_;
   return c;
@@ -213,9 +264,11 @@ EngineCounters Engine::counters() const {
 
 std::optional<Millis> Engine::next_run(std::string_view task_id) const {
   std::lock_guard lock{mutex_};
-  auto it = slots_.find(std::string(task_id));
-  if (it == slots_.end()) return std::nullopt;
-  return it->second.next;
+  auto it = index_.find(std::string(task_id));
+  if (it == index_.end()) return std::nullopt;
+  Millis next = slots_[it->second].next;
+  if (next == Slot::kNever) return std::nullopt;
+  return next;
 }
 
 // ---- firing ----------------------------------------------------------------------------
@@ -228,23 +281,23 @@ void Engine::scheduler_loop() {
     while (!heap_.empty() && heap_.top().at <= now) {
       HeapEntry entry = heap_.top();
       heap_.pop();
-      auto it = slots_.find(entry.task_id);
-      if (it == slots_.end() || it->second.generation != entry.generation) continue;
-      Slot& slot = it->second;
+      Slot& slot = slots_[entry.slot];
+      if (slot.generation != entry.generation || !slot.task_id) continue;
+      const std::string& task_id = *slot.task_id;
       if (now - entry.at > options_.misfire_grace_ms) {
         // Missed (the clock jumped forward, or we were stopped): catch-up tasks run once
         // for the latest missed instant; others wait for their next one.
         if (slot.catch_up) {
           auto last = slot.expr.prev_before(to_instant(now) + seconds{1}, *slot.zone);
-          if (last) due.push_back({entry.task_id, to_millis(*last), Trigger::catch_up});
+          if (last) due.push_back({task_id, to_millis(*last), Trigger::catch_up});
         }
         slot.next = slot.next_after(now);
       } else {
-        due.push_back({entry.task_id, entry.at, Trigger::schedule});
+        due.push_back({task_id, entry.at, Trigger::schedule});
         // From the scheduled instant, not from now: a late wake-up neither drifts nor skips.
         slot.next = slot.next_after(entry.at);
       }
-      if (slot.next) heap_.push({*slot.next, slot.generation, entry.task_id});
+      if (slot.next != Slot::kNever) heap_.push({slot.next, slot.generation, entry.slot});
     }
     while (!timers_.empty() && timers_.top().at <= now) {
       Timer t = timers_.top();

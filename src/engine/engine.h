@@ -95,10 +95,12 @@ class Engine {
     std::uint64_t token;
     bool operator>(const Timer& o) const { return at > o.at; }
   };
+  // A task's next instant. `generation` tells a live entry from one left behind by a
+  // reschedule: only the slot's current generation fires.
   struct HeapEntry {
     Millis at;
     std::uint64_t generation;
-    std::string task_id;
+    std::uint32_t slot;
     bool operator>(const HeapEntry& o) const { return at > o.at; }
   };
   using Lock = std::unique_lock<std::mutex>;
@@ -116,6 +118,9 @@ class Engine {
                              std::string message);
   void finish_locked(const std::shared_ptr<Run>& run, ExecutionStatus status, std::string message);
   void on_timer_locked(const Timer& t);
+  void free_slot_locked(std::string_view task_id);
+  void add_slot_locked(const std::string& task_id, cron::CronExpr expr, const cron::Zone* zone,
+                       bool catch_up, Millis now);
   void record(const Execution& e);
 
   Store& store_;
@@ -131,7 +136,11 @@ class Engine {
   std::condition_variable runs_changed_;  // stop() waiting for running executions
   bool started_ = false;
   bool stopping_ = false;
-  std::unordered_map<std::string, Slot> slots_;
+  // Scheduled tasks, compact because there may be a million: slots in a vector (freed ones
+  // reused), the task id kept once, as the key of index_.
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::unordered_map<std::string, std::uint32_t> index_;
   std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::unordered_map<std::string, std::shared_ptr<Run>> runs_;               // by execution id

@@ -214,6 +214,19 @@ std::vector<Task> SqliteStore::enabled_tasks() {
   return tasks;
 }
 
+std::vector<ScheduleSpec> SqliteStore::enabled_schedules() {
+  std::lock_guard lock{mutex_};
+  auto& s = db_.prepare(
+      "SELECT id, cron_expression, timezone, catch_up, created_at FROM scheduled_tasks "
+      "WHERE enabled = 1");
+  std::vector<ScheduleSpec> out;
+  while (s.step()) {
+    out.push_back({s.text(0), s.text(1), s.text(2), s.int64(3) != 0, s.int64(4)});
+  }
+  s.reset();
+  return out;
+}
+
 bool SqliteStore::insert_task(const Task& task) {
   std::lock_guard lock{mutex_};
   auto& s = db_.prepare("INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) +

@@ -23,6 +23,7 @@ class SqliteStore final : public Store {
   Page<Task> list_tasks(const TaskFilter& filter) override;
   std::optional<Task> get_task(std::string_view id) override;
   std::vector<Task> enabled_tasks() override;
+  std::vector<ScheduleSpec> enabled_schedules() override;
   bool insert_task(const Task& task) override;
   bool update_task(const Task& task) override;
   bool delete_task(std::string_view id) override;

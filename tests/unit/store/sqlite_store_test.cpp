@@ -157,6 +157,16 @@ TEST_F(SqliteStoreTest, ListsNewestFirstWithFiltersPagesAndTotals) {
       store_->list_tasks({.page = 1, .page_size = 100, .type = TaskType::http, .enabled = true});
   EXPECT_EQ(both.total, 5);  // i = 0, 6, 12, 18, 24
   EXPECT_EQ(store_->enabled_tasks().size(), 13u);
+  auto specs = store_->enabled_schedules();
+  ASSERT_EQ(specs.size(), 13u);
+  for (const auto& spec : specs) {
+    auto t = store_->get_task(spec.id);
+    ASSERT_TRUE(t && t->enabled);
+    EXPECT_EQ(spec.cron_expression, t->cron_expression);
+    EXPECT_EQ(spec.timezone, t->timezone);
+    EXPECT_EQ(spec.catch_up, t->catch_up);
+    EXPECT_EQ(spec.created_at, t->created_at);
+  }
 }
 
 TEST_F(SqliteStoreTest, DeletingATaskDeletesItsExecutions) {
