@@ -166,32 +166,43 @@ SqliteStore::SqliteStore(const std::string& path) : db_(open_path(path)) {
   report_ = migrate_sqlite(db_);
 }
 
+// One page of rows newest first, and the total: `where` uses ?3 and ?4 for the filters
+// that `bind_filter` binds (?1 and ?2 are the limit and offset).
+template <typename T, typename Read, typename Bind>
+Page<T> SqliteStore::page(std::string_view select, std::string_view table, const std::string& where,
+                          std::string_view order, int page_number, int page_size, Bind bind_filter,
+                          Read read) {
+  auto [limit, offset] = limit_offset(page_number, page_size);
+  std::lock_guard lock{mutex_};
+  Page<T> out{{}, 0, std::max(page_number, 1), static_cast<int>(limit)};
+  auto& rows = db_.prepare(std::string(select) + " " + where + " ORDER BY " + std::string(order) +
+                           " LIMIT ?1 OFFSET ?2");
+  rows.bind(1, limit);
+  rows.bind(2, offset);
+  bind_filter(rows);
+  while (rows.step())
+    out.list.push_back(read(rows));
+  rows.reset();
+  auto& total = db_.prepare("SELECT COUNT(*) FROM " + std::string(table) + " " + where);
+  bind_filter(total);
+  out.total = count(total);
+  total.reset();
+  return out;
+}
+
 Page<Task> SqliteStore::list_tasks(const TaskFilter& filter) {
   std::string where;
   if (filter.type) where += " AND type = ?3";
   if (filter.enabled) where += " AND enabled = ?4";
   if (!where.empty()) where = "WHERE" + where.substr(4);
-  auto [limit, offset] = limit_offset(filter.page, filter.page_size);
-  auto bind_filter = [&](Statement& s) {
-    if (filter.type) s.bind(3, to_string(*filter.type));
-    if (filter.enabled) s.bind(4, std::int64_t{*filter.enabled});
-  };
-
-  std::lock_guard lock{mutex_};
-  Page<Task> page{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
-  auto& rows =
-      db_.prepare(select_tasks(where + " ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2"));
-  rows.bind(1, limit);
-  rows.bind(2, offset);
-  bind_filter(rows);
-  while (rows.step())
-    page.list.push_back(read_task(rows));
-  rows.reset();
-  auto& total = db_.prepare("SELECT COUNT(*) FROM scheduled_tasks " + where);
-  bind_filter(total);
-  page.total = count(total);
-  total.reset();
-  return page;
+  return page<Task>(
+      select_tasks(""), "scheduled_tasks", where, "created_at DESC, id DESC", filter.page,
+      filter.page_size,
+      [&](Statement& s) {
+        if (filter.type) s.bind(3, to_string(*filter.type));
+        if (filter.enabled) s.bind(4, std::int64_t{*filter.enabled});
+      },
+      read_task);
 }
 
 std::optional<Task> SqliteStore::get_task(std::string_view id) {
@@ -260,27 +271,14 @@ Page<Execution> SqliteStore::list_executions(const ExecutionFilter& filter) {
   if (filter.task_id) where += " AND task_id = ?3";
   if (filter.status) where += " AND status = ?4";
   if (!where.empty()) where = "WHERE" + where.substr(4);
-  auto [limit, offset] = limit_offset(filter.page, filter.page_size);
-  auto bind_filter = [&](Statement& s) {
-    if (filter.task_id) s.bind(3, std::string_view{*filter.task_id});
-    if (filter.status) s.bind(4, to_string(*filter.status));
-  };
-
-  std::lock_guard lock{mutex_};
-  Page<Execution> page{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
-  auto& rows = db_.prepare(
-      select_executions(where + " ORDER BY queued_at DESC, id DESC LIMIT ?1 OFFSET ?2"));
-  rows.bind(1, limit);
-  rows.bind(2, offset);
-  bind_filter(rows);
-  while (rows.step())
-    page.list.push_back(read_execution(rows));
-  rows.reset();
-  auto& total = db_.prepare("SELECT COUNT(*) FROM task_execution_logs " + where);
-  bind_filter(total);
-  page.total = count(total);
-  total.reset();
-  return page;
+  return page<Execution>(
+      select_executions(""), "task_execution_logs", where, "queued_at DESC, id DESC", filter.page,
+      filter.page_size,
+      [&](Statement& s) {
+        if (filter.task_id) s.bind(3, std::string_view{*filter.task_id});
+        if (filter.status) s.bind(4, to_string(*filter.status));
+      },
+      read_execution);
 }
 
 std::vector<Execution> SqliteStore::recent_executions(std::string_view task_id, int limit) {

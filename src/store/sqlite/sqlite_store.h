@@ -41,6 +41,10 @@ class SqliteStore final : public Store {
   bool ping() override;
 
  private:
+  template <typename T, typename Read, typename Bind>
+  Page<T> page(std::string_view select, std::string_view table, const std::string& where,
+               std::string_view order, int page_number, int page_size, Bind bind_filter, Read read);
+
   std::mutex mutex_;
   sqlite::Database db_;
   MigrationReport report_;
