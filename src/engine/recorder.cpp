@@ -32,15 +32,8 @@ void Recorder::write(ExecutionWrite w, Done done) {
   {
     std::lock_guard lock{mutex_};
     queue_.push_back({std::move(w), std::move(done)});
-    ++handed_;
   }
   wake_.notify_one();
-}
-
-void Recorder::flush() {
-  std::unique_lock lock{mutex_};
-  const std::uint64_t target = handed_;
-  written_.wait(lock, [&] { return finished_ >= target || !thread_.joinable(); });
 }
 
 void Recorder::run() {
@@ -102,8 +95,6 @@ void Recorder::run() {
     }
 
     lock.lock();
-    finished_ += batch.size();
-    written_.notify_all();
   }
 }
 

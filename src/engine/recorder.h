@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -32,8 +31,6 @@ class Recorder {
   void stop();
   /// Queues a write. Thread-safe.
   void write(ExecutionWrite w, Done done = {});
-  /// Blocks until everything handed over before the call is written. Thread-safe.
-  void flush();
   /// False while the store is failing (writes are kept and retried).
   bool healthy() const { return healthy_; }
 
@@ -47,10 +44,7 @@ class Recorder {
   Store& store_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::condition_variable written_;
   std::vector<Item> queue_;
-  std::uint64_t handed_ = 0;    // items handed over
-  std::uint64_t finished_ = 0;  // items written or refused
   bool stopping_ = false;
   std::atomic<bool> healthy_{true};
   std::thread thread_;
