@@ -1,5 +1,6 @@
 #include "core/ids.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <mutex>
@@ -33,6 +34,18 @@ std::string new_id(Millis now) {
     if (i == 4 || i == 6 || i == 8 || i == 10) text += '-';
     text += kHex[u[i] >> 4];
     text += kHex[u[i] & 15];
+  }
+  return text;
+}
+
+std::string id_floor(Millis at) {
+  // The first 48 bits of a version 7 id are its milliseconds: "tttttttt-tttt".
+  static constexpr char kHex[] = "0123456789abcdef";
+  auto ms = static_cast<std::uint64_t>(std::max<Millis>(at, 0));
+  std::string text;
+  for (int i = 0; i < 12; ++i) {
+    if (i == 8) text += '-';
+    text += kHex[(ms >> (44 - 4 * i)) & 15];
   }
   return text;
 }

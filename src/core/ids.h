@@ -10,4 +10,8 @@ namespace cronkit {
 /// keeps inserts at the end of the database's indexes. Thread-safe.
 std::string new_id(Millis now);
 
+/// A string below every id made by `new_id(t)` for t >= `at` and above every id made for
+/// t < `at`, for range queries over ids: `id >= id_floor(at)`.
+std::string id_floor(Millis at);
+
 }  // namespace cronkit

@@ -57,7 +57,7 @@ struct Task {
 
 /// One firing of a task (or a manual run), from queued to a terminal state.
 struct Execution {
-  std::string id;
+  std::string id;  // new_id(queued_at): stores order executions by id, which is queue order
   std::string task_id;
   ExecutionStatus status = ExecutionStatus::queued;
   Trigger trigger = Trigger::schedule;

@@ -60,15 +60,15 @@ void Recorder::run() {
     std::vector<std::size_t> written_as(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto& w = batch[i].write;
-      if (w.kind == ExecutionWrite::Kind::update && newest[w.execution.id] != i) continue;
-      written_as[i] = writes.size();
-      writes.push_back(w);
+      slot[i] = w.kind == ExecutionWrite::Kind::update ? newest[w.execution.id] : i;
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      const auto& w = batch[i].write;
-      slot[i] = w.kind == ExecutionWrite::Kind::update ? written_as[newest[w.execution.id]]
-                                                       : written_as[i];
+      if (slot[i] != i) continue;
+      written_as[i] = writes.size();
+      writes.push_back(std::move(batch[i].write));  // `newest` is not read after this
     }
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      slot[i] = written_as[slot[i]];
     std::vector<bool> results;
     // A failing store (disk full, read-only file) loses nothing: keep the batch and try
     // again, backing off, until it is written or we are told to stop.

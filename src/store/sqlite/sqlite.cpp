@@ -56,6 +56,21 @@ void Statement::bind(int index, const std::optional<std::int64_t>& value) {
   }
 }
 
+void Statement::bind_borrowed(int index, std::string_view value) {
+  if (sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
+                        SQLITE_STATIC) != SQLITE_OK) {
+    fail(db_, "bind");
+  }
+}
+
+void Statement::bind_borrowed(int index, const std::optional<std::string>& value) {
+  if (value) {
+    bind_borrowed(index, std::string_view{*value});
+  } else {
+    bind_null(index);
+  }
+}
+
 void Statement::bind_null(int index) {
   if (sqlite3_bind_null(stmt_, index) != SQLITE_OK) fail(db_, "bind");
 }
@@ -102,6 +117,13 @@ std::optional<std::int64_t> Statement::optional_int64(int column) const {
 }
 
 Database::Database(const std::string& path) {
+  // SQLite's allocation statistics take a global mutex on every malloc and free; nothing
+  // here reads them. This must precede SQLite's initialisation, so it is done once.
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";

@@ -38,6 +38,9 @@ class Statement {
   void bind(int index, const std::optional<std::string>& value);
   void bind(int index, const std::optional<std::int64_t>& value);
   void bind_null(int index);
+  /// Binds text without copying it: `value` must stay alive and unchanged until reset().
+  void bind_borrowed(int index, std::string_view value);
+  void bind_borrowed(int index, const std::optional<std::string>& value);
 
   /// Returns true while there is a row to read.
   bool step();

@@ -452,11 +452,11 @@ TEST_F(EngineTest, RetentionAtStartAndTheCleanupFunction) {
       add("0 0 0 1 1 *", "cleanup-logs", [](Task& x) { x.function_payload = R"({"days":7})"; });
   auto old = [&](Millis age_days, ExecutionStatus status) {
     Execution e;
-    e.id = new_id(clock_.now());
     e.task_id = t.id;
     e.status = status;
     e.trigger = Trigger::manual;
     e.scheduled_for = e.queued_at = clock_.now() - age_days * 86400000;
+    e.id = new_id(e.queued_at);
     ExecutionWrite w{ExecutionWrite::Kind::insert, e};
     EXPECT_TRUE(store_->write_executions({&w, 1})[0]);
   };
