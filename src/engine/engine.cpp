@@ -12,6 +12,9 @@ namespace {
 using std::chrono::seconds;
 
 constexpr Millis kDayMs = 86400000;
+// How long every function worker may be busy without taking a new item before more are
+// started (real time).
+constexpr std::chrono::milliseconds kStallCheck{1};
 
 Millis floor_seconds_ms(Millis t) {
   return (t >= 0 ? t / 1000 : (t - 999) / 1000) * 1000;
@@ -43,6 +46,7 @@ struct Engine::Slot {
   const cron::Zone* zone = nullptr;      // zones stay loaded for the life of the process
   cron::CronExpr expr;
   bool catch_up = false;
+  Millis held = kNever;  // an instant claimed ahead that has not started yet
 
   Millis next_after(Millis t) const {
     auto n = expr.next_after(to_instant(t), *zone);
@@ -56,13 +60,16 @@ struct Engine::Run {
   std::stop_source stop;
   std::uint64_t token = 0;     // changes with every attempt, timeout and cancellation
   std::uint64_t transfer = 0;  // the HTTP request of the current attempt
-  enum class State { waiting, running, retry_wait } state = State::waiting;
+  // The task's schedule when this firing was claimed (0: not from the schedule).
+  std::uint64_t generation = 0;
+  enum class State { held, waiting, running, retry_wait } state = State::waiting;
 };
 
 struct Engine::Due {
   std::string task_id;
   Millis scheduled_for;
   Trigger trigger;
+  std::uint64_t generation = 0;
 };
 
 Engine::Engine(Store& store, const Clock& clock, const Registry& registry, EngineOptions options)
@@ -70,6 +77,9 @@ Engine::Engine(Store& store, const Clock& clock, const Registry& registry, Engin
       clock_(clock),
       registry_(registry),
       options_(std::move(options)),
+      max_workers_(static_cast<std::size_t>(
+          std::max(1, std::min(options_.max_concurrency, options_.max_function_threads)))),
+      base_workers_(std::max<std::size_t>(2, 2 * std::thread::hardware_concurrency())),
       recorder_(store) {}
 
 Engine::~Engine() {
@@ -95,7 +105,7 @@ void Engine::start() {
     run->exec = e;
     run->task = std::move(*task);
     std::lock_guard lock{mutex_};
-    enqueue_locked(std::move(run));
+    claimed_locked(std::move(run));  // one claimed ahead of its instant waits for it
   }
   std::vector<Due> due;
   const std::vector<ScheduleSpec> specs = store_.enabled_schedules();
@@ -163,7 +173,9 @@ void Engine::stop() {
     // queued in the store and runs at the next start.
     std::vector<std::shared_ptr<Run>> rest;
     for (auto& [id, run] : runs_) {
-      if (run->state != Run::State::waiting) rest.push_back(run);
+      if (run->state != Run::State::waiting && run->state != Run::State::held) {
+        rest.push_back(run);
+      }
     }
     for (auto& run : rest) {
       if (run->state == Run::State::running) --running_;
@@ -215,6 +227,7 @@ void Engine::add_slot_locked(const std::string& task_id, cron::CronExpr expr,
   slot.zone = zone;
   slot.catch_up = catch_up;
   slot.generation = next_generation_++;
+  slot.held = Slot::kNever;  // a held firing is checked against the new schedule when due
   slot.next = slot.next_after(now);
   if (slot.next != Slot::kNever) heap_.push({slot.next, slot.generation, it->second});
   wake_.notify_one();
@@ -258,7 +271,8 @@ EngineCounters Engine::counters() const {
   EngineCounters c;
   c.scheduled_tasks = static_cast<std::int64_t>(index_.size());
   c.running = running_;
-  c.waiting = static_cast<std::int64_t>(runs_.size()) - running_;
+  c.held = held_;
+  c.waiting = static_cast<std::int64_t>(runs_.size()) - running_ - held_;
   return c;
 }
 
@@ -266,7 +280,8 @@ std::optional<Millis> Engine::next_run(std::string_view task_id) const {
   std::lock_guard lock{mutex_};
   auto it = index_.find(std::string(task_id));
   if (it == index_.end()) return std::nullopt;
-  Millis next = slots_[it->second].next;
+  const Slot& slot = slots_[it->second];
+  Millis next = slot.held != Slot::kNever ? slot.held : slot.next;
   if (next == Slot::kNever) return std::nullopt;
   return next;
 }
@@ -278,7 +293,7 @@ void Engine::scheduler_loop() {
   while (!stopping_) {
     const Millis now = clock_.now();
     std::vector<Due> due;
-    while (!heap_.empty() && heap_.top().at <= now) {
+    while (!heap_.empty() && heap_.top().at <= now + options_.queue_ahead_ms) {
       HeapEntry entry = heap_.top();
       heap_.pop();
       Slot& slot = slots_[entry.slot];
@@ -293,7 +308,10 @@ void Engine::scheduler_loop() {
         }
         slot.next = slot.next_after(now);
       } else {
-        due.push_back({task_id, entry.at, Trigger::schedule});
+        due.push_back({task_id, entry.at, Trigger::schedule, slot.generation});
+        if (entry.at > now && (slot.held == Slot::kNever || entry.at < slot.held)) {
+          slot.held = entry.at;
+        }
         // From the scheduled instant, not from now: a late wake-up neither drifts nor skips.
         slot.next = slot.next_after(entry.at);
       }
@@ -304,6 +322,7 @@ void Engine::scheduler_loop() {
       timers_.pop();
       on_timer_locked(t);
     }
+    const bool stalled = grow_workers_locked();
     const bool cleanup = now >= next_cleanup_;
     if (cleanup) next_cleanup_ = now + kDayMs;
     if (!due.empty() || cleanup) {
@@ -320,8 +339,14 @@ void Engine::scheduler_loop() {
       continue;
     }
     Millis until = next_cleanup_;
-    if (!heap_.empty()) until = std::min(until, heap_.top().at);
+    if (!heap_.empty()) until = std::min(until, heap_.top().at - options_.queue_ahead_ms);
     if (!timers_.empty()) until = std::min(until, timers_.top().at);
+    if (stalled) {
+      // Function handlers block and work waits for a worker that may still be added: look
+      // again soon on the real clock, whatever the task clock says.
+      wake_.wait_for(lock, kStallCheck);
+      continue;
+    }
     clock_.wait_until(lock, wake_, until);
   }
 }
@@ -344,13 +369,62 @@ void Engine::dispatch(std::vector<Due> due) {
     run->exec.queued_at = now;
     run->exec.node_id = options_.node_id;
     run->task = std::move(*task);
+    run->generation = d.generation;
     // Run only once the row is stored: the claim on (task, instant) decides.
     recorder_.write({ExecutionWrite::Kind::insert, run->exec}, [this, run](bool written) {
       if (!written) return;
       std::lock_guard lock{mutex_};
-      enqueue_locked(run);
+      claimed_locked(run);
     });
   }
+}
+
+void Engine::claimed_locked(std::shared_ptr<Run> run) {
+  if (stopping_) return;  // stays queued in the store for the next start
+  if (run->exec.scheduled_for <= clock_.now()) {
+    release_locked(run);
+    return;
+  }
+  run->state = Run::State::held;
+  ++held_;
+  runs_[run->exec.id] = run;
+  timers_.push({run->exec.scheduled_for, Timer::Kind::due, run->exec.id, run->token});
+  wake_.notify_one();
+}
+
+void Engine::release_locked(const std::shared_ptr<Run>& run) {
+  if (run->state == Run::State::held) {
+    --held_;
+    runs_.erase(run->exec.id);
+  }
+  if (run->generation != 0) {
+    // Claimed from the schedule: if the task changed since, run it only if it still fires
+    // at this instant, with its definition as it is now.
+    auto it = index_.find(run->task.id);
+    Slot* slot = it == index_.end() ? nullptr : &slots_[it->second];
+    if (slot && slot->held == run->exec.scheduled_for) slot->held = Slot::kNever;
+    if (!slot || slot->generation != run->generation) {
+      const cron::Instant at = to_instant(run->exec.scheduled_for);
+      std::optional<Task> task;
+      if (slot && slot->expr.next_after(at - seconds{1}, *slot->zone) == at) {
+        try {
+          task = store_.get_task(run->task.id);
+        } catch (const StoreError&) {
+          // Cannot read the new definition: the old one is what was claimed; run that.
+          task = run->task;
+        }
+      }
+      if (!task || !task->enabled) {
+        run->exec.status = ExecutionStatus::skipped;
+        run->exec.finished_at = clock_.now();
+        run->exec.result_summary = "skipped: the task was changed or disabled before its instant";
+        record(run->exec);
+        return;
+      }
+      run->task = std::move(*task);
+    }
+  }
+  enqueue_locked(run);
 }
 
 // ---- running ---------------------------------------------------------------------------
@@ -424,11 +498,33 @@ void Engine::start_attempt_locked(const std::shared_ptr<Run>& run) {
     });
     return;
   }
+  if (work_.empty()) progress_ = std::chrono::steady_clock::now();
   work_.emplace_back(run, run->token);
-  const auto cap = static_cast<std::size_t>(
-      std::max(1, std::min(options_.max_concurrency, options_.max_function_threads)));
-  if (idle_workers_ == 0 && workers_.size() < cap) workers_.emplace_back([this] { worker_loop(); });
-  work_ready_.notify_one();
+  // Idle workers take everything queued before they wait again: wake one per item only
+  // while there are idle ones for it (a burst of 10,000 items must not make 10,000 system
+  // calls). Beyond a few threads per core, more threads come only when the handlers stall
+  // (grow_workers_locked): short handlers run fastest on few threads.
+  if (work_.size() <= static_cast<std::size_t>(idle_workers_)) {
+    work_ready_.notify_one();
+  } else if (workers_.size() < std::min(base_workers_, max_workers_)) {
+    workers_.emplace_back([this] { worker_loop(); });
+  } else {
+    wake_.notify_one();
+  }
+}
+
+bool Engine::grow_workers_locked() {
+  if (work_.empty() || idle_workers_ > 0 || workers_.size() >= max_workers_) return false;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - progress_ < kStallCheck) return true;
+  // Every worker is busy and none has taken an item for a while: the handlers block
+  // (sleep, I/O). Double the workers, so that 256 are reached within a few milliseconds.
+  const std::size_t add =
+      std::min(max_workers_ - workers_.size(), std::max<std::size_t>(workers_.size(), 1));
+  for (std::size_t i = 0; i < add; ++i)
+    workers_.emplace_back([this] { worker_loop(); });
+  progress_ = now;
+  return true;
 }
 
 void Engine::cancel_locked(Run& run) {
@@ -446,6 +542,7 @@ void Engine::worker_loop() {
     if (work_.empty()) return;
     auto [run, token] = std::move(work_.front());
     work_.pop_front();
+    progress_ = std::chrono::steady_clock::now();
     // What the handler sees; the run itself may change meanwhile.
     const Task task = run->task;
     const std::string execution_id = run->exec.id;
@@ -544,6 +641,8 @@ void Engine::on_timer_locked(const Timer& t) {
     attempt_failed_locked(run, ExecutionStatus::timed_out,
                           "timed out after " + std::to_string(run->task.timeout_seconds) + " s");
     pump_locked();
+  } else if (t.kind == Timer::Kind::due && run->state == Run::State::held) {
+    release_locked(run);
   } else if (t.kind == Timer::Kind::retry && run->state == Run::State::retry_wait) {
     run->state = Run::State::waiting;
     ready_.push_back(run);

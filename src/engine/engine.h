@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -31,6 +32,11 @@ struct EngineOptions {
   // A firing found more than this late (the clock jumped forward, the process was stopped)
   // is missed: tasks with catch-up run once for the latest missed instant, others skip.
   Millis misfire_grace_ms = 60000;
+  // Firings are claimed (stored as `queued`) this long before their instant and held until
+  // it, so that the write does not delay the start: 10,000 tasks due in one second start on
+  // time. Below one second, the shortest period of a schedule, so that a task has at most
+  // one firing held at a time.
+  Millis queue_ahead_ms = 800;
   // Threads that run function handlers, created as needed up to this many (and never more
   // than max_concurrency). HTTP requests need none: one thread carries them all.
   int max_function_threads = 256;
@@ -40,12 +46,14 @@ struct EngineCounters {
   std::int64_t scheduled_tasks = 0;
   std::int64_t running = 0;
   std::int64_t waiting = 0;  // queued for a free slot, or waiting to retry
+  std::int64_t held = 0;     // claimed ahead of an instant that has not come yet
 };
 
 /// Fires enabled tasks at their cron instants and runs them: one timer heap for every
 /// task, a durable queue (each firing is stored as `queued` before it runs, unique on
 /// task and instant), at most max_concurrency executions at once, retries, timeouts,
-/// overlap policies, recovery at start.
+/// overlap policies, recovery at start. Firings are claimed shortly before their instant
+/// (queue_ahead_ms) and start at it.
 ///   Engine e{store, clock, registry, {.max_concurrency = 5}};
 ///   e.start();  e.schedule(task);  ...  e.stop();
 /// Thread-safe.
@@ -90,7 +98,7 @@ class Engine {
   };
   struct Timer {
     Millis at;
-    enum class Kind { deadline, retry } kind;
+    enum class Kind { deadline, retry, due } kind;
     std::string execution_id;
     std::uint64_t token;
     bool operator>(const Timer& o) const { return at > o.at; }
@@ -109,10 +117,17 @@ class Engine {
   void worker_loop();
   // Loads the tasks of due firings and hands each to the recorder as `queued`.
   void dispatch(std::vector<Due> due);
+  // A stored firing: runs now, or is held until its instant if that is still ahead.
+  void claimed_locked(std::shared_ptr<Run> run);
+  // A held firing's instant came: runs it unless its task changed so that it no longer fires.
+  void release_locked(const std::shared_ptr<Run>& run);
   void enqueue_locked(std::shared_ptr<Run> run);
   void pump_locked();
   void start_attempt_locked(const std::shared_ptr<Run>& run);
   void attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, Outcome outcome);
+  // Starts more function workers when all are busy and the queue has not moved for a
+  // while. Returns true while work is waiting for a worker that may still be added.
+  bool grow_workers_locked();
   void cancel_locked(Run& run);
   void attempt_failed_locked(const std::shared_ptr<Run>& run, ExecutionStatus final_status,
                              std::string message);
@@ -127,6 +142,8 @@ class Engine {
   const Clock& clock_;
   const Registry& registry_;
   const EngineOptions options_;
+  const std::size_t max_workers_;   // function threads at most
+  const std::size_t base_workers_;  // started as soon as work waits; more when handlers stall
   Recorder recorder_;
   HttpRunner http_;
 
@@ -148,7 +165,9 @@ class Engine {
   std::deque<std::shared_ptr<Run>> ready_;                                   // waiting for a slot
   std::deque<std::pair<std::shared_ptr<Run>, std::uint64_t>> work_;          // for worker threads
   int running_ = 0;
+  int held_ = 0;
   int idle_workers_ = 0;
+  std::chrono::steady_clock::time_point progress_;  // when a worker last took an item
   std::uint64_t next_generation_ = 1;
   std::uint64_t next_transfer_ = 1;
   Millis next_cleanup_ = 0;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <latch>
 #include <random>
@@ -222,6 +223,10 @@ TEST_F(EngineTest, TimeoutStopsACooperativeHandler) {
 TEST_F(EngineTest, TimeoutIsRecordedEvenIfTheHandlerIgnoresIt) {
   std::atomic<bool> release{false};
   std::atomic<bool> inside{false};
+  struct Release {  // a failed assertion must not leave the handler spinning
+    std::atomic<bool>& flag;
+    ~Release() { flag = true; }
+  } guard{release};
   registry_.add("stubborn", [&](const TaskContext&) {
     inside = true;
     while (!release)
@@ -360,6 +365,119 @@ TEST_F(EngineTest, ChangesTakeEffectAtOnce) {
   engine_->unschedule(t.id);
   EXPECT_FALSE(engine_->next_run(t.id));
   EXPECT_EQ(engine_->counters().scheduled_tasks, 0);
+}
+
+TEST_F(EngineTest, ClaimsAFiringAheadAndStartsItAtItsInstant) {
+  std::atomic<Millis> started{0};
+  registry_.add("when", [&](const TaskContext&) {
+    started = clock_.now();
+    return TaskResult{true, ""};
+  });
+  start({.queue_ahead_ms = 800});
+  Task t = add("0 * * * * *", "when");  // second 0 of every minute: 12:01:00 next
+  clock_.set(at("2026-03-07T12:00:59Z") + 300);
+  ASSERT_TRUE(eventually([&] { return history(t).size() == 1; })) << "claimed 700 ms ahead";
+  auto claimed = history(t)[0];
+  EXPECT_EQ(claimed.status, ExecutionStatus::queued);
+  EXPECT_EQ(claimed.scheduled_for, at("2026-03-07T12:01:00Z"));
+  EXPECT_EQ(claimed.queued_at, at("2026-03-07T12:00:59Z") + 300);
+  EXPECT_EQ(engine_->next_run(t.id), at("2026-03-07T12:01:00Z")) << "still the next run";
+  EXPECT_TRUE(eventually([&] { return engine_->counters().held == 1; }));
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(started, 0) << "not before its instant";
+
+  clock_.set(at("2026-03-07T12:01:00Z"));
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_EQ(started, at("2026-03-07T12:01:00Z"));
+  EXPECT_EQ(history(t).size(), 1u) << "the claimed row is the one that ran";
+  EXPECT_EQ(engine_->next_run(t.id), at("2026-03-07T12:02:00Z"));
+  EXPECT_EQ(engine_->counters().held, 0);
+}
+
+TEST_F(EngineTest, AFiringClaimedAheadFollowsChangesToItsTask) {
+  std::atomic<int> runs{0};
+  std::string seen_payload;
+  std::mutex m;
+  registry_.add("count", [&](const TaskContext& ctx) {
+    std::lock_guard lock{m};
+    seen_payload = boost::json::serialize(ctx.payload);
+    ++runs;
+    return TaskResult{true, ""};
+  });
+  start({.queue_ahead_ms = 800});
+  Task changed = add("0 * * * * *", "count", [](Task& x) { x.function_payload = R"({"v":1})"; });
+  Task disabled = add("0 * * * * *", "count");
+  Task moved = add("0 * * * * *", "count");
+  clock_.set(at("2026-03-07T12:00:59Z") + 500);
+  ASSERT_TRUE(eventually([&] {
+    return history(changed).size() == 1 && history(disabled).size() == 1 &&
+           history(moved).size() == 1;
+  }));
+
+  // Before the instant: a new payload, a pause, a pattern that no longer fires at :00.
+  changed.function_payload = R"({"v":2})";
+  store_->update_task(changed);
+  engine_->schedule(changed);
+  disabled.enabled = false;
+  store_->update_task(disabled);
+  engine_->schedule(disabled);
+  moved.cron_expression = "30 * * * * *";
+  store_->update_task(moved);
+  engine_->schedule(moved);
+  EXPECT_EQ(engine_->next_run(moved.id), at("2026-03-07T12:01:30Z"));
+
+  clock_.set(at("2026-03-07T12:01:00Z"));
+  ASSERT_TRUE(eventually([&] {
+    return has_finished(changed, 1) && has_finished(disabled, 1) && has_finished(moved, 1);
+  }));
+  EXPECT_EQ(finished(changed)[0].status, ExecutionStatus::success);
+  EXPECT_EQ(history(changed).size(), 1u) << "claimed once, though rescheduled in the window";
+  {
+    std::lock_guard lock{m};
+    EXPECT_EQ(seen_payload, R"({"v":2})") << "runs with the task as it is at its instant";
+  }
+  for (const Task* t : {&disabled, &moved}) {
+    auto e = finished(*t)[0];
+    EXPECT_EQ(e.status, ExecutionStatus::skipped);
+    EXPECT_EQ(e.result_summary, "skipped: the task was changed or disabled before its instant");
+  }
+  EXPECT_EQ(runs, 1);
+}
+
+TEST_F(EngineTest, AFiringClaimedAheadBeforeARestartRunsAtItsInstant) {
+  std::atomic<Millis> started{0};
+  registry_.add("when", [&](const TaskContext&) {
+    started = clock_.now();
+    return TaskResult{true, ""};
+  });
+  Task t = add("0 0 0 1 1 *", "when");
+  Execution e;
+  e.task_id = t.id;
+  e.scheduled_for = at("2026-03-07T12:00:00Z") + 600;  // claimed ahead, then the process died
+  e.queued_at = clock_.now();
+  e.id = new_id(e.queued_at);
+  ExecutionWrite w{ExecutionWrite::Kind::insert, e};
+  ASSERT_TRUE(store_->write_executions({&w, 1})[0]);
+  start();
+  EXPECT_EQ(engine_->counters().held, 1);  // start() returns with it held
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(started, 0);
+  clock_.set(at("2026-03-07T12:00:00Z") + 600);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_EQ(started, at("2026-03-07T12:00:00Z") + 600);
+  EXPECT_EQ(store_->get_execution(e.id)->status, ExecutionStatus::success);
+}
+
+TEST_F(EngineTest, BlockingHandlersGetMoreThreadsUpToTheLimit) {
+  // More executions block at once than the pool starts with: it grows until all run.
+  start({.max_concurrency = 40});
+  Task t = add("0 0 0 1 1 *", "gate");
+  for (int i = 0; i < 40; ++i)
+    engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] { return gate_.running == 40; }));
+  EXPECT_EQ(gate_.peak, 40);
+  gate_.open = true;
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 40); }));
 }
 
 TEST_F(EngineTest, ForwardJumpDoesNotFloodAndCatchUpRunsOnce) {
