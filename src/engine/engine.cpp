@@ -395,7 +395,7 @@ void Engine::claimed_locked(std::shared_ptr<Run> run) {
 void Engine::release_locked(const std::shared_ptr<Run>& run) {
   if (run->state == Run::State::held) {
     --held_;
-    runs_.erase(run->exec.id);
+    run->state = Run::State::waiting;  // stays in runs_: enqueue_locked keeps it there
   }
   if (run->generation != 0) {
     // Claimed from the schedule: if the task changed since, run it only if it still fires
@@ -415,6 +415,7 @@ void Engine::release_locked(const std::shared_ptr<Run>& run) {
         }
       }
       if (!task || !task->enabled) {
+        runs_.erase(run->exec.id);
         run->exec.status = ExecutionStatus::skipped;
         run->exec.finished_at = clock_.now();
         run->exec.result_summary = "skipped: the task was changed or disabled before its instant";
@@ -438,6 +439,7 @@ void Engine::enqueue_locked(std::shared_ptr<Run> run) {
     run->exec.finished_at = now;
     run->exec.result_summary = "skipped: execution " + *active.begin() + " is still running";
     record(run->exec);
+    runs_.erase(run->exec.id);  // if it was held there
     return;
   }
   if (!active.empty() && run->task.overlap_policy == OverlapPolicy::replace) {

@@ -16,7 +16,12 @@ void Recorder::start() {
   std::lock_guard lock{mutex_};
   if (thread_.joinable()) return;
   stopping_ = false;
+  {
+    std::lock_guard done_lock{done_mutex_};
+    done_stopping_ = false;
+  }
   thread_ = std::thread([this] { run(); });
+  notifier_ = std::thread([this] { notify_loop(); });
 }
 
 void Recorder::stop() {
@@ -26,6 +31,12 @@ void Recorder::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock{done_mutex_};
+    done_stopping_ = true;
+  }
+  done_wake_.notify_all();
+  if (notifier_.joinable()) notifier_.join();
 }
 
 void Recorder::write(ExecutionWrite w, Done done) {
@@ -90,10 +101,28 @@ void Recorder::run() {
             std::chrono::milliseconds{std::min(100 << std::min(attempt, 5), 3000)});
       }
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].done) batch[i].done(results[slot[i]]);
+    {
+      std::lock_guard done_lock{done_mutex_};
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].done) completed_.push_back({std::move(batch[i].done), results[slot[i]]});
+      }
     }
+    done_wake_.notify_one();
 
+    lock.lock();
+  }
+}
+
+void Recorder::notify_loop() {
+  std::unique_lock lock{done_mutex_};
+  for (;;) {
+    done_wake_.wait(lock, [&] { return done_stopping_ || !completed_.empty(); });
+    if (completed_.empty()) return;  // stopping, and every callback has run
+    std::vector<Completion> ready;
+    ready.swap(completed_);
+    lock.unlock();
+    for (auto& c : ready)
+      c.done(c.written);
     lock.lock();
   }
 }

@@ -13,12 +13,13 @@ namespace cronkit::engine {
 
 /// Writes execution states to the store from one thread, in batches: whatever was handed
 /// over while one transaction ran goes into the next (group commit), so the store is not
-/// the bottleneck. Writes keep their order.
+/// the bottleneck. Writes keep their order. The completion callbacks run, in the same order,
+/// on a second thread, so that the writer spends its time writing.
 ///   Recorder r{store};  r.start();
 ///   r.write({ExecutionWrite::Kind::insert, e}, [](bool written) { ... });
 class Recorder {
  public:
-  /// Called on the recorder thread once the write is committed (or refused).
+  /// Called on the recorder's notifier thread once the write is committed (or refused).
   using Done = std::function<void(bool written)>;
 
   explicit Recorder(Store& store);
@@ -27,7 +28,7 @@ class Recorder {
   Recorder& operator=(const Recorder&) = delete;
 
   void start();
-  /// Writes everything handed over so far, then stops the thread.
+  /// Writes everything handed over so far, runs its callbacks, then stops the threads.
   void stop();
   /// Queues a write. Thread-safe.
   void write(ExecutionWrite w, Done done = {});
@@ -39,7 +40,12 @@ class Recorder {
     ExecutionWrite write;
     Done done;
   };
+  struct Completion {
+    Done done;
+    bool written;
+  };
   void run();
+  void notify_loop();
 
   Store& store_;
   std::mutex mutex_;
@@ -48,6 +54,12 @@ class Recorder {
   bool stopping_ = false;
   std::atomic<bool> healthy_{true};
   std::thread thread_;
+
+  std::mutex done_mutex_;
+  std::condition_variable done_wake_;
+  std::vector<Completion> completed_;
+  bool done_stopping_ = false;
+  std::thread notifier_;
 };
 
 }  // namespace cronkit::engine
