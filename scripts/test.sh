@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: format check, unit tests (twice, under different
-# process time zones, again with ASan+UBSan, the engine's under TSan), the differential
-# test against croner, and the parser fuzzer.
+# process time zones, again with ASan+UBSan, the engine's under TSan), the REST API against
+# the real binary, the differential test against croner, and the parser fuzzer.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +30,7 @@ step "format" scripts/check-format.sh
 step "build (release)" scripts/build.sh release
 step "unit tests, TZ=UTC" env TZ=UTC ctest --preset release
 step "unit tests, TZ=Pacific/Chatham" env TZ=Pacific/Chatham ctest --preset release
+step "API tests against the binary" node --test tests/api/
 step "build (asan-ubsan)" scripts/build.sh asan-ubsan
 step "unit tests under ASan+UBSan" env TZ=America/St_Johns ctest --preset asan-ubsan
 step "build (tsan)" scripts/build.sh tsan

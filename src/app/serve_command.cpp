@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "api/api.h"
+#include "api/http_server.h"
 #include "core/clock.h"
 #include "engine/builtin.h"
 #include "engine/engine.h"
@@ -16,6 +18,8 @@ namespace cronkit::app {
 namespace {
 
 struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 3399;
   std::string db = "sqlite:./data/cronkit.db";
   int max_concurrency = 5;
   int retention_days = 30;
@@ -57,14 +61,29 @@ int serve(const ServeOptions& o, Registry& registry) {
     std::cerr << "cronkit: cannot start: " << e.what() << "\n";
     return 1;
   }
+  api::Api api{**store, engine, registry, clock};
+  std::unique_ptr<api::HttpServer> server;
+  try {
+    server = std::make_unique<api::HttpServer>(
+        api::HttpServerOptions{.host = o.host, .port = static_cast<unsigned short>(o.port)},
+        [&api](const api::Request& r) { return api.handle(r); });
+  } catch (const std::exception& e) {
+    std::cerr << "cronkit: cannot listen on " << o.host << ":" << o.port << ": " << e.what()
+              << "\n";
+    engine.stop();
+    return 1;
+  }
+  server->start();
   auto c = engine.counters();
   std::cerr << "cronkit: scheduling " << c.scheduled_tasks << " task"
-            << (c.scheduled_tasks == 1 ? "" : "s") << " from " << o.db << "\n";
+            << (c.scheduled_tasks == 1 ? "" : "s") << " from " << o.db << "; listening on http://"
+            << o.host << ":" << server->port() << "\n";
 
   int signal = 0;
   sigwait(&signals, &signal);
   std::cerr << "cronkit: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
             << ": stopping, letting running executions finish\n";
+  server->stop();
   engine.stop();
   std::cerr << "cronkit: stopped\n";
   return 0;
@@ -75,6 +94,13 @@ int serve(const ServeOptions& o, Registry& registry) {
 void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Run the scheduler until SIGINT or SIGTERM");
+  cmd->add_option("--host", o->host, "Address to listen on")
+      ->envname("CRONKIT_HOST")
+      ->capture_default_str();
+  cmd->add_option("--port", o->port, "Port to listen on (0: any free port)")
+      ->envname("PORT")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
   cmd->add_option("--db", o->db, "Database URL: sqlite:PATH")
       ->envname("CRONKIT_DB")
       ->capture_default_str();

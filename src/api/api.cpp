@@ -1,0 +1,463 @@
+#include "api/api.h"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+
+#include "api/json_codec.h"
+#include "api/task_spec.h"
+#include "core/ids.h"
+#include "cron/cron_expr.h"
+#include "cron/zone.h"
+
+namespace cronkit::api {
+
+namespace json = boost::json;
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr int kMaxPageSize = 500;
+constexpr int kRecentExecutions = 20;
+constexpr int kMaxPreview = 50;
+
+// Ends a handler early with an error answer.
+struct Failure {
+  http::status status;
+  std::string message;
+  json::value data = nullptr;
+};
+
+Response answer(http::status status, json::object envelope) {
+  Response res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.body() = json::serialize(envelope);
+  res.prepare_payload();
+  return res;
+}
+
+Response ok(json::value data, http::status status = http::status::ok) {
+  return answer(status, {{"code", 0}, {"message", "ok"}, {"data", std::move(data)}});
+}
+
+Response error(const Failure& f) {
+  return answer(f.status,
+                {{"code", static_cast<int>(f.status)}, {"message", f.message}, {"data", f.data}});
+}
+
+json::array to_json(const FieldErrors& errors) {
+  json::array out;
+  for (const auto& e : errors)
+    out.push_back(json::object{{"field", e.field}, {"message", e.message}});
+  return out;
+}
+
+[[noreturn]] void invalid(FieldErrors errors) {
+  throw Failure{http::status::unprocessable_entity, "validation failed", to_json(errors)};
+}
+
+[[noreturn]] void bad_parameter(std::string name, std::string message) {
+  throw Failure{http::status::bad_request, "invalid query parameter " + name,
+                to_json(FieldErrors{{std::move(name), std::move(message)}})};
+}
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding ("+" is a space in a query); nullopt for a broken escape.
+std::optional<std::string> decode(std::string_view s, bool query) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      int hi = hex(s[i + 1]);
+      int lo = hex(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += query && s[i] == '+' ? ' ' : s[i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  for (std::size_t start = 0;;) {
+    auto end = s.find(sep, start);
+    out.push_back(s.substr(start, end == std::string_view::npos ? s.npos : end - start));
+    if (end == std::string_view::npos) return out;
+    start = end + 1;
+  }
+}
+
+}  // namespace
+
+// What a handler knows of its request.
+struct Api::Call {
+  const Request& req;
+  std::vector<std::string> params;  // the :segments of the route, in order
+  std::vector<std::pair<std::string, std::string>> query;
+
+  const std::string& id() const { return params.at(0); }
+
+  std::optional<std::string_view> get(std::string_view name) const {
+    std::optional<std::string_view> found;
+    for (const auto& [k, v] : query) {
+      if (k != name) continue;
+      if (found) bad_parameter(std::string(name), "is given more than once");
+      found = v;
+    }
+    return found;
+  }
+
+  int integer(std::string_view name, int fallback, int min, int max) const {
+    auto v = get(name);
+    if (!v) return fallback;
+    int n = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc{} || end != v->data() + v->size()) {
+      bad_parameter(std::string(name), "must be a whole number");
+    }
+    if (n < min || n > max) {
+      bad_parameter(std::string(name),
+                    "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    return n;
+  }
+
+  // The body as JSON; `required` false lets an empty body through as null.
+  json::value body(bool required = true) const {
+    if (req.body().empty()) {
+      if (!required) return nullptr;
+      throw Failure{http::status::bad_request, "a JSON body is required"};
+    }
+    auto type = req[http::field::content_type];
+    auto media = type.substr(0, type.find(';'));
+    while (!media.empty() && media.back() == ' ')
+      media.remove_suffix(1);
+    if (!boost::beast::iequals(media, "application/json")) {
+      throw Failure{http::status::unsupported_media_type, "Content-Type must be application/json"};
+    }
+    boost::system::error_code ec;
+    json::parse_options options;
+    options.max_depth = 32;
+    json::value v = json::parse(req.body(), ec, {}, options);
+    if (ec) throw Failure{http::status::bad_request, "malformed JSON: " + ec.message()};
+    return v;
+  }
+};
+
+Api::Api(Store& store, engine::Engine& engine, const Registry& registry, const Clock& clock)
+    : store_(store), engine_(engine), registry_(registry), clock_(clock) {}
+
+const std::vector<Route>& Api::routes() {
+  static const std::vector<Route> routes = {
+      {"GET", "/api/scheduler/tasks"},
+      {"POST", "/api/scheduler/tasks"},
+      {"GET", "/api/scheduler/tasks/:id"},
+      {"PUT", "/api/scheduler/tasks/:id"},
+      {"DELETE", "/api/scheduler/tasks/:id"},
+      {"POST", "/api/scheduler/tasks/:id/trigger"},
+      {"POST", "/api/scheduler/tasks/:id/toggle"},
+      {"GET", "/api/scheduler/executions"},
+      {"GET", "/api/scheduler/executions/:id"},
+      {"GET", "/api/scheduler/stats"},
+      {"POST", "/api/scheduler/cron/preview"},
+      {"GET", "/healthz"},
+      {"GET", "/readyz"},
+  };
+  return routes;
+}
+
+Response Api::handle(const Request& req) {
+  using Handler = Response (Api::*)(Call&);
+  static const Handler handlers[] = {
+      &Api::list_tasks,    &Api::create_task,  &Api::get_task,    &Api::update_task,
+      &Api::delete_task,   &Api::trigger_task, &Api::toggle_task, &Api::list_executions,
+      &Api::get_execution, &Api::stats,        &Api::preview,     &Api::healthz,
+      &Api::readyz,
+  };
+  static_assert(std::size(handlers) == 13);
+  try {
+    std::string_view target = req.target();
+    auto q = target.find('?');
+    auto raw_path = target.substr(0, q);
+    Call call{req, {}, {}};
+    if (q != std::string_view::npos) {
+      for (auto pair : split(target.substr(q + 1), '&')) {
+        if (pair.empty()) continue;
+        auto eq = pair.find('=');
+        auto key = decode(pair.substr(0, eq), true);
+        auto value = decode(eq == pair.npos ? std::string_view{} : pair.substr(eq + 1), true);
+        if (!key || !value) throw Failure{http::status::bad_request, "malformed query string"};
+        call.query.emplace_back(std::move(*key), std::move(*value));
+      }
+    }
+    auto segments = split(raw_path, '/');
+    std::vector<std::string> allowed;
+    const auto& all = routes();
+    for (std::size_t r = 0; r < all.size(); ++r) {
+      auto pattern = split(all[r].path, '/');
+      if (pattern.size() != segments.size()) continue;
+      std::vector<std::string> params;
+      bool match = true;
+      for (std::size_t i = 0; i < pattern.size() && match; ++i) {
+        if (pattern[i].starts_with(':')) {
+          auto v = decode(segments[i], false);
+          match = v && !v->empty();
+          if (match) params.push_back(std::move(*v));
+        } else {
+          match = pattern[i] == segments[i];
+        }
+      }
+      if (!match) continue;
+      if (req.method_string() != all[r].method) {
+        allowed.push_back(all[r].method);
+        continue;
+      }
+      call.params = std::move(params);
+      return (this->*handlers[r])(call);
+    }
+    if (!allowed.empty()) {
+      std::string allow;
+      for (const auto& m : allowed)
+        allow += (allow.empty() ? "" : ", ") + m;
+      Response res = error({http::status::method_not_allowed,
+                            "method " + std::string(req.method_string()) + " is not allowed here"});
+      res.set(http::field::allow, allow);
+      return res;
+    }
+    return error({http::status::not_found, "no such route: " + std::string(raw_path)});
+  } catch (const Failure& f) {
+    return error(f);
+  } catch (const StoreError& e) {
+    return error(
+        {http::status::service_unavailable, std::string("database unavailable: ") + e.what()});
+  }
+}
+
+// ---- tasks -----------------------------------------------------------------------------
+
+Response Api::list_tasks(Call& c) {
+  TaskFilter filter;
+  filter.page = c.integer("page", 1, 1, 1000000);
+  filter.page_size = c.integer("pageSize", 20, 1, kMaxPageSize);
+  if (auto type = c.get("type")) {
+    filter.type = parse_task_type(*type);
+    if (!filter.type) bad_parameter("type", "must be function or http");
+  }
+  if (auto enabled = c.get("enabled")) {
+    if (*enabled == "1" || *enabled == "true") {
+      filter.enabled = true;
+    } else if (*enabled == "0" || *enabled == "false") {
+      filter.enabled = false;
+    } else {
+      bad_parameter("enabled", "must be true, false, 1 or 0");
+    }
+  }
+  auto page = store_.list_tasks(filter);
+  json::array list;
+  for (const auto& t : page.list) {
+    json::object o = to_json(t);
+    auto next = engine_.next_run(t.id);
+    o["nextRun"] = next ? json::value(*next) : json::value(nullptr);
+    auto last = store_.recent_executions(t.id, 1);
+    o["lastStatus"] = last.empty() ? json::value(nullptr) : json::value(to_string(last[0].status));
+    list.push_back(std::move(o));
+  }
+  json::array functions;
+  for (const auto& n : registry_.names())
+    functions.push_back(json::value(n));
+  return ok(json::object{{"list", std::move(list)},
+                         {"total", page.total},
+                         {"page", page.page},
+                         {"pageSize", page.page_size},
+                         {"registeredFunctions", std::move(functions)}});
+}
+
+Response Api::create_task(Call& c) {
+  auto task = task_from_create(c.body(), registry_);
+  if (!task) invalid(std::move(task.error()));
+  std::lock_guard lock{changes_};
+  const Millis now = clock_.now();
+  task->id = new_id(now);
+  task->created_at = task->updated_at = now;
+  store_.insert_task(*task);
+  engine_.schedule(*task);
+  return ok(to_json(*task), http::status::created);
+}
+
+Response Api::get_task(Call& c) {
+  auto task = store_.get_task(c.id());
+  if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
+  json::array recent;
+  for (const auto& e : store_.recent_executions(task->id, kRecentExecutions))
+    recent.push_back(to_json(e));
+  json::object o = to_json(*task);
+  auto next = engine_.next_run(task->id);
+  o["nextRun"] = next ? json::value(*next) : json::value(nullptr);
+  return ok(json::object{{"task", std::move(o)}, {"recentExecutions", std::move(recent)}});
+}
+
+Response Api::update_task(Call& c) {
+  json::value body = c.body();
+  std::lock_guard lock{changes_};
+  auto current = store_.get_task(c.id());
+  if (!current) throw Failure{http::status::not_found, "no task with id " + c.id()};
+  auto task = task_from_update(body, *current, registry_);
+  if (!task) invalid(std::move(task.error()));
+  task->updated_at = clock_.now();
+  store_.update_task(*task);
+  engine_.schedule(*task);
+  return ok(to_json(*task));
+}
+
+Response Api::delete_task(Call& c) {
+  std::lock_guard lock{changes_};
+  if (!store_.delete_task(c.id())) {
+    throw Failure{http::status::not_found, "no task with id " + c.id()};
+  }
+  engine_.unschedule(c.id());
+  return ok(nullptr);
+}
+
+Response Api::trigger_task(Call& c) {
+  auto task = store_.get_task(c.id());
+  if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
+  std::string id = engine_.trigger(*task);
+  return ok(json::object{{"executionId", id}}, http::status::accepted);
+}
+
+Response Api::toggle_task(Call& c) {
+  json::value body = c.body();
+  auto* o = body.if_object();
+  const json::value* enabled = o ? o->if_contains("enabled") : nullptr;
+  if (!enabled || !enabled->is_bool()) {
+    throw Failure{http::status::bad_request, "the body must be {\"enabled\": true or false}",
+                  to_json(FieldErrors{{"enabled", "is required and must be a boolean"}})};
+  }
+  if (o->size() != 1) {
+    for (const auto& [k, v] : *o) {
+      if (k != "enabled") invalid({{std::string(k), "is not a field of a toggle"}});
+    }
+  }
+  std::lock_guard lock{changes_};
+  auto task = store_.get_task(c.id());
+  if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
+  task->enabled = enabled->get_bool();
+  task->updated_at = clock_.now();
+  store_.update_task(*task);
+  engine_.schedule(*task);
+  return ok(to_json(*task));
+}
+
+// ---- executions and stats --------------------------------------------------------------
+
+Response Api::list_executions(Call& c) {
+  ExecutionFilter filter;
+  filter.page = c.integer("page", 1, 1, 1000000);
+  filter.page_size = c.integer("pageSize", 20, 1, kMaxPageSize);
+  if (auto task = c.get("taskId")) filter.task_id = std::string(*task);
+  if (auto status = c.get("status")) {
+    filter.status = parse_execution_status(*status);
+    if (!filter.status) {
+      bad_parameter("status", "must be queued, running, success, failed, timed_out or skipped");
+    }
+  }
+  auto page = store_.list_executions(filter);
+  json::array list;
+  for (const auto& e : page.list)
+    list.push_back(to_json(e));
+  return ok(json::object{{"list", std::move(list)},
+                         {"total", page.total},
+                         {"page", page.page},
+                         {"pageSize", page.page_size}});
+}
+
+Response Api::get_execution(Call& c) {
+  auto e = store_.get_execution(c.id());
+  if (!e) throw Failure{http::status::not_found, "no execution with id " + c.id()};
+  return ok(to_json(*e));
+}
+
+Response Api::stats(Call&) {
+  json::object o = to_json(store_.stats(clock_.now()));
+  auto counters = engine_.counters();
+  o["scheduledJobs"] = counters.scheduled_tasks;
+  return ok(std::move(o));
+}
+
+Response Api::preview(Call& c) {
+  json::value body = c.body();
+  auto* o = body.if_object();
+  if (!o) invalid({{"body", "must be a JSON object"}});
+  FieldErrors errors;
+  for (const auto& [k, v] : *o) {
+    if (k != "cronExpression" && k != "timezone" && k != "count") {
+      errors.push_back({std::string(k), "is not a field of a preview"});
+    }
+  }
+  std::string pattern, zone_name = "UTC";
+  int count = 5;
+  if (auto* v = o->if_contains("cronExpression"); v && v->is_string()) {
+    pattern = std::string(v->get_string());
+  } else {
+    errors.push_back({"cronExpression", "is required and must be a string"});
+  }
+  if (auto* v = o->if_contains("timezone")) {
+    if (v->is_string()) {
+      zone_name = std::string(v->get_string());
+    } else {
+      errors.push_back({"timezone", "must be a string"});
+    }
+  }
+  if (auto* v = o->if_contains("count")) {
+    if (v->is_int64() && v->get_int64() >= 1 && v->get_int64() <= kMaxPreview) {
+      count = static_cast<int>(v->get_int64());
+    } else {
+      errors.push_back(
+          {"count", "must be a whole number from 1 to " + std::to_string(kMaxPreview)});
+    }
+  }
+  if (!errors.empty()) invalid(std::move(errors));
+  auto zone = cron::Zone::find(zone_name);
+  if (!zone) invalid({{"timezone", zone.error()}});
+  auto expr = cron::CronExpr::parse(pattern);
+  if (!expr) {
+    throw Failure{http::status::unprocessable_entity, "validation failed",
+                  json::array{json::object{{"field", "cronExpression"},
+                                           {"message", expr.error().describe()},
+                                           {"column", expr.error().column}}}};
+  }
+  const Millis now = clock_.now();
+  json::array next;
+  auto from = cron::Instant{std::chrono::seconds{now / 1000}};
+  for (auto t : expr->next_n(from, **zone, static_cast<std::size_t>(count)))
+    next.push_back(t.time_since_epoch().count() * 1000);
+  return ok(json::object{{"cronExpression", pattern},
+                         {"canonical", expr->canonical()},
+                         {"timezone", zone_name},
+                         {"nextRuns", std::move(next)}});
+}
+
+Response Api::healthz(Call&) {
+  return ok(json::object{{"status", "ok"}});
+}
+
+Response Api::readyz(Call&) {
+  if (!store_.ping()) {
+    throw Failure{http::status::service_unavailable, "not ready: the database does not answer"};
+  }
+  return ok(json::object{{"status", "ready"}});
+}
+
+}  // namespace cronkit::api

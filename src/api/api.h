@@ -1,0 +1,58 @@
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "api/http_server.h"
+#include "core/clock.h"
+#include "core/store.h"
+#include "cronkit/registry.h"
+#include "engine/engine.h"
+
+namespace cronkit::api {
+
+/// One endpoint: a method and a path whose `:name` segments match any one segment.
+struct Route {
+  std::string method;
+  std::string path;
+};
+
+/// The REST API: the seed's endpoints under /api/scheduler plus health checks, answering
+/// with the seed's envelope ({"code":0,"message":"ok","data":...} or
+/// {"code":<status>,"message":...,"data":<details or null>}). Thread-safe.
+///   Api api{store, engine, registry, clock};
+///   HttpServer server{{}, [&](const Request& r) { return api.handle(r); }};
+class Api {
+ public:
+  Api(Store& store, engine::Engine& engine, const Registry& registry, const Clock& clock);
+
+  Response handle(const Request& req);
+  /// Every route, for tests and the API description.
+  static const std::vector<Route>& routes();
+
+ private:
+  struct Call;
+  Response list_tasks(Call& c);
+  Response create_task(Call& c);
+  Response get_task(Call& c);
+  Response update_task(Call& c);
+  Response delete_task(Call& c);
+  Response trigger_task(Call& c);
+  Response toggle_task(Call& c);
+  Response list_executions(Call& c);
+  Response get_execution(Call& c);
+  Response stats(Call& c);
+  Response preview(Call& c);
+  Response healthz(Call& c);
+  Response readyz(Call& c);
+
+  Store& store_;
+  engine::Engine& engine_;
+  const Registry& registry_;
+  const Clock& clock_;
+  // Task changes are applied to the store and the engine in one order.
+  std::mutex changes_;
+};
+
+}  // namespace cronkit::api

@@ -1,0 +1,177 @@
+#include "api/http_server.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <optional>
+#include <vector>
+
+namespace cronkit::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+Response plain_error(http::status status, std::string_view message, unsigned version) {
+  Response res{status, version};
+  res.set(http::field::content_type, "application/json");
+  res.body() = R"({"code":)" + std::to_string(static_cast<int>(status)) + R"(,"message":")" +
+               std::string(message) + R"(","data":null})";
+  res.keep_alive(false);
+  res.prepare_payload();
+  return res;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const HttpServerOptions& options, const HttpServer::Handler& handler)
+      : stream_(std::move(socket)), options_(options), handler_(handler) {}
+
+  void run() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(options_.body_limit);
+    parser_->header_limit(static_cast<std::uint32_t>(options_.header_limit));
+    stream_.expires_after(options_.read_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      return close();
+    }
+    if (ec == http::error::body_limit) {
+      // The client is probably still sending: answer, then read and drop the rest for a
+      // moment, so that it sees the answer instead of a reset connection.
+      draining_ = true;
+      return send(plain_error(http::status::payload_too_large, "request body is over 1 MiB", 11));
+    }
+    if (ec == http::error::header_limit) {
+      return send(plain_error(http::status::request_header_fields_too_large,
+                              "request headers are too large", 11));
+    }
+    if (ec) {
+      // Anything else the parser refuses is a malformed request.
+      return send(plain_error(http::status::bad_request, "malformed HTTP request", 11));
+    }
+    Request req = parser_->release();
+    Response res;
+    try {
+      res = handler_(req);
+    } catch (const std::exception&) {
+      res = plain_error(http::status::internal_server_error, "internal error", req.version());
+    }
+    res.version(req.version());
+    if (res.keep_alive()) res.keep_alive(req.keep_alive());
+    send(std::move(res));
+  }
+
+  void send(Response res) {
+    auto msg = std::make_shared<Response>(std::move(res));
+    stream_.expires_after(options_.read_timeout);
+    http::async_write(stream_, *msg,
+                      [self = shared_from_this(), msg](beast::error_code ec, std::size_t) {
+                        if (!ec && self->draining_) {
+                          beast::error_code ignored;
+                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                          return self->drain();
+                        }
+                        if (ec || !msg->keep_alive()) return self->close();
+                        self->read();
+                      });
+  }
+
+  // Reads and drops what the client still sends, for at most 2 s and 16 MiB.
+  void drain() {
+    if (drained_ == 0) stream_.expires_after(std::chrono::seconds{2});  // for all of it
+    drain_buffer_.resize(64 * 1024);
+    stream_.async_read_some(asio::buffer(drain_buffer_),
+                            [self = shared_from_this()](beast::error_code e, std::size_t n) {
+                              self->drained_ += n;
+                              if (e || self->drained_ > (16u << 20)) return self->close();
+                              self->drain();
+                            });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  bool draining_ = false;
+  std::vector<char> drain_buffer_;
+  std::size_t drained_ = 0;
+  const HttpServerOptions& options_;
+  const HttpServer::Handler& handler_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpServerOptions options;
+  Handler handler;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  std::vector<std::thread> threads;
+
+  void accept() {
+    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket s) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) std::make_shared<Session>(std::move(s), options, handler)->run();
+      accept();
+    });
+  }
+};
+
+HttpServer::HttpServer(HttpServerOptions options, Handler handler) : impl_(new Impl) {
+  impl_->options = std::move(options);
+  impl_->handler = std::move(handler);
+  tcp::endpoint endpoint{asio::ip::make_address(impl_->options.host), impl_->options.port};
+  impl_->acceptor.open(endpoint.protocol());
+  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  impl_->acceptor.bind(endpoint);
+  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+  port_ = impl_->acceptor.local_endpoint().port();
+}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+void HttpServer::start() {
+  impl_->accept();
+  for (int i = 0; i < std::max(1, impl_->options.threads); ++i)
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+}
+
+void HttpServer::stop() {
+  if (!impl_ || impl_->io.stopped()) return;
+  asio::post(impl_->io, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  impl_->io.stop();
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+}
+
+}  // namespace cronkit::api

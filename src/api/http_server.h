@@ -1,0 +1,51 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cronkit::api {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  unsigned short port = 3399;  // 0: any free port (see HttpServer::port())
+  int threads = 2;
+  std::size_t body_limit = 1 << 20;       // larger bodies are answered 413
+  std::size_t header_limit = 16384;       // larger headers are answered 431
+  std::chrono::seconds read_timeout{30};  // for a whole request: slow clients are cut off
+};
+
+/// An HTTP/1.1 server on Boost.Beast: keep-alive, pipelining in order, bounded requests.
+/// Each request is answered by `handler`, called on one of the server's threads.
+///   HttpServer s{{.port = 0}, [](const Request& r) { ... return response; }};
+///   s.start();  ...  s.stop();
+class HttpServer {
+ public:
+  using Handler = std::function<Response(const Request&)>;
+
+  /// Binds at once; throws boost::system::system_error if the address is taken.
+  HttpServer(HttpServerOptions options, Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  unsigned short port() const { return port_; }
+  void start();
+  /// Stops accepting, closes every connection and joins the threads.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  unsigned short port_ = 0;
+};
+
+}  // namespace cronkit::api

@@ -1,0 +1,297 @@
+#include "api/task_spec.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/json/parse.hpp>
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <memory>
+
+#include "cron/cron_expr.h"
+#include "cron/zone.h"
+
+namespace cronkit::api {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::array<std::string_view, 16> kFields = {
+    "name",         "cronExpression",    "timezone",       "type",
+    "functionName", "functionPayload",   "httpMethod",     "httpUrl",
+    "httpHeaders",  "httpBody",          "catchUp",        "enabled",
+    "maxRetries",   "retryDelaySeconds", "timeoutSeconds", "overlapPolicy"};
+
+constexpr std::array<std::string_view, 5> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+
+std::size_t utf8_chars(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s)
+    n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+std::string_view kind_of(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
+  }
+  return "a value";
+}
+
+// Reads the fields of one request body into a task, collecting every problem.
+class Reader {
+ public:
+  Reader(const json::object& body, FieldErrors& errors) : body_(body), errors_(errors) {}
+
+  void fail(std::string field, std::string message) {
+    errors_.push_back({std::move(field), std::move(message)});
+  }
+
+  // A string field; null clears an optional one.
+  void text(std::string_view field, std::string& out) {
+    if (auto* v = body_.if_contains(field)) {
+      if (auto* s = v->if_string()) {
+        out.assign(s->data(), s->size());
+      } else {
+        fail(std::string(field), "must be a string, not " + std::string(kind_of(*v)));
+      }
+    }
+  }
+  void text(std::string_view field, std::optional<std::string>& out) {
+    if (auto* v = body_.if_contains(field)) {
+      if (v->is_null()) {
+        out.reset();
+      } else if (auto* s = v->if_string()) {
+        out.emplace(s->data(), s->size());
+      } else {
+        fail(std::string(field), "must be a string or null, not " + std::string(kind_of(*v)));
+      }
+    }
+  }
+  void flag(std::string_view field, bool& out) {
+    if (auto* v = body_.if_contains(field)) {
+      if (auto* b = v->if_bool()) {
+        out = *b;
+      } else if (v->is_int64() && (v->get_int64() == 0 || v->get_int64() == 1)) {
+        out = v->get_int64() == 1;
+      } else {
+        fail(std::string(field), "must be true, false, 0 or 1");
+      }
+    }
+  }
+  void integer(std::string_view field, int& out, int min, int max) {
+    if (auto* v = body_.if_contains(field)) {
+      std::optional<std::int64_t> n;
+      if (v->is_int64()) n = v->get_int64();
+      if (v->is_uint64()) n = std::numeric_limits<std::int64_t>::max();  // out of range below
+      if (v->is_double()) {
+        const double d = v->get_double();
+        if (d != std::trunc(d)) {
+          fail(std::string(field), "must be a whole number");
+          return;
+        }
+        // 3.0 is 3; 1e20 is out of range below.
+        n = std::abs(d) < 1e15 ? static_cast<std::int64_t>(d)
+            : d < 0            ? std::numeric_limits<std::int64_t>::min()
+                               : std::numeric_limits<std::int64_t>::max();
+      }
+      if (!n) {
+        fail(std::string(field), "must be a number, not " + std::string(kind_of(*v)));
+      } else if (*n < min || *n > max) {
+        fail(std::string(field),
+             "must be between " + std::to_string(min) + " and " + std::to_string(max));
+      } else {
+        out = static_cast<int>(*n);
+      }
+    }
+  }
+
+ private:
+  const json::object& body_;
+  FieldErrors& errors_;
+};
+
+bool has_error(const FieldErrors& errors, std::string_view field) {
+  for (const auto& e : errors) {
+    if (e.field == field) return true;
+  }
+  return false;
+}
+
+// An http(s) URL with a host, as curl will parse it.
+std::optional<std::string> url_problem(const std::string& url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u{curl_url(), curl_url_cleanup};
+  if (!u) return "cannot be checked (out of memory)";
+  if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    return "is not a valid URL";
+  }
+  char* scheme = nullptr;
+  curl_url_get(u.get(), CURLUPART_SCHEME, &scheme, 0);
+  std::string s = scheme ? scheme : "";
+  curl_free(scheme);
+  if (s != "http" && s != "https") {
+    return "must be an http or https URL, not " +
+           (s.empty() ? std::string("one without a scheme") : s + ":");
+  }
+  char* host = nullptr;
+  curl_url_get(u.get(), CURLUPART_HOST, &host, 0);
+  bool has_host = host && *host;
+  curl_free(host);
+  if (!has_host) return "has no host";
+  return std::nullopt;
+}
+
+bool is_token_char(char c) {
+  // RFC 9110 tchar
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view{"!#$%&'*+-.^_`|~"}.find(c) != std::string_view::npos;
+}
+
+std::optional<std::string> headers_problem(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) return "is not valid JSON: " + ec.message();
+  auto* o = v.if_object();
+  if (!o) return "must be a JSON object of header names to strings";
+  for (const auto& [name, value] : *o) {
+    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
+      return "has an invalid header name \"" + std::string(name) + "\"";
+    }
+    auto* s = value.if_string();
+    if (!s) return "header \"" + std::string(name) + "\" must be a string";
+    for (char c : *s) {
+      if (c == '\r' || c == '\n' || c == '\0') {
+        return "header \"" + std::string(name) + "\" contains a line break or NUL";
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// Every rule that concerns the task as a whole, after the fields were read.
+void check(const Task& t, const Registry& registry, FieldErrors& errors) {
+  auto fail = [&](std::string field, std::string message) {
+    if (!has_error(errors, field)) errors.push_back({std::move(field), std::move(message)});
+  };
+  auto chars = utf8_chars(t.name);
+  if (t.name.find_first_not_of(" \t\r\n") == std::string::npos) {
+    fail("name", "is required and must not be blank");
+  } else if (chars > kMaxNameChars) {
+    fail("name", "must be at most " + std::to_string(kMaxNameChars) + " characters");
+  }
+  if (t.cron_expression.empty()) {
+    fail("cronExpression", "is required");
+  } else if (auto e = cron::CronExpr::parse(t.cron_expression); !e) {
+    fail("cronExpression", e.error().describe());
+  }
+  if (auto z = cron::Zone::find(t.timezone); !z) fail("timezone", z.error());
+  if (has_error(errors, "type")) return;  // what else is needed depends on the type
+  if (t.type == TaskType::function) {
+    if (!t.function_name || t.function_name->empty()) {
+      fail("functionName", "is required for a function task");
+    } else if (!registry.contains(*t.function_name)) {
+      std::string names;
+      for (const auto& n : registry.names())
+        names += (names.empty() ? "" : ", ") + n;
+      fail("functionName", "'" + *t.function_name + "' is not a registered function (registered: " +
+                               (names.empty() ? "none" : names) + ")");
+    }
+    if (t.function_payload && !t.function_payload->empty()) {
+      boost::system::error_code ec;
+      json::parse(*t.function_payload, ec);
+      if (ec) fail("functionPayload", "is not valid JSON: " + ec.message());
+    }
+  } else {
+    if (!t.http_url || t.http_url->empty()) {
+      fail("httpUrl", "is required for an http task");
+    } else if (auto p = url_problem(*t.http_url)) {
+      fail("httpUrl", *p);
+    }
+    if (t.http_method &&
+        std::find(kMethods.begin(), kMethods.end(), *t.http_method) == kMethods.end()) {
+      fail("httpMethod", "must be one of GET, POST, PUT, PATCH, DELETE");
+    }
+    if (t.http_headers && !t.http_headers->empty()) {
+      if (auto p = headers_problem(*t.http_headers)) fail("httpHeaders", *p);
+    }
+  }
+}
+
+std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool creating,
+                                      const Registry& registry) {
+  FieldErrors errors;
+  auto* o = body.if_object();
+  if (!o) return std::unexpected(FieldErrors{{"body", "must be a JSON object"}});
+  for (const auto& [key, value] : *o) {
+    if (std::find(kFields.begin(), kFields.end(), std::string_view{key}) == kFields.end()) {
+      errors.push_back({std::string(key), "is not a field of a task"});
+    }
+  }
+  Reader r{*o, errors};
+  r.text("name", task.name);
+  r.text("cronExpression", task.cron_expression);
+  r.text("timezone", task.timezone);
+  if (auto* v = o->if_contains("type")) {
+    auto* s = v->if_string();
+    auto type = s ? parse_task_type(std::string_view{*s}) : std::nullopt;
+    if (type) {
+      task.type = *type;
+    } else {
+      r.fail("type", "must be \"function\" or \"http\"");
+    }
+  } else if (creating) {
+    r.fail("type", "is required (\"function\" or \"http\")");
+  }
+  r.text("functionName", task.function_name);
+  r.text("functionPayload", task.function_payload);
+  r.text("httpMethod", task.http_method);
+  r.text("httpUrl", task.http_url);
+  r.text("httpHeaders", task.http_headers);
+  r.text("httpBody", task.http_body);
+  r.flag("catchUp", task.catch_up);
+  r.flag("enabled", task.enabled);
+  r.integer("maxRetries", task.max_retries, 0, kMaxRetries);
+  r.integer("retryDelaySeconds", task.retry_delay_seconds, 1, kMaxSeconds);
+  r.integer("timeoutSeconds", task.timeout_seconds, 1, kMaxSeconds);
+  if (auto* v = o->if_contains("overlapPolicy")) {
+    auto* s = v->if_string();
+    auto policy = s ? parse_overlap_policy(std::string_view{*s}) : std::nullopt;
+    if (policy) {
+      task.overlap_policy = *policy;
+    } else {
+      r.fail("overlapPolicy", "must be \"allow\", \"skip\" or \"replace\"");
+    }
+  }
+  check(task, registry, errors);
+  if (!errors.empty()) return std::unexpected(std::move(errors));
+  return task;
+}
+
+}  // namespace
+
+std::expected<Task, FieldErrors> task_from_create(const json::value& body,
+                                                  const Registry& registry) {
+  return read(body, Task{}, true, registry);
+}
+
+std::expected<Task, FieldErrors> task_from_update(const json::value& body, Task current,
+                                                  const Registry& registry) {
+  return read(body, std::move(current), false, registry);
+}
+
+}  // namespace cronkit::api

@@ -1,0 +1,178 @@
+// The task validator: every field, every rule, every refusal names its field.
+#include "api/task_spec.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+namespace cronkit::api {
+namespace {
+
+using ::testing::HasSubstr;
+
+class TaskSpecTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    registry_.add("say", [](const TaskContext&) { return TaskResult{}; });
+    registry_.add("cleanup", [](const TaskContext&) { return TaskResult{}; });
+  }
+
+  std::expected<Task, FieldErrors> create(std::string_view body) {
+    return task_from_create(boost::json::parse(body), registry_);
+  }
+
+  // The single problem a body has: its field and message.
+  FieldError only_error(std::string_view body) {
+    auto r = create(body);
+    EXPECT_FALSE(r.has_value()) << body;
+    if (r || r.error().empty()) return {};
+    EXPECT_EQ(r.error().size(), 1u)
+        << body << " -> " << r.error()[0].field << ", " << r.error().back().field;
+    return r.error()[0];
+  }
+
+  Registry registry_;
+};
+
+constexpr std::string_view kFunction =
+    R"({"name":"n","cronExpression":"* * * * *","type":"function","functionName":"say"})";
+
+TEST_F(TaskSpecTest, AcceptsAFunctionTaskWithDefaults) {
+  auto t = create(kFunction);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->name, "n");
+  EXPECT_EQ(t->timezone, "UTC");
+  EXPECT_EQ(t->type, TaskType::function);
+  EXPECT_EQ(t->function_name, "say");
+  EXPECT_TRUE(t->enabled);
+  EXPECT_FALSE(t->catch_up);
+  EXPECT_EQ(t->max_retries, 0);
+  EXPECT_EQ(t->retry_delay_seconds, 60);
+  EXPECT_EQ(t->timeout_seconds, 300);
+  EXPECT_EQ(t->overlap_policy, OverlapPolicy::allow);
+}
+
+TEST_F(TaskSpecTest, AcceptsAnHttpTaskWithEveryField) {
+  auto t = create(R"({"name":"ping","cronExpression":"0 */5 * * * *","timezone":"Europe/Paris",
+    "type":"http","httpMethod":"POST","httpUrl":"https://example.com/hook?a=1",
+    "httpHeaders":"{\"Authorization\":\"Bearer x\"}","httpBody":"{}","catchUp":1,"enabled":false,
+    "maxRetries":100,"retryDelaySeconds":1,"timeoutSeconds":86400,"overlapPolicy":"skip"})");
+  ASSERT_TRUE(t.has_value()) << t.error()[0].field << ": " << t.error()[0].message;
+  EXPECT_EQ(t->http_url, "https://example.com/hook?a=1");
+  EXPECT_TRUE(t->catch_up);
+  EXPECT_FALSE(t->enabled);
+  EXPECT_EQ(t->max_retries, 100);
+  EXPECT_EQ(t->overlap_policy, OverlapPolicy::skip);
+}
+
+TEST_F(TaskSpecTest, NamesTheFieldAndTheReason) {
+  struct Case {
+    std::string body;
+    std::string field;
+    std::string message;
+  };
+  const std::string f = R"("type":"function","functionName":"say")";
+  const std::string h = R"("name":"n","cronExpression":"* * * * *","type":"http")";
+  const Case cases[] = {
+      {R"({"cronExpression":"* * * * *",)" + f + "}", "name", "is required"},
+      {R"({"name":"   ","cronExpression":"* * * * *",)" + f + "}", "name", "blank"},
+      {R"({"name":")" + std::string(201, 'x') + R"(","cronExpression":"* * * * *",)" + f + "}",
+       "name", "at most 200 characters"},
+      {R"({"name":7,"cronExpression":"* * * * *",)" + f + "}", "name", "must be a string"},
+      {R"({"name":"n",)" + f + "}", "cronExpression", "is required"},
+      {R"({"name":"n","cronExpression":"0 25 * * *",)" + f + "}", "cronExpression",
+       "hour: 25 is out of range 0-23"},
+      {R"({"name":"n","cronExpression":"* * * * *","timezone":"Mars/Olympus",)" + f + "}",
+       "timezone", "Mars/Olympus"},
+      {R"({"name":"n","cronExpression":"* * * * *"})", "type", "is required"},
+      {R"({"name":"n","cronExpression":"* * * * *","type":"shell"})", "type",
+       R"(must be "function" or "http")"},
+      {R"({"name":"n","cronExpression":"* * * * *","type":"function"})", "functionName",
+       "is required"},
+      {R"({"name":"n","cronExpression":"* * * * *","type":"function","functionName":"nope"})",
+       "functionName", "registered: cleanup, say"},
+      {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"functionPayload":"{oops"})",
+       "functionPayload", "not valid JSON"},
+      {"{" + h + "}", "httpUrl", "is required"},
+      {"{" + h + R"(,"httpUrl":"file:///etc/passwd"})", "httpUrl", "http or https"},
+      {"{" + h + R"(,"httpUrl":"gopher://x/"})", "httpUrl", "http or https"},
+      {"{" + h + R"(,"httpUrl":"not a url"})", "httpUrl", "URL"},
+      {"{" + h + R"(,"httpUrl":"http://x/","httpMethod":"TRACE"})", "httpMethod", "one of"},
+      {"{" + h + R"(,"httpUrl":"http://x/","httpHeaders":"[1]"})", "httpHeaders", "JSON object"},
+      {"{" + h + R"(,"httpUrl":"http://x/","httpHeaders":"{\"a\":1}"})", "httpHeaders",
+       "must be a string"},
+      {"{" + h + R"(,"httpUrl":"http://x/","httpHeaders":"{\"a b\":\"c\"}"})", "httpHeaders",
+       "invalid header name"},
+      {"{" + h + R"(,"httpUrl":"http://x/","httpHeaders":"{\"a\":\"b\\r\\nX-Evil: 1\"}"})",
+       "httpHeaders", "line break"},
+      {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"maxRetries":101})", "maxRetries",
+       "between 0 and 100"},
+      {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"maxRetries":-1})", "maxRetries",
+       "between 0 and 100"},
+      {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"maxRetries":1.5})", "maxRetries",
+       "whole number"},
+      {R"({"name":"n","cronExpression":"* * * * *",)" + f +
+           R"(,"retryDelaySeconds":99999999999999999999})",
+       "retryDelaySeconds", "between 1 and 86400"},
+      {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"timeoutSeconds":0})",
+       "timeoutSeconds", "between 1 and 86400"},
+      {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"timeoutSeconds":"5"})",
+       "timeoutSeconds", "must be a number"},
+      {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"enabled":2})", "enabled",
+       "true, false, 0 or 1"},
+      {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"overlapPolicy":"queue"})",
+       "overlapPolicy", "allow"},
+      {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"owner":"me"})", "owner",
+       "is not a field of a task"},
+  };
+  for (const auto& c : cases) {
+    FieldError e = only_error(c.body);
+    EXPECT_EQ(e.field, c.field) << c.body;
+    EXPECT_THAT(e.message, HasSubstr(c.message)) << c.body;
+  }
+}
+
+TEST_F(TaskSpecTest, ReportsEveryProblemAtOnce) {
+  auto r = create(R"({"name":"","cronExpression":"61 * * * *","type":"function","x":1})");
+  ASSERT_FALSE(r.has_value());
+  std::vector<std::string> fields;
+  for (const auto& e : r.error())
+    fields.push_back(e.field);
+  EXPECT_THAT(fields,
+              ::testing::UnorderedElementsAre("x", "name", "cronExpression", "functionName"));
+}
+
+TEST_F(TaskSpecTest, RefusesABodyThatIsNotAnObject) {
+  for (auto body : {"[]", "null", "\"task\"", "42"}) {
+    auto e = only_error(body);
+    EXPECT_EQ(e.field, "body") << body;
+  }
+}
+
+TEST_F(TaskSpecTest, UpdateIsPartialAndChecksTheMergedTask) {
+  Task current = *create(kFunction);
+  current.id = "keep";
+  auto renamed = task_from_update(boost::json::parse(R"({"name":"renamed"})"), current, registry_);
+  ASSERT_TRUE(renamed.has_value());
+  EXPECT_EQ(renamed->name, "renamed");
+  EXPECT_EQ(renamed->id, "keep");
+  EXPECT_EQ(renamed->cron_expression, "* * * * *");
+
+  // Becoming an http task needs a URL.
+  auto to_http = task_from_update(boost::json::parse(R"({"type":"http"})"), current, registry_);
+  ASSERT_FALSE(to_http.has_value());
+  EXPECT_EQ(to_http.error()[0].field, "httpUrl");
+
+  // null clears an optional field; a required one cannot be cleared.
+  auto cleared =
+      task_from_update(boost::json::parse(R"({"functionName":null})"), current, registry_);
+  ASSERT_FALSE(cleared.has_value());
+  EXPECT_EQ(cleared.error()[0].field, "functionName");
+  auto empty = task_from_update(boost::json::parse("{}"), current, registry_);
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_EQ(*empty, current);
+}
+
+}  // namespace
+}  // namespace cronkit::api
