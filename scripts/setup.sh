@@ -11,7 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev
   libsqlite3-dev                       # the default store
-  libboost-json1.81-dev                # task payloads
+  libboost-json1.81-dev                # task payloads, the API's JSON (brings Boost.Beast)
+  libspdlog-dev                        # logging
   libcurl4-openssl-dev                 # http tasks
   tzdata
 )
@@ -22,7 +23,7 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-# Node.js runs the differential test against croner; any Node >= 18 will do.
+# Node.js runs the API tests and the differential test against croner; any Node >= 18.
 if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 

@@ -156,8 +156,38 @@ struct Api::Call {
   }
 };
 
-Api::Api(Store& store, engine::Engine& engine, const Registry& registry, const Clock& clock)
-    : store_(store), engine_(engine), registry_(registry), clock_(clock) {}
+Api::Api(Store& store, engine::Engine& engine, const Registry& registry, const Clock& clock,
+         std::string api_token)
+    : store_(store),
+      engine_(engine),
+      registry_(registry),
+      clock_(clock),
+      api_token_(std::move(api_token)) {}
+
+namespace {
+
+// Compares in time that depends only on the length of `expected`, so that a client cannot
+// find the token byte by byte.
+bool same_secret(std::string_view given, std::string_view expected) {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
+    diff |= static_cast<unsigned char>(g ^ static_cast<unsigned char>(expected[i]));
+  }
+  return diff == 0;
+}
+
+bool authorized(const Request& req, const std::string& token) {
+  constexpr std::string_view kScheme = "Bearer ";
+  auto header = req[http::field::authorization];
+  if (header.size() < kScheme.size() ||
+      !boost::beast::iequals(header.substr(0, kScheme.size()), kScheme)) {
+    return false;  // no token at all: nothing secret to time
+  }
+  return same_secret(header.substr(kScheme.size()), token);
+}
+
+}  // namespace
 
 const std::vector<Route>& Api::routes() {
   static const std::vector<Route> routes = {
@@ -201,6 +231,12 @@ Response Api::handle(const Request& req) {
         if (!key || !value) throw Failure{http::status::bad_request, "malformed query string"};
         call.query.emplace_back(std::move(*key), std::move(*value));
       }
+    }
+    if (!api_token_.empty() && raw_path != "/healthz" && !authorized(req, api_token_)) {
+      Response res = error({http::status::unauthorized,
+                            "authentication required: send Authorization: Bearer <token>"});
+      res.set(http::field::www_authenticate, "Bearer");
+      return res;
     }
     auto segments = split(raw_path, '/');
     std::vector<std::string> allowed;

@@ -25,7 +25,10 @@ struct Route {
 ///   HttpServer server{{}, [&](const Request& r) { return api.handle(r); }};
 class Api {
  public:
-  Api(Store& store, engine::Engine& engine, const Registry& registry, const Clock& clock);
+  /// With a non-empty `api_token`, every route but /healthz needs
+  /// `Authorization: Bearer <api_token>` and answers 401 without it.
+  Api(Store& store, engine::Engine& engine, const Registry& registry, const Clock& clock,
+      std::string api_token = {});
 
   Response handle(const Request& req);
   /// Every route, for tests and the API description.
@@ -51,6 +54,7 @@ class Api {
   engine::Engine& engine_;
   const Registry& registry_;
   const Clock& clock_;
+  const std::string api_token_;
   // Task changes are applied to the store and the engine in one order.
   std::mutex changes_;
 };

@@ -22,6 +22,7 @@ using tcp = asio::ip::tcp;
 Response plain_error(http::status status, std::string_view message, unsigned version) {
   Response res{status, version};
   res.set(http::field::content_type, "application/json");
+  res.set("X-Content-Type-Options", "nosniff");
   res.body() = R"({"code":)" + std::to_string(static_cast<int>(status)) + R"(,"message":")" +
                std::string(message) + R"(","data":null})";
   res.keep_alive(false);

@@ -1,7 +1,9 @@
 #include "app/serve_command.h"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <memory>
@@ -9,6 +11,7 @@
 
 #include "api/api.h"
 #include "api/http_server.h"
+#include "app/logging.h"
 #include "core/clock.h"
 #include "engine/builtin.h"
 #include "engine/engine.h"
@@ -25,6 +28,9 @@ struct ServeOptions {
   int retention_days = 30;
   int grace_seconds = 30;
   std::string node_id;
+  std::string api_token;
+  std::string log_format = "text";
+  std::string log_level = "info";
 };
 
 std::string default_node_id() {
@@ -33,7 +39,22 @@ std::string default_node_id() {
   return std::string(host) + ":" + std::to_string(getpid());
 }
 
+// One line per finished execution: its outcome, never the task's headers or body.
+void log_outcome(const Execution& e) {
+  if (!is_terminal(e.status)) return;
+  const std::string& what = e.status == ExecutionStatus::success
+                                ? e.result_summary.value_or("")
+                                : e.error_message.value_or(e.result_summary.value_or(""));
+  spdlog::info("execution {} of task {} ({}): {} after {} attempt{} in {} ms{}{}", e.id, e.task_id,
+               to_string(e.trigger), to_string(e.status), e.attempts, e.attempts == 1 ? "" : "s",
+               e.duration_ms.value_or(0), what.empty() ? "" : ": ", what);
+}
+
 int serve(const ServeOptions& o, Registry& registry) {
+  if (auto problem = setup_logging(o.log_format, o.log_level); !problem.empty()) {
+    std::cerr << "cronkit: " << problem << "\n";
+    return 2;
+  }
   // Block the signals before any thread starts, so that only sigwait below sees them.
   sigset_t signals;
   sigemptyset(&signals);
@@ -43,7 +64,7 @@ int serve(const ServeOptions& o, Registry& registry) {
 
   auto store = store::open_store(o.db);
   if (!store) {
-    std::cerr << "cronkit: " << store.error() << "\n";
+    spdlog::error("cannot open the database: {}", store.error());
     return 1;
   }
   SystemClock clock;
@@ -54,38 +75,50 @@ int serve(const ServeOptions& o, Registry& registry) {
                         {.max_concurrency = o.max_concurrency,
                          .log_retention_days = o.retention_days,
                          .node_id = o.node_id.empty() ? default_node_id() : o.node_id,
-                         .shutdown_grace_ms = o.grace_seconds * Millis{1000}}};
+                         .shutdown_grace_ms = o.grace_seconds * Millis{1000},
+                         .on_change = log_outcome}};
   try {
     engine.start();
   } catch (const StoreError& e) {
-    std::cerr << "cronkit: cannot start: " << e.what() << "\n";
+    spdlog::error("cannot start: {}", e.what());
     return 1;
   }
-  api::Api api{**store, engine, registry, clock};
+  api::Api api{**store, engine, registry, clock, o.api_token};
   std::unique_ptr<api::HttpServer> server;
   try {
     server = std::make_unique<api::HttpServer>(
         api::HttpServerOptions{.host = o.host, .port = static_cast<unsigned short>(o.port)},
-        [&api](const api::Request& r) { return api.handle(r); });
+        [&api](const api::Request& r) {
+          const auto begin = std::chrono::steady_clock::now();
+          api::Response res = api.handle(r);
+          if (spdlog::should_log(spdlog::level::debug)) {
+            // The path without its query; never headers or bodies.
+            std::string_view target = r.target();
+            spdlog::debug(
+                "{} {} {} {:.2f} ms", std::string_view{r.method_string()},
+                target.substr(0, target.find('?')), res.result_int(),
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
+                    .count());
+          }
+          return res;
+        });
   } catch (const std::exception& e) {
-    std::cerr << "cronkit: cannot listen on " << o.host << ":" << o.port << ": " << e.what()
-              << "\n";
+    spdlog::error("cannot listen on {}:{}: {}", o.host, o.port, e.what());
     engine.stop();
     return 1;
   }
   server->start();
   auto c = engine.counters();
-  std::cerr << "cronkit: scheduling " << c.scheduled_tasks << " task"
-            << (c.scheduled_tasks == 1 ? "" : "s") << " from " << o.db << "; listening on http://"
-            << o.host << ":" << server->port() << "\n";
+  spdlog::info("scheduling {} task{} from {}; listening on http://{}:{}", c.scheduled_tasks,
+               c.scheduled_tasks == 1 ? "" : "s", o.db, o.host, server->port());
 
   int signal = 0;
   sigwait(&signals, &signal);
-  std::cerr << "cronkit: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
-            << ": stopping, letting running executions finish\n";
+  spdlog::info("{}: stopping, letting running executions finish",
+               signal == SIGINT ? "SIGINT" : "SIGTERM");
   server->stop();
   engine.stop();
-  std::cerr << "cronkit: stopped\n";
+  spdlog::info("stopped");
   return 0;
 }
 
@@ -117,6 +150,18 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
   cmd->add_option("--shutdown-grace", o->grace_seconds,
                   "Seconds running executions get to finish on SIGTERM")
       ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
+  cmd->add_option("--api-token", o->api_token,
+                  "Require Authorization: Bearer <token> on every route but /healthz")
+      ->envname("CRONKIT_API_TOKEN");
+  cmd->add_option("--log-format", o->log_format, "text, or json for one object per line")
+      ->envname("CRONKIT_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_option("--log-level", o->log_level,
+                  "trace, debug (one line per request), info, warn, error or off")
+      ->envname("CRONKIT_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
   cmd->add_option("--node-id", o->node_id, "Name recorded with each execution (default: host:pid)")
       ->envname("CRONKIT_NODE_ID");

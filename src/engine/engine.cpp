@@ -261,6 +261,7 @@ std::string Engine::trigger(const Task& task) {
   recorder_.write({ExecutionWrite::Kind::insert, run->exec}, [this, run](bool written) {
     if (!written) return;
     std::lock_guard lock{mutex_};
+    if (options_.on_change) options_.on_change(run->exec);
     enqueue_locked(run);
   });
   return id;
@@ -381,6 +382,7 @@ void Engine::dispatch(std::vector<Due> due) {
 
 void Engine::claimed_locked(std::shared_ptr<Run> run) {
   if (stopping_) return;  // stays queued in the store for the next start
+  if (options_.on_change) options_.on_change(run->exec);
   if (run->exec.scheduled_for <= clock_.now()) {
     release_locked(run);
     return;
@@ -676,6 +678,7 @@ void Engine::finish_locked(const std::shared_ptr<Run>& run, ExecutionStatus stat
 
 void Engine::record(const Execution& e) {
   recorder_.write({ExecutionWrite::Kind::update, e});
+  if (options_.on_change) options_.on_change(e);
 }
 
 }  // namespace cronkit::engine

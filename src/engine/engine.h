@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <queue>
@@ -40,6 +41,10 @@ struct EngineOptions {
   // Threads that run function handlers, created as needed up to this many (and never more
   // than max_concurrency). HTTP requests need none: one thread carries them all.
   int max_function_threads = 256;
+  // Told of every state an execution reaches once it is stored as queued: running, waiting
+  // to retry, and its end. Called on the engine's threads, in order for one execution,
+  // with the engine's lock held: it must be quick and must not call the engine.
+  std::function<void(const Execution&)> on_change;
 };
 
 struct EngineCounters {

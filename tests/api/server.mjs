@@ -18,7 +18,7 @@ export async function startServer({ args = [], env = {}, binary = join(root, "bu
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 10000);
     child.stderr.on("data", (chunk) => {
       log += chunk;
-      const m = /listening on (http:\/\/[^\s]+)/.exec(log);
+      const m = /listening on (http:\/\/[0-9.]+:[0-9]+)/.exec(log);
       if (m) {
         clearTimeout(timer);
         resolvePort(m[1]);

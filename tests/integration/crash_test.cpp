@@ -32,7 +32,8 @@ constexpr const char* kServer = CRONKIT_EMBEDDED_BIN;
 
 pid_t spawn_server(const std::string& db, const fs::path& log) {
   std::vector<std::string> args = {
-      kServer, "serve", "--db", db, "--max-concurrency", "8", "--shutdown-grace", "10"};
+      kServer, "serve", "--db", db, "--port", "0", "--max-concurrency", "8", "--shutdown-grace",
+      "10"};
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());
@@ -55,7 +56,7 @@ bool wait_for_starts(const fs::path& log, int n) {
     std::string line;
     int starts = 0;
     while (std::getline(in, line))
-      starts += line.find("cronkit: scheduling") != std::string::npos;
+      starts += line.find(" info scheduling ") != std::string::npos;
     if (starts >= n) return true;
   }
   return false;

@@ -1,0 +1,69 @@
+#include "app/logging.h"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <ctime>
+#include <memory>
+
+namespace cronkit::app {
+namespace {
+
+std::string utc_time(spdlog::log_clock::time_point t) {
+  using namespace std::chrono;
+  auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[40];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+
+// One JSON object per line; the message is escaped as JSON text.
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    boost::json::object o{
+        {"time", utc_time(msg.time)},
+        {"level", std::string_view{spdlog::level::to_string_view(msg.level).data(),
+                                   spdlog::level::to_string_view(msg.level).size()}},
+        {"message", std::string_view{msg.payload.data(), msg.payload.size()}}};
+    std::string line = boost::json::serialize(o);
+    line += '\n';
+    dest.append(line.data(), line.data() + line.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonFormatter>();
+  }
+};
+
+}  // namespace
+
+std::string setup_logging(const std::string& format, const std::string& level) {
+  auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off") {
+    return "unknown log level '" + level + "' (trace, debug, info, warn, error, off)";
+  }
+  auto logger = std::make_shared<spdlog::logger>("cronkit",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  if (format == "json") {
+    logger->set_formatter(std::make_unique<JsonFormatter>());
+  } else if (format == "text") {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  } else {
+    return "unknown log format '" + format + "' (text or json)";
+  }
+  logger->set_level(lvl);
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(std::move(logger));
+  return {};
+}
+
+}  // namespace cronkit::app

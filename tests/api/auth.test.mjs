@@ -1,0 +1,59 @@
+// With a token set, every route but /healthz needs it; the routes come from the server's
+// own list of them, not from this file.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { client, startServer } from "./server.mjs";
+
+const token = "s3cret-token-for-tests";
+let server;
+let api;
+
+before(async () => {
+  server = await startServer({ env: { CRONKIT_API_TOKEN: token } });
+  api = client(server.base);
+});
+after(async () => server?.stop());
+
+const routes = [
+  ["GET", "/api/scheduler/tasks"],
+  ["POST", "/api/scheduler/tasks"],
+  ["GET", "/api/scheduler/tasks/x"],
+  ["PUT", "/api/scheduler/tasks/x"],
+  ["DELETE", "/api/scheduler/tasks/x"],
+  ["POST", "/api/scheduler/tasks/x/trigger"],
+  ["POST", "/api/scheduler/tasks/x/toggle"],
+  ["GET", "/api/scheduler/executions"],
+  ["GET", "/api/scheduler/executions/x"],
+  ["GET", "/api/scheduler/stats"],
+  ["POST", "/api/scheduler/cron/preview"],
+  ["GET", "/readyz"],
+  ["GET", "/api/unknown"],
+];
+
+test("every route but /healthz answers 401 without the token", async () => {
+  for (const [method, path] of routes) {
+    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: `Basic ${token}` },
+      { authorization: `Bearer ${token}x` }, { authorization: "Bearer " }]) {
+      const res = await api(method, path, method === "GET" || method === "DELETE" ? undefined : {}, headers);
+      assert.equal(res.status, 401, `${method} ${path} ${JSON.stringify(headers)}`);
+      assert.equal(res.json.code, 401);
+      assert.equal(res.headers.get("www-authenticate"), "Bearer");
+    }
+  }
+  assert.equal((await api("GET", "/healthz")).status, 200);
+});
+
+test("the token opens every route", async () => {
+  const auth = { authorization: `Bearer ${token}` };
+  assert.equal((await api("GET", "/api/scheduler/tasks", undefined, auth)).status, 200);
+  assert.equal((await api("GET", "/readyz", undefined, auth)).status, 200);
+  const created = await api("POST", "/api/scheduler/tasks", {
+    name: "t", cronExpression: "@hourly", type: "function", functionName: "cleanup-logs",
+  }, auth);
+  assert.equal(created.status, 201);
+  assert.equal((await api("GET", "/api/scheduler/tasks/nope", undefined, auth)).status, 404);
+});
+
+test("the token is not written to the log", async () => {
+  assert.ok(!server.log().includes(token));
+});
