@@ -157,12 +157,20 @@ struct Api::Call {
 };
 
 Api::Api(Store& store, engine::Engine& engine, const Registry& registry, const Clock& clock,
-         std::string api_token)
+         ApiOptions options)
     : store_(store),
       engine_(engine),
       registry_(registry),
       clock_(clock),
-      api_token_(std::move(api_token)) {}
+      options_(std::move(options)) {}
+
+void Api::announce(std::string_view event, const Task& task) {
+  // Enough for a client to refresh; never the payload, headers or body.
+  if (options_.events) {
+    options_.events->publish(
+        event, json::object{{"id", task.id}, {"name", task.name}, {"enabled", task.enabled}});
+  }
+}
 
 namespace {
 
@@ -204,11 +212,12 @@ const std::vector<Route>& Api::routes() {
       {"POST", "/api/scheduler/cron/preview"},
       {"GET", "/healthz"},
       {"GET", "/readyz"},
+      {"GET", "/api/scheduler/events"},  // answered before the table: a stream
   };
   return routes;
 }
 
-Response Api::handle(const Request& req) {
+Reply Api::handle(const Request& req) {
   using Handler = Response (Api::*)(Call&);
   static const Handler handlers[] = {
       &Api::list_tasks,    &Api::create_task,  &Api::get_task,    &Api::update_task,
@@ -232,16 +241,33 @@ Response Api::handle(const Request& req) {
         call.query.emplace_back(std::move(*key), std::move(*value));
       }
     }
-    if (!api_token_.empty() && raw_path != "/healthz" && !authorized(req, api_token_)) {
+    if (!options_.api_token.empty() && raw_path != "/healthz" &&
+        !authorized(req, options_.api_token)) {
       Response res = error({http::status::unauthorized,
                             "authentication required: send Authorization: Bearer <token>"});
       res.set(http::field::www_authenticate, "Bearer");
       return res;
     }
+    if (raw_path == "/api/scheduler/events" && options_.events) {
+      if (req.method() != http::verb::get) {
+        Response res = error({http::status::method_not_allowed, "use GET for the event stream"});
+        res.set(http::field::allow, "GET");
+        return res;
+      }
+      Response head{http::status::ok, 11};
+      head.set(http::field::content_type, "text/event-stream");
+      head.set(http::field::cache_control, "no-store");
+      head.set("X-Content-Type-Options", "nosniff");
+      Reply reply{std::move(head)};
+      reply.on_stream = [hub = options_.events](std::shared_ptr<StreamSink> sink) {
+        hub->subscribe(std::move(sink));
+      };
+      return reply;
+    }
     auto segments = split(raw_path, '/');
     std::vector<std::string> allowed;
     const auto& all = routes();
-    for (std::size_t r = 0; r < all.size(); ++r) {
+    for (std::size_t r = 0; r < std::size(handlers); ++r) {
       auto pattern = split(all[r].path, '/');
       if (pattern.size() != segments.size()) continue;
       std::vector<std::string> params;
@@ -329,6 +355,7 @@ Response Api::create_task(Call& c) {
   task->created_at = task->updated_at = now;
   store_.insert_task(*task);
   engine_.schedule(*task);
+  announce("task.created", *task);
   return ok(to_json(*task), http::status::created);
 }
 
@@ -354,15 +381,18 @@ Response Api::update_task(Call& c) {
   task->updated_at = clock_.now();
   store_.update_task(*task);
   engine_.schedule(*task);
+  announce("task.updated", *task);
   return ok(to_json(*task));
 }
 
 Response Api::delete_task(Call& c) {
   std::lock_guard lock{changes_};
-  if (!store_.delete_task(c.id())) {
+  auto task = store_.get_task(c.id());
+  if (!task || !store_.delete_task(c.id())) {
     throw Failure{http::status::not_found, "no task with id " + c.id()};
   }
   engine_.unschedule(c.id());
+  announce("task.deleted", *task);
   return ok(nullptr);
 }
 
@@ -393,6 +423,7 @@ Response Api::toggle_task(Call& c) {
   task->updated_at = clock_.now();
   store_.update_task(*task);
   engine_.schedule(*task);
+  announce("task.updated", *task);
   return ok(to_json(*task));
 }
 

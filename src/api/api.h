@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "api/events.h"
 #include "api/http_server.h"
 #include "core/clock.h"
 #include "core/store.h"
@@ -11,6 +12,14 @@
 #include "engine/engine.h"
 
 namespace cronkit::api {
+
+struct ApiOptions {
+  /// When set, every route but /healthz needs `Authorization: Bearer <api_token>` and
+  /// answers 401 without it.
+  std::string api_token;
+  /// Where task changes are announced and /api/scheduler/events subscribes (optional).
+  EventHub* events = nullptr;
+};
 
 /// One endpoint: a method and a path whose `:name` segments match any one segment.
 struct Route {
@@ -25,12 +34,10 @@ struct Route {
 ///   HttpServer server{{}, [&](const Request& r) { return api.handle(r); }};
 class Api {
  public:
-  /// With a non-empty `api_token`, every route but /healthz needs
-  /// `Authorization: Bearer <api_token>` and answers 401 without it.
   Api(Store& store, engine::Engine& engine, const Registry& registry, const Clock& clock,
-      std::string api_token = {});
+      ApiOptions options = {});
 
-  Response handle(const Request& req);
+  Reply handle(const Request& req);
   /// Every route, for tests and the API description.
   static const std::vector<Route>& routes();
 
@@ -49,12 +56,13 @@ class Api {
   Response preview(Call& c);
   Response healthz(Call& c);
   Response readyz(Call& c);
+  void announce(std::string_view event, const Task& task);
 
   Store& store_;
   engine::Engine& engine_;
   const Registry& registry_;
   const Clock& clock_;
-  const std::string api_token_;
+  const ApiOptions options_;
   // Task changes are applied to the store and the engine in one order.
   std::mutex changes_;
 };

@@ -1,13 +1,19 @@
 #include "api/http_server.h"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
+#include <deque>
 #include <optional>
 #include <vector>
 
@@ -70,12 +76,15 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(plain_error(http::status::bad_request, "malformed HTTP request", 11));
     }
     Request req = parser_->release();
-    Response res;
+    std::optional<Reply> reply;
     try {
-      res = handler_(req);
+      reply.emplace(handler_(req));
     } catch (const std::exception&) {
-      res = plain_error(http::status::internal_server_error, "internal error", req.version());
+      reply.emplace(
+          plain_error(http::status::internal_server_error, "internal error", req.version()));
     }
+    if (reply->on_stream) return start_stream(std::move(*reply), req.version());
+    Response res = std::move(reply->response);
     res.version(req.version());
     if (res.keep_alive()) res.keep_alive(req.keep_alive());
     send(std::move(res));
@@ -108,6 +117,67 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
+  // A streaming response: the header now, then whatever the sink is given, until the
+  // connection closes. The body ends with the connection (no length, no chunks).
+  void start_stream(Reply reply, unsigned version) {
+    auto header =
+        std::make_shared<http::response<http::empty_body>>(reply.response.result(), version);
+    for (const auto& field : reply.response)
+      header->set(field.name_string(), field.value());
+    header->keep_alive(false);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
+    stream_.expires_never();
+    http::async_write_header(
+        stream_, *serializer,
+        [self = shared_from_this(), header, serializer, on_stream = std::move(reply.on_stream)](
+            beast::error_code ec, std::size_t) {
+          if (ec) return self->close();
+          on_stream(std::make_shared<Sink>(self));
+        });
+  }
+
+  class Sink final : public StreamSink {
+   public:
+    explicit Sink(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+    ~Sink() override {
+      asio::post(session_->stream_.get_executor(), [s = session_] { s->close(); });
+    }
+    bool send(std::string chunk) override {
+      if (session_->dead_) return false;
+      asio::post(session_->stream_.get_executor(),
+                 [s = session_, chunk = std::move(chunk)]() mutable { s->push(std::move(chunk)); });
+      return true;
+    }
+
+   private:
+    std::shared_ptr<Session> session_;
+  };
+
+  // On the session's strand.
+  void push(std::string chunk) {
+    if (dead_) return;
+    queued_bytes_ += chunk.size();
+    if (queued_bytes_ > kMaxQueuedBytes) {  // a client this far behind is not reading
+      dead_ = true;
+      return close();
+    }
+    outbox_.push_back(std::move(chunk));
+    if (outbox_.size() == 1) write_next();
+  }
+
+  void write_next() {
+    asio::async_write(stream_, asio::buffer(outbox_.front()),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) {
+                          self->dead_ = true;
+                          return self->close();
+                        }
+                        self->queued_bytes_ -= self->outbox_.front().size();
+                        self->outbox_.pop_front();
+                        if (!self->outbox_.empty()) self->write_next();
+                      });
+  }
+
   void close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -118,6 +188,10 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   bool draining_ = false;
+  static constexpr std::size_t kMaxQueuedBytes = 4u << 20;
+  std::atomic<bool> dead_{false};
+  std::deque<std::string> outbox_;
+  std::size_t queued_bytes_ = 0;
   std::vector<char> drain_buffer_;
   std::size_t drained_ = 0;
   const HttpServerOptions& options_;

@@ -14,6 +14,24 @@ namespace cronkit::api {
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
+/// The rest of a streaming response (Server-Sent Events), pushed as it comes. Thread-safe.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  /// Queues `chunk` for the client. False once the client is gone or has fallen too far
+  /// behind; the stream is then closed and later chunks are dropped.
+  virtual bool send(std::string chunk) = 0;
+};
+
+/// What a handler answers: a whole response, or with `on_stream` set, the header of a
+/// response whose body follows through the sink given to on_stream (until either side
+/// closes the connection).
+struct Reply {
+  Reply(Response r) : response(std::move(r)) {}  // NOLINT: a plain response is a reply
+  Response response;
+  std::function<void(std::shared_ptr<StreamSink>)> on_stream;
+};
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 3399;  // 0: any free port (see HttpServer::port())
@@ -29,7 +47,7 @@ struct HttpServerOptions {
 ///   s.start();  ...  s.stop();
 class HttpServer {
  public:
-  using Handler = std::function<Response(const Request&)>;
+  using Handler = std::function<Reply(const Request&)>;
 
   /// Binds at once; throws boost::system::system_error if the address is taken.
   HttpServer(HttpServerOptions options, Handler handler);

@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "api/http_server.h"
+#include "api/json_codec.h"
 #include "app/logging.h"
 #include "core/clock.h"
 #include "engine/builtin.h"
@@ -69,6 +70,7 @@ int serve(const ServeOptions& o, Registry& registry) {
   }
   SystemClock clock;
   engine::add_builtin_functions(registry, **store, clock);
+  api::EventHub events;
   engine::Engine engine{**store,
                         clock,
                         registry,
@@ -76,21 +78,28 @@ int serve(const ServeOptions& o, Registry& registry) {
                          .log_retention_days = o.retention_days,
                          .node_id = o.node_id.empty() ? default_node_id() : o.node_id,
                          .shutdown_grace_ms = o.grace_seconds * Millis{1000},
-                         .on_change = log_outcome}};
+                         .on_change = [&events](const Execution& e) {
+                           log_outcome(e);
+                           events.publish(e.status == ExecutionStatus::queued ? "execution.queued"
+                                          : is_terminal(e.status)             ? "execution.finished"
+                                                                              : "execution.started",
+                                          api::to_json(e));
+                         }}};
   try {
     engine.start();
   } catch (const StoreError& e) {
     spdlog::error("cannot start: {}", e.what());
     return 1;
   }
-  api::Api api{**store, engine, registry, clock, o.api_token};
+  api::Api api{**store, engine, registry, clock, {.api_token = o.api_token, .events = &events}};
   std::unique_ptr<api::HttpServer> server;
   try {
     server = std::make_unique<api::HttpServer>(
         api::HttpServerOptions{.host = o.host, .port = static_cast<unsigned short>(o.port)},
         [&api](const api::Request& r) {
           const auto begin = std::chrono::steady_clock::now();
-          api::Response res = api.handle(r);
+          api::Reply reply = api.handle(r);
+          const api::Response& res = reply.response;
           if (spdlog::should_log(spdlog::level::debug)) {
             // The path without its query; never headers or bodies.
             std::string_view target = r.target();
@@ -100,7 +109,7 @@ int serve(const ServeOptions& o, Registry& registry) {
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
                     .count());
           }
-          return res;
+          return reply;
         });
   } catch (const std::exception& e) {
     spdlog::error("cannot listen on {}:{}: {}", o.host, o.port, e.what());
@@ -116,6 +125,7 @@ int serve(const ServeOptions& o, Registry& registry) {
   sigwait(&signals, &signal);
   spdlog::info("{}: stopping, letting running executions finish",
                signal == SIGINT ? "SIGINT" : "SIGTERM");
+  events.close();  // closes the event streams, so that the server can stop
   server->stop();
   engine.stop();
   spdlog::info("stopped");

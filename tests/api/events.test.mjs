@@ -1,0 +1,101 @@
+// Server-Sent Events: execution and task events arrive live, without task secrets.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { client, eventually, startServer } from "./server.mjs";
+
+let server;
+let api;
+
+before(async () => {
+  server = await startServer();
+  api = client(server.base);
+});
+after(async () => server?.stop());
+
+// Collects the stream's events as {event, data} until aborted.
+function listen() {
+  const controller = new AbortController();
+  const events = [];
+  let raw = "";
+  const ready = fetch(server.base + "/api/scheduler/events", { signal: controller.signal }).then(
+    async (res) => {
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-type"), "text/event-stream");
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
+      (async () => {
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return;
+            raw += decoder.decode(value, { stream: true });
+            let end;
+            while ((end = raw.indexOf("\n\n")) >= 0) {
+              const block = raw.slice(0, end);
+              raw = raw.slice(end + 2);
+              const event = /^event: (.*)$/m.exec(block)?.[1];
+              const data = /^data: (.*)$/m.exec(block)?.[1];
+              if (event) events.push({ event, data: JSON.parse(data), text: block });
+            }
+          }
+        } catch {
+          // aborted
+        }
+      })();
+    },
+  );
+  return { events, ready, stop: () => controller.abort() };
+}
+
+test("a trigger is seen queued, started and finished; task changes are announced", async () => {
+  const stream = listen();
+  await stream.ready;
+  const secret = "do-not-stream-this-header";
+  const task = (
+    await api("POST", "/api/scheduler/tasks", {
+      name: "streamed",
+      cronExpression: "0 0 1 1 *",
+      type: "function",
+      functionName: "cleanup-logs",
+      functionPayload: JSON.stringify({ days: 30, note: secret }),
+    })
+  ).json.data;
+  const id = (await api("POST", `/api/scheduler/tasks/${task.id}/trigger`)).json.data.executionId;
+  await eventually(() => stream.events.some((e) => e.event === "execution.finished" && e.data.id === id));
+  await api("POST", `/api/scheduler/tasks/${task.id}/toggle`, { enabled: false });
+  await api("DELETE", `/api/scheduler/tasks/${task.id}`);
+  await eventually(() => stream.events.some((e) => e.event === "task.deleted"));
+  stream.stop();
+
+  const mine = stream.events.filter((e) => e.data.id === id).map((e) => e.event);
+  assert.deepEqual(mine, ["execution.queued", "execution.started", "execution.finished"]);
+  const finished = stream.events.find((e) => e.event === "execution.finished" && e.data.id === id);
+  assert.equal(finished.data.status, "success");
+  assert.equal(finished.data.taskId, task.id);
+  const taskEvents = stream.events.filter((e) => e.data.id === task.id).map((e) => e.event);
+  assert.deepEqual(taskEvents, ["task.created", "task.updated", "task.deleted"]);
+  assert.equal(stream.events.find((e) => e.event === "task.updated").data.enabled, false);
+  assert.ok(stream.events.every((e) => !e.text.includes(secret)));
+});
+
+test("several clients each get every event; a closed client is dropped", async () => {
+  const a = listen();
+  const b = listen();
+  await Promise.all([a.ready, b.ready]);
+  b.stop();
+  await api("POST", "/api/scheduler/tasks", {
+    name: "fan-out",
+    cronExpression: "@daily",
+    type: "function",
+    functionName: "cleanup-logs",
+  });
+  await eventually(() => a.events.some((e) => e.event === "task.created" && e.data.name === "fan-out"));
+  a.stop();
+  // The server keeps answering after clients went away.
+  assert.equal((await api("GET", "/healthz")).status, 200);
+});
+
+test("the stream only answers GET", async () => {
+  const res = await api("POST", "/api/scheduler/events", {});
+  assert.equal(res.status, 405);
+});
