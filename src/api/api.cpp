@@ -212,6 +212,7 @@ const std::vector<Route>& Api::routes() {
       {"POST", "/api/scheduler/cron/preview"},
       {"GET", "/healthz"},
       {"GET", "/readyz"},
+      {"GET", "/metrics"},
       {"GET", "/api/scheduler/events"},  // answered before the table: a stream
   };
   return routes;
@@ -223,9 +224,9 @@ Reply Api::handle(const Request& req) {
       &Api::list_tasks,    &Api::create_task,  &Api::get_task,    &Api::update_task,
       &Api::delete_task,   &Api::trigger_task, &Api::toggle_task, &Api::list_executions,
       &Api::get_execution, &Api::stats,        &Api::preview,     &Api::healthz,
-      &Api::readyz,
+      &Api::readyz,        &Api::metrics,
   };
-  static_assert(std::size(handlers) == 13);
+  static_assert(std::size(handlers) == 14);
   try {
     std::string_view target = req.target();
     auto q = target.find('?');
@@ -518,6 +519,17 @@ Response Api::preview(Call& c) {
 
 Response Api::healthz(Call&) {
   return ok(json::object{{"status", "ok"}});
+}
+
+Response Api::metrics(Call&) {
+  static const Metrics none;
+  Response res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.body() = (options_.metrics ? *options_.metrics : none).render(engine_.counters());
+  res.prepare_payload();
+  return res;
 }
 
 Response Api::readyz(Call&) {

@@ -6,6 +6,7 @@
 
 #include "api/events.h"
 #include "api/http_server.h"
+#include "api/metrics.h"
 #include "core/clock.h"
 #include "core/store.h"
 #include "cronkit/registry.h"
@@ -19,6 +20,8 @@ struct ApiOptions {
   std::string api_token;
   /// Where task changes are announced and /api/scheduler/events subscribes (optional).
   EventHub* events = nullptr;
+  /// What /metrics reports (optional: without it /metrics has only the engine's gauges).
+  const Metrics* metrics = nullptr;
 };
 
 /// One endpoint: a method and a path whose `:name` segments match any one segment.
@@ -56,6 +59,7 @@ class Api {
   Response preview(Call& c);
   Response healthz(Call& c);
   Response readyz(Call& c);
+  Response metrics(Call& c);
   void announce(std::string_view event, const Task& task);
 
   Store& store_;

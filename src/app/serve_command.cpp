@@ -71,6 +71,7 @@ int serve(const ServeOptions& o, Registry& registry) {
   SystemClock clock;
   engine::add_builtin_functions(registry, **store, clock);
   api::EventHub events;
+  api::Metrics metrics;
   engine::Engine engine{**store,
                         clock,
                         registry,
@@ -78,8 +79,9 @@ int serve(const ServeOptions& o, Registry& registry) {
                          .log_retention_days = o.retention_days,
                          .node_id = o.node_id.empty() ? default_node_id() : o.node_id,
                          .shutdown_grace_ms = o.grace_seconds * Millis{1000},
-                         .on_change = [&events](const Execution& e) {
+                         .on_change = [&events, &metrics](const Execution& e) {
                            log_outcome(e);
+                           metrics.observe(e);
                            events.publish(e.status == ExecutionStatus::queued ? "execution.queued"
                                           : is_terminal(e.status)             ? "execution.finished"
                                                                               : "execution.started",
@@ -91,7 +93,11 @@ int serve(const ServeOptions& o, Registry& registry) {
     spdlog::error("cannot start: {}", e.what());
     return 1;
   }
-  api::Api api{**store, engine, registry, clock, {.api_token = o.api_token, .events = &events}};
+  api::Api api{**store,
+               engine,
+               registry,
+               clock,
+               {.api_token = o.api_token, .events = &events, .metrics = &metrics}};
   std::unique_ptr<api::HttpServer> server;
   try {
     server = std::make_unique<api::HttpServer>(

@@ -27,6 +27,8 @@ const routes = [
   ["GET", "/api/scheduler/stats"],
   ["POST", "/api/scheduler/cron/preview"],
   ["GET", "/readyz"],
+  ["GET", "/metrics"],
+  ["GET", "/api/scheduler/events"],
   ["GET", "/api/unknown"],
 ];
 

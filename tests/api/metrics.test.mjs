@@ -1,0 +1,66 @@
+// /metrics in Prometheus' text format, counting what the engine did.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { client, eventually, startServer } from "./server.mjs";
+
+let server;
+let api;
+
+before(async () => {
+  server = await startServer();
+  api = client(server.base);
+});
+after(async () => server?.stop());
+
+function parse(text) {
+  const samples = new Map();
+  const types = new Map();
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const type = /^# TYPE (\S+) (counter|gauge|histogram)$/.exec(line);
+    if (type) types.set(type[1], type[2]);
+    if (line.startsWith("#")) continue;
+    const m = /^([a-z_]+(?:\{[a-z]+="[^"]*"\})?) (-?[0-9.e+]+)$/.exec(line);
+    assert.ok(m, `not a sample line: ${line}`);
+    samples.set(m[1], Number(m[2]));
+  }
+  return { samples, types };
+}
+
+test("executions, durations, lag, queue and tasks are reported", async () => {
+  const task = (
+    await api("POST", "/api/scheduler/tasks", {
+      name: "measured",
+      cronExpression: "* * * * * *",
+      type: "function",
+      functionName: "cleanup-logs",
+    })
+  ).json.data;
+  const res = await fetch(server.base + "/metrics");
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type"), /^text\/plain; version=0\.0\.4/);
+
+  // The every-second task fires on its own: its lag and outcome show up.
+  const after = await eventually(async () => {
+    const { samples, types } = parse(await (await fetch(server.base + "/metrics")).text());
+    return samples.get("cronkit_firing_lag_seconds_count") >= 1 &&
+      samples.get('cronkit_executions_finished_total{status="success"}') >= 1
+      ? { samples, types }
+      : null;
+  }, 5000);
+  const { samples, types } = after;
+  assert.equal(types.get("cronkit_executions_finished_total"), "counter");
+  assert.equal(types.get("cronkit_execution_duration_seconds"), "histogram");
+  assert.equal(types.get("cronkit_queue_depth"), "gauge");
+  assert.equal(samples.get("cronkit_scheduled_tasks"), 1);
+  assert.ok(samples.get("cronkit_executions_queued_total") >= 1);
+  assert.ok(samples.get("cronkit_execution_duration_seconds_count") >= 1);
+  assert.equal(
+    samples.get('cronkit_firing_lag_seconds_bucket{le="+Inf"}'),
+    samples.get("cronkit_firing_lag_seconds_count"),
+  );
+  for (const name of ["cronkit_running_executions", "cronkit_held_firings"]) {
+    assert.ok(samples.has(name), name);
+  }
+  await api("DELETE", `/api/scheduler/tasks/${task.id}`);
+});
