@@ -33,8 +33,11 @@ step "unit tests, TZ=Pacific/Chatham" env TZ=Pacific/Chatham ctest --preset rele
 step "API tests against the binary" node --test tests/api/
 step "build (asan-ubsan)" scripts/build.sh asan-ubsan
 step "unit tests under ASan+UBSan" env TZ=America/St_Johns ctest --preset asan-ubsan
+step "API tests against the ASan+UBSan binary" \
+  env CRONKIT_BIN=build-asan/cronkit ASAN_OPTIONS=detect_leaks=1 node --test tests/api/
 step "build (tsan)" scripts/build.sh tsan
-step "engine tests under TSan" env TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -R Engine
+step "engine and event tests under TSan" \
+  env TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -R "Engine|EventHub"
 step "differential test against croner" tests/differential/run.sh build
 step "parser fuzzing" tests/fuzzing/run.sh
 

@@ -6,7 +6,11 @@ import { join, resolve } from "node:path";
 
 const root = resolve(new URL("../..", import.meta.url).pathname);
 
-export async function startServer({ args = [], env = {}, binary = join(root, "build/cronkit") } = {}) {
+export async function startServer({
+  args = [],
+  env = {},
+  binary = process.env.CRONKIT_BIN ?? join(root, "build/cronkit"),
+} = {}) {
   const dir = mkdtempSync(join(tmpdir(), "cronkit-api-"));
   const child = spawn(
     binary,
@@ -30,10 +34,13 @@ export async function startServer({ args = [], env = {}, binary = join(root, "bu
     base,
     dir,
     log: () => log,
+    // Stops the server; it must exit cleanly (a sanitizer report at exit fails here).
     async stop() {
+      const exited = new Promise((r) => child.once("exit", (code, signal) => r({ code, signal })));
       child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
+      const { code, signal } = await exited;
       rmSync(dir, { recursive: true, force: true });
+      if (code !== 0) throw new Error(`server exited with ${code ?? signal}:\n${log}`);
     },
   };
 }
