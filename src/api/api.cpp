@@ -213,6 +213,7 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/healthz"},
       {"GET", "/readyz"},
       {"GET", "/metrics"},
+      {"GET", "/api/openapi.json"},
       {"GET", "/api/scheduler/events"},  // answered before the table: a stream
   };
   return routes;
@@ -237,8 +238,9 @@ Reply Api::handle(const Request& req) {
       [](Api& a, Call& c) { return a.healthz(c); },
       [](Api& a, Call& c) { return a.readyz(c); },
       [](Api& a, Call& c) { return a.metrics(c); },
+      [](Api& a, Call& c) { return a.openapi(c); },
   };
-  static_assert(std::size(handlers) == 14);
+  static_assert(std::size(handlers) == 15);
   try {
     std::string_view target = req.target();
     auto q = target.find('?');
@@ -540,6 +542,15 @@ Response Api::metrics(Call&) {
   res.set(http::field::cache_control, "no-store");
   res.set("X-Content-Type-Options", "nosniff");
   res.body() = (options_.metrics ? *options_.metrics : none).render(engine_.counters());
+  res.prepare_payload();
+  return res;
+}
+
+Response Api::openapi(Call&) {
+  Response res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.body() = std::string(openapi_json());
   res.prepare_payload();
   return res;
 }

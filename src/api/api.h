@@ -24,6 +24,9 @@ struct ApiOptions {
   const Metrics* metrics = nullptr;
 };
 
+/// The API's OpenAPI 3.1 description (src/api/openapi/openapi.json).
+std::string_view openapi_json();
+
 /// One endpoint: a method and a path whose `:name` segments match any one segment.
 struct Route {
   std::string method;
@@ -60,6 +63,7 @@ class Api {
   Response healthz(Call& c);
   Response readyz(Call& c);
   Response metrics(Call& c);
+  Response openapi(Call& c);
   void announce(std::string_view event, const Task& task);
 
   Store& store_;

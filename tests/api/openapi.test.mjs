@@ -1,0 +1,105 @@
+// /api/openapi.json is checked against the running server: every operation is called and
+// its answer must match the schema documented for its status.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { client, eventually, startServer } from "./server.mjs";
+
+let server;
+let api;
+let doc;
+
+before(async () => {
+  server = await startServer();
+  api = client(server.base);
+  doc = (await api("GET", "/api/openapi.json")).json;
+});
+after(async () => server?.stop());
+
+// The subset of JSON Schema the document uses: $ref, type (with "null"), enum, required,
+// properties, additionalProperties: false, items, minimum, maximum, minLength, maxLength.
+function check(schema, value, where = "$") {
+  if (schema.$ref) return check(resolve(schema.$ref), value, where);
+  const problems = [];
+  const types = schema.type === undefined ? [] : [].concat(schema.type);
+  const kind =
+    value === null ? "null" : Array.isArray(value) ? "array"
+      : Number.isInteger(value) ? "integer" : typeof value;
+  if (types.length && !types.includes(kind) && !(kind === "integer" && types.includes("number"))) {
+    return [`${where}: ${kind} is not ${types.join("|")}`];
+  }
+  if (schema.enum && !schema.enum.includes(value)) problems.push(`${where}: ${value} not in enum`);
+  if (typeof value === "number") {
+    if (schema.minimum !== undefined && value < schema.minimum) problems.push(`${where}: below minimum`);
+    if (schema.maximum !== undefined && value > schema.maximum) problems.push(`${where}: above maximum`);
+  }
+  if (kind === "object") {
+    for (const r of schema.required ?? []) if (!(r in value)) problems.push(`${where}.${r}: missing`);
+    for (const [k, v] of Object.entries(value)) {
+      if (schema.properties?.[k]) problems.push(...check(schema.properties[k], v, `${where}.${k}`));
+      else if (schema.additionalProperties === false) problems.push(`${where}.${k}: not allowed`);
+    }
+  }
+  if (kind === "array" && schema.items) {
+    value.forEach((v, i) => problems.push(...check(schema.items, v, `${where}[${i}]`)));
+  }
+  return problems;
+}
+
+function resolve(ref) {
+  return ref.split("/").slice(1).reduce((o, k) => o[k], doc);
+}
+
+async function conforms(method, path, template, res) {
+  const op = doc.paths[template][method.toLowerCase()];
+  assert.ok(op, `${method} ${template} is documented`);
+  const documented = op.responses[String(res.status)];
+  assert.ok(documented, `${method} ${path}: status ${res.status} is documented (${res.text.slice(0, 200)})`);
+  const [type, media] = Object.entries(documented.content)[0];
+  assert.ok(res.headers.get("content-type").startsWith(type), `${method} ${path}: content type`);
+  if (type === "application/json") {
+    assert.deepEqual(check(media.schema, res.json), [], `${method} ${path}`);
+  }
+}
+
+test("every documented operation answers as documented", async () => {
+  const fn = { name: "documented", cronExpression: "* * * * * *", type: "function", functionName: "cleanup-logs" };
+  const calls = [];
+  const call = async (method, template, path, body) => {
+    const res = await api(method, path, body);
+    await conforms(method, path, template, res);
+    calls.push(`${method} ${template}`);
+    return res;
+  };
+  const task = (await call("POST", "/api/scheduler/tasks", "/api/scheduler/tasks", fn)).json.data;
+  const t = `/api/scheduler/tasks/${task.id}`;
+  await call("GET", "/api/scheduler/tasks", "/api/scheduler/tasks?pageSize=5");
+  await call("GET", "/api/scheduler/tasks/{id}", t);
+  await call("PUT", "/api/scheduler/tasks/{id}", t, { name: "renamed" });
+  const run = (await call("POST", "/api/scheduler/tasks/{id}/trigger", `${t}/trigger`)).json.data;
+  await eventually(async () => (await api("GET", `/api/scheduler/executions/${run.executionId}`)).json.data.status === "success");
+  await call("GET", "/api/scheduler/executions/{id}", `/api/scheduler/executions/${run.executionId}`);
+  await call("GET", "/api/scheduler/executions", `/api/scheduler/executions?taskId=${task.id}`);
+  await call("GET", "/api/scheduler/tasks/{id}", t);  // now with history
+  await call("POST", "/api/scheduler/tasks/{id}/toggle", `${t}/toggle`, { enabled: false });
+  await call("GET", "/api/scheduler/stats", "/api/scheduler/stats");
+  await call("POST", "/api/scheduler/cron/preview", "/api/scheduler/cron/preview", { cronExpression: "@hourly" });
+  await call("GET", "/api/openapi.json", "/api/openapi.json");
+  await call("GET", "/metrics", "/metrics");
+  await call("GET", "/healthz", "/healthz");
+  await call("GET", "/readyz", "/readyz");
+  await call("DELETE", "/api/scheduler/tasks/{id}", t);
+  // Documented errors answer with the error schema.
+  await call("GET", "/api/scheduler/tasks/{id}", t);
+  await call("POST", "/api/scheduler/tasks", "/api/scheduler/tasks", { name: "" });
+  await call("POST", "/api/scheduler/cron/preview", "/api/scheduler/cron/preview", { cronExpression: "99 * * * *" });
+  await call("GET", "/api/scheduler/executions", "/api/scheduler/executions?status=nope");
+
+  const stream = await fetch(server.base + "/api/scheduler/events");
+  assert.equal(stream.headers.get("content-type"), "text/event-stream");
+  await stream.body.cancel();
+  calls.push("GET /api/scheduler/events");
+
+  const documented = Object.entries(doc.paths).flatMap(([p, item]) =>
+    Object.keys(item).filter((m) => m !== "parameters").map((m) => `${m.toUpperCase()} ${p}`));
+  assert.deepEqual([...new Set(calls)].sort(), documented.sort(), "every operation was called");
+});
