@@ -15,6 +15,7 @@ packages=(
   libspdlog-dev                        # logging
   libcurl4-openssl-dev                 # http tasks
   tzdata
+  curl                                 # the seed's smoke test, as written
 )
 
 missing=()

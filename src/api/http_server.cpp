@@ -38,8 +38,13 @@ Response plain_error(http::status status, std::string_view message, unsigned ver
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const HttpServerOptions& options, const HttpServer::Handler& handler)
-      : stream_(std::move(socket)), options_(options), handler_(handler) {}
+  Session(tcp::socket socket, const HttpServerOptions& options, const HttpServer::Handler& handler,
+          std::atomic<int>& connections)
+      : stream_(std::move(socket)),
+        options_(options),
+        handler_(handler),
+        connections_(connections) {}
+  ~Session() { --connections_; }
 
   void run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -196,6 +201,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t drained_ = 0;
   const HttpServerOptions& options_;
   const HttpServer::Handler& handler_;
+  std::atomic<int>& connections_;
 };
 
 }  // namespace
@@ -206,11 +212,20 @@ struct HttpServer::Impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
+  std::atomic<int> connections{0};
 
   void accept() {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Session>(std::move(s), options, handler)->run();
+      if (!ec) {
+        if (connections.fetch_add(1) >= options.max_connections) {
+          --connections;  // over the limit: closed at once, the others keep being served
+          beast::error_code ignored;
+          s.close(ignored);
+        } else {
+          std::make_shared<Session>(std::move(s), options, handler, connections)->run();
+        }
+      }
       accept();
     });
   }

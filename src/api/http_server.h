@@ -39,6 +39,7 @@ struct HttpServerOptions {
   std::size_t body_limit = 1 << 20;       // larger bodies are answered 413
   std::size_t header_limit = 16384;       // larger headers are answered 431
   std::chrono::seconds read_timeout{30};  // for a whole request: slow clients are cut off
+  int max_connections = 1024;             // more are closed as soon as they are accepted
 };
 
 /// An HTTP/1.1 server on Boost.Beast: keep-alive, pipelining in order, bounded requests.

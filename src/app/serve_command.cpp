@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <csignal>
 #include <iostream>
@@ -30,6 +31,8 @@ struct ServeOptions {
   int grace_seconds = 30;
   std::string node_id;
   std::string api_token;
+  bool insecure = false;
+  int max_connections = 1024;
   std::string log_format = "text";
   std::string log_level = "info";
 };
@@ -51,9 +54,23 @@ void log_outcome(const Execution& e) {
                e.duration_ms.value_or(0), what.empty() ? "" : ": ", what);
 }
 
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
 int serve(const ServeOptions& o, Registry& registry) {
   if (auto problem = setup_logging(o.log_format, o.log_level); !problem.empty()) {
     std::cerr << "cronkit: " << problem << "\n";
+    return 2;
+  }
+  if (!is_loopback(o.host) && o.api_token.empty() && !o.insecure) {
+    std::cerr << "cronkit: refusing to listen on " << o.host
+              << " without --api-token: anyone who can reach it could create tasks that run "
+                 "HTTP requests and functions here. Set --api-token (or CRONKIT_API_TOKEN), "
+                 "or pass --insecure to do it anyway.\n";
     return 2;
   }
   // Block the signals before any thread starts, so that only sigwait below sees them.
@@ -101,7 +118,9 @@ int serve(const ServeOptions& o, Registry& registry) {
   std::unique_ptr<api::HttpServer> server;
   try {
     server = std::make_unique<api::HttpServer>(
-        api::HttpServerOptions{.host = o.host, .port = static_cast<unsigned short>(o.port)},
+        api::HttpServerOptions{.host = o.host,
+                               .port = static_cast<unsigned short>(o.port),
+                               .max_connections = o.max_connections},
         [&api](const api::Request& r) {
           const auto begin = std::chrono::steady_clock::now();
           api::Reply reply = api.handle(r);
@@ -179,6 +198,12 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
       ->envname("CRONKIT_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
+  cmd->add_option("--max-connections", o->max_connections,
+                  "Open connections at most; more are closed when accepted")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_flag("--insecure", o->insecure,
+                "Allow listening on a non-loopback address without --api-token");
   cmd->add_option("--node-id", o->node_id, "Name recorded with each execution (default: host:pid)")
       ->envname("CRONKIT_NODE_ID");
   cmd->callback([o, &registry, &exit_code] { exit_code = serve(*o, registry); });

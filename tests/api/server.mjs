@@ -9,12 +9,13 @@ const root = resolve(new URL("../..", import.meta.url).pathname);
 export async function startServer({
   args = [],
   env = {},
+  db = undefined,  // a database URL to use instead of a fresh one
   binary = process.env.CRONKIT_BIN ?? join(root, "build/cronkit"),
 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "cronkit-api-"));
   const child = spawn(
     binary,
-    ["serve", "--port", "0", "--db", `sqlite:${join(dir, "cronkit.db")}`, ...args],
+    ["serve", "--port", "0", "--db", db ?? `sqlite:${join(dir, "cronkit.db")}`, ...args],
     { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] },
   );
   let log = "";
