@@ -85,7 +85,10 @@ TEST(Crash, EveryFiringEndsInExactlyOneTerminalRecord) {
       t.name = "sleeper " + std::to_string(i);
       t.cron_expression = "* * * * * *";
       t.function_name = "sleep";
-      t.function_payload = R"({"ms": )" + std::to_string(200 + 100 * (i % 5)) + "}";
+      // 200-600 ms, and one of 2.5 s that runs across seconds, so that every kill (taken
+      // at least 2.5 s after a start) finds something running.
+      const int ms = i == 0 ? 2500 : 200 + 100 * (i % 5);
+      t.function_payload = R"({"ms": )" + std::to_string(ms) + "}";
       t.created_at = t.updated_at = now;
       ASSERT_TRUE((*store)->insert_task(t));
       tasks.push_back(t);
@@ -95,7 +98,7 @@ TEST(Crash, EveryFiringEndsInExactlyOneTerminalRecord) {
   std::mt19937 rng{std::random_device{}()};
   for (int round = 0; round < 3; ++round) {
     pid_t pid = spawn_server(db, dir / "server.log");
-    std::this_thread::sleep_for(std::chrono::milliseconds{1500 + rng() % 1500});
+    std::this_thread::sleep_for(std::chrono::milliseconds{2500 + rng() % 1500});
     int status = stop(pid, SIGKILL);
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "round " << round;
   }
