@@ -1,23 +1,16 @@
 // Server-Sent Events: execution and task events arrive live, without task secrets.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { client, eventually, startServer } from "./server.mjs";
+import { eventually, serverForFile } from "./server.mjs";
 
-let server;
-let api;
-
-before(async () => {
-  server = await startServer();
-  api = client(server.base);
-});
-after(async () => server?.stop());
+const t = serverForFile();
 
 // Collects the stream's events as {event, data} until aborted.
 function listen() {
   const controller = new AbortController();
   const events = [];
   let raw = "";
-  const ready = fetch(server.base + "/api/scheduler/events", { signal: controller.signal }).then(
+  const ready = fetch(t.server.base + "/api/scheduler/events", { signal: controller.signal }).then(
     async (res) => {
       assert.equal(res.status, 200);
       assert.equal(res.headers.get("content-type"), "text/event-stream");
@@ -52,7 +45,7 @@ test("a trigger is seen queued, started and finished; task changes are announced
   await stream.ready;
   const secret = "do-not-stream-this-header";
   const task = (
-    await api("POST", "/api/scheduler/tasks", {
+    await t.api("POST", "/api/scheduler/tasks", {
       name: "streamed",
       cronExpression: "0 0 1 1 *",
       type: "function",
@@ -60,10 +53,10 @@ test("a trigger is seen queued, started and finished; task changes are announced
       functionPayload: JSON.stringify({ days: 30, note: secret }),
     })
   ).json.data;
-  const id = (await api("POST", `/api/scheduler/tasks/${task.id}/trigger`)).json.data.executionId;
+  const id = (await t.api("POST", `/api/scheduler/tasks/${task.id}/trigger`)).json.data.executionId;
   await eventually(() => stream.events.some((e) => e.event === "execution.finished" && e.data.id === id));
-  await api("POST", `/api/scheduler/tasks/${task.id}/toggle`, { enabled: false });
-  await api("DELETE", `/api/scheduler/tasks/${task.id}`);
+  await t.api("POST", `/api/scheduler/tasks/${task.id}/toggle`, { enabled: false });
+  await t.api("DELETE", `/api/scheduler/tasks/${task.id}`);
   await eventually(() => stream.events.some((e) => e.event === "task.deleted"));
   stream.stop();
 
@@ -83,7 +76,7 @@ test("several clients each get every event; a closed client is dropped", async (
   const b = listen();
   await Promise.all([a.ready, b.ready]);
   b.stop();
-  await api("POST", "/api/scheduler/tasks", {
+  await t.api("POST", "/api/scheduler/tasks", {
     name: "fan-out",
     cronExpression: "@daily",
     type: "function",
@@ -92,10 +85,10 @@ test("several clients each get every event; a closed client is dropped", async (
   await eventually(() => a.events.some((e) => e.event === "task.created" && e.data.name === "fan-out"));
   a.stop();
   // The server keeps answering after clients went away.
-  assert.equal((await api("GET", "/healthz")).status, 200);
+  assert.equal((await t.api("GET", "/healthz")).status, 200);
 });
 
 test("the stream only answers GET", async () => {
-  const res = await api("POST", "/api/scheduler/events", {});
+  const res = await t.api("POST", "/api/scheduler/events", {});
   assert.equal(res.status, 405);
 });

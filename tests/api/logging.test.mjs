@@ -1,26 +1,19 @@
 // Logs: JSON lines on request, one line per request at debug level, execution outcomes at
 // info, and never a task's headers or body.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { client, eventually, startServer } from "./server.mjs";
+import { eventually, serverForFile } from "./server.mjs";
 
-let server;
-let api;
-
-before(async () => {
-  server = await startServer({ args: ["--log-format", "json", "--log-level", "debug"] });
-  api = client(server.base);
-});
-after(async () => server?.stop());
+const t = serverForFile({ args: ["--log-format", "json", "--log-level", "debug"] });
 
 const lines = () =>
-  server
+  t.server
     .log()
     .split("\n")
     .filter((l) => l.length > 0);
 
 test("every line is a JSON object with time, level and message", async () => {
-  await api("GET", "/api/scheduler/stats");
+  await t.api("GET", "/api/scheduler/stats");
   for (const line of lines()) {
     const entry = JSON.parse(line);
     assert.match(entry.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -34,7 +27,7 @@ test("outcomes are logged, task headers and bodies never", async () => {
   const secretHeader = "header-value-that-must-not-leak";
   const secretBody = "body-that-must-not-leak";
   const task = (
-    await api("POST", "/api/scheduler/tasks", {
+    await t.api("POST", "/api/scheduler/tasks", {
       name: "leak check",
       cronExpression: "0 0 1 1 *",
       type: "http",
@@ -45,9 +38,9 @@ test("outcomes are logged, task headers and bodies never", async () => {
       timeoutSeconds: 2,
     })
   ).json.data;
-  const id = (await api("POST", `/api/scheduler/tasks/${task.id}/trigger`)).json.data.executionId;
+  const id = (await t.api("POST", `/api/scheduler/tasks/${task.id}/trigger`)).json.data.executionId;
   await eventually(() => lines().some((l) => l.includes(`execution ${id} `) && l.includes("failed")));
-  const log = server.log();
+  const log = t.server.log();
   assert.ok(!log.includes(secretHeader));
   assert.ok(!log.includes(secretBody));
 });

@@ -1,16 +1,9 @@
 // /metrics in Prometheus' text format, counting what the engine did.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { client, eventually, startServer } from "./server.mjs";
+import { eventually, serverForFile } from "./server.mjs";
 
-let server;
-let api;
-
-before(async () => {
-  server = await startServer();
-  api = client(server.base);
-});
-after(async () => server?.stop());
+const t = serverForFile();
 
 function parse(text) {
   const samples = new Map();
@@ -29,20 +22,20 @@ function parse(text) {
 
 test("executions, durations, lag, queue and tasks are reported", async () => {
   const task = (
-    await api("POST", "/api/scheduler/tasks", {
+    await t.api("POST", "/api/scheduler/tasks", {
       name: "measured",
       cronExpression: "* * * * * *",
       type: "function",
       functionName: "cleanup-logs",
     })
   ).json.data;
-  const res = await fetch(server.base + "/metrics");
+  const res = await fetch(t.server.base + "/metrics");
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type"), /^text\/plain; version=0\.0\.4/);
 
   // The every-second task fires on its own: its lag and outcome show up.
   const after = await eventually(async () => {
-    const { samples, types } = parse(await (await fetch(server.base + "/metrics")).text());
+    const { samples, types } = parse(await (await fetch(t.server.base + "/metrics")).text());
     return samples.get("cronkit_firing_lag_seconds_count") >= 1 &&
       samples.get('cronkit_executions_finished_total{status="success"}') >= 1
       ? { samples, types }
@@ -62,5 +55,5 @@ test("executions, durations, lag, queue and tasks are reported", async () => {
   for (const name of ["cronkit_running_executions", "cronkit_held_firings"]) {
     assert.ok(samples.has(name), name);
   }
-  await api("DELETE", `/api/scheduler/tasks/${task.id}`);
+  await t.api("DELETE", `/api/scheduler/tasks/${task.id}`);
 });

@@ -1,19 +1,11 @@
 // /api/openapi.json is checked against the running server: every operation is called and
 // its answer must match the schema documented for its status.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { client, eventually, startServer } from "./server.mjs";
+import { eventually, serverForFile } from "./server.mjs";
 
-let server;
-let api;
-let doc;
-
-before(async () => {
-  server = await startServer();
-  api = client(server.base);
-  doc = (await api("GET", "/api/openapi.json")).json;
-});
-after(async () => server?.stop());
+const t = serverForFile();
+let doc;  // fetched by the test
 
 // The subset of JSON Schema the document uses: $ref, type (with "null"), enum, required,
 // properties, additionalProperties: false, items, minimum, maximum, minLength, maxLength.
@@ -62,39 +54,40 @@ async function conforms(method, path, template, res) {
 }
 
 test("every documented operation answers as documented", async () => {
+  doc = (await t.api("GET", "/api/openapi.json")).json;
   const fn = { name: "documented", cronExpression: "* * * * * *", type: "function", functionName: "cleanup-logs" };
   const calls = [];
-  const call = async (method, template, path, body) => {
-    const res = await api(method, path, body);
-    await conforms(method, path, template, res);
+  const call = async (method, template, target, body) => {
+    const res = await t.api(method, target, body);
+    await conforms(method, target, template, res);
     calls.push(`${method} ${template}`);
     return res;
   };
   const task = (await call("POST", "/api/scheduler/tasks", "/api/scheduler/tasks", fn)).json.data;
-  const t = `/api/scheduler/tasks/${task.id}`;
+  const path = `/api/scheduler/tasks/${task.id}`;
   await call("GET", "/api/scheduler/tasks", "/api/scheduler/tasks?pageSize=5");
-  await call("GET", "/api/scheduler/tasks/{id}", t);
-  await call("PUT", "/api/scheduler/tasks/{id}", t, { name: "renamed" });
-  const run = (await call("POST", "/api/scheduler/tasks/{id}/trigger", `${t}/trigger`)).json.data;
-  await eventually(async () => (await api("GET", `/api/scheduler/executions/${run.executionId}`)).json.data.status === "success");
+  await call("GET", "/api/scheduler/tasks/{id}", path);
+  await call("PUT", "/api/scheduler/tasks/{id}", path, { name: "renamed" });
+  const run = (await call("POST", "/api/scheduler/tasks/{id}/trigger", `${path}/trigger`)).json.data;
+  await eventually(async () => (await t.api("GET", `/api/scheduler/executions/${run.executionId}`)).json.data.status === "success");
   await call("GET", "/api/scheduler/executions/{id}", `/api/scheduler/executions/${run.executionId}`);
   await call("GET", "/api/scheduler/executions", `/api/scheduler/executions?taskId=${task.id}`);
-  await call("GET", "/api/scheduler/tasks/{id}", t);  // now with history
-  await call("POST", "/api/scheduler/tasks/{id}/toggle", `${t}/toggle`, { enabled: false });
+  await call("GET", "/api/scheduler/tasks/{id}", path);  // now with history
+  await call("POST", "/api/scheduler/tasks/{id}/toggle", `${path}/toggle`, { enabled: false });
   await call("GET", "/api/scheduler/stats", "/api/scheduler/stats");
   await call("POST", "/api/scheduler/cron/preview", "/api/scheduler/cron/preview", { cronExpression: "@hourly" });
   await call("GET", "/api/openapi.json", "/api/openapi.json");
   await call("GET", "/metrics", "/metrics");
   await call("GET", "/healthz", "/healthz");
   await call("GET", "/readyz", "/readyz");
-  await call("DELETE", "/api/scheduler/tasks/{id}", t);
+  await call("DELETE", "/api/scheduler/tasks/{id}", path);
   // Documented errors answer with the error schema.
-  await call("GET", "/api/scheduler/tasks/{id}", t);
+  await call("GET", "/api/scheduler/tasks/{id}", path);
   await call("POST", "/api/scheduler/tasks", "/api/scheduler/tasks", { name: "" });
   await call("POST", "/api/scheduler/cron/preview", "/api/scheduler/cron/preview", { cronExpression: "99 * * * *" });
   await call("GET", "/api/scheduler/executions", "/api/scheduler/executions?status=nope");
 
-  const stream = await fetch(server.base + "/api/scheduler/events");
+  const stream = await fetch(t.server.base + "/api/scheduler/events");
   assert.equal(stream.headers.get("content-type"), "text/event-stream");
   await stream.body.cancel();
   calls.push("GET /api/scheduler/events");

@@ -1,5 +1,6 @@
 // Starts the real cronkit binary on a free loopback port with a fresh SQLite file.
 import { spawn } from "node:child_process";
+import { after, before } from "node:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -74,4 +75,17 @@ export async function eventually(fn, timeoutMs = 5000) {
     if (Date.now() > end) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+// One server for a test file: started before its tests, stopped (and its exit checked)
+// after them. Its fields are set once the server runs:
+//   const t = serverForFile();  ...  await t.api("GET", "/healthz");  t.server.log();
+export function serverForFile(options) {
+  const t = { server: undefined, api: undefined };
+  before(async () => {
+    t.server = await startServer(options);
+    t.api = client(t.server.base);
+  });
+  after(async () => t.server?.stop());
+  return t;
 }

@@ -1,17 +1,12 @@
 // The seed plan's smoke test (its task 16), step 2 as written: curl against the server.
 // Its task fires daily at 09:00 UTC at an outside URL; tests talk only to loopback, so the
 // test waits if it would create the task within seconds of that instant.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { startServer } from "./server.mjs";
+import { serverForFile } from "./server.mjs";
 
-let server;
-
-before(async () => {
-  server = await startServer();
-});
-after(async () => server?.stop());
+const t = serverForFile();
 
 const curl = (...args) => execFileSync("curl", ["-s", ...args], { encoding: "utf8" });
 const head200 = (text) => text.slice(0, 200);
@@ -22,7 +17,7 @@ test("list, create, list, stats", async () => {
   if (secondOfDay >= nine - 5 && secondOfDay <= nine + 1) {
     await new Promise((r) => setTimeout(r, (nine + 2 - secondOfDay) * 1000));
   }
-  const base = server.base;
+  const base = t.server.base;
   // List tasks (should be empty initially)
   const empty = curl(`${base}/api/scheduler/tasks`);
   assert.match(head200(empty), /^\{"code":0,"message":"ok","data":\{"list":\[\],"total":0,/);

@@ -1,17 +1,10 @@
 // The REST API against the real binary over loopback: the seed's endpoints, the envelope,
 // validation that names the field, and nothing written by a refused request.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { client, eventually, startServer } from "./server.mjs";
+import { eventually, serverForFile } from "./server.mjs";
 
-let server;
-let api;
-
-before(async () => {
-  server = await startServer();
-  api = client(server.base);
-});
-after(async () => server?.stop());
+const t = serverForFile();
 
 const fnTask = {
   name: "nightly cleanup",
@@ -28,7 +21,7 @@ function fieldsOf(res) {
 
 describe("tasks", () => {
   test("create, read, list with next run and registered functions", async () => {
-    const created = await api("POST", "/api/scheduler/tasks", fnTask);
+    const created = await t.api("POST", "/api/scheduler/tasks", fnTask);
     assert.equal(created.status, 201);
     assert.equal(created.json.code, 0);
     assert.equal(created.json.message, "ok");
@@ -40,13 +33,13 @@ describe("tasks", () => {
     assert.equal(task.overlapPolicy, "allow");
     assert.equal(typeof task.createdAt, "number");
 
-    const got = await api("GET", `/api/scheduler/tasks/${task.id}`);
+    const got = await t.api("GET", `/api/scheduler/tasks/${task.id}`);
     assert.equal(got.status, 200);
     assert.deepEqual(got.json.data.recentExecutions, []);
     assert.equal(got.json.data.task.name, fnTask.name);
     assert.ok(got.json.data.task.nextRun > Date.now());
 
-    const list = await api("GET", "/api/scheduler/tasks?page=1&pageSize=5");
+    const list = await t.api("GET", "/api/scheduler/tasks?page=1&pageSize=5");
     assert.equal(list.status, 200);
     const { data } = list.json;
     assert.equal(data.page, 1);
@@ -59,7 +52,7 @@ describe("tasks", () => {
   });
 
   test("filters by type and enabled", async () => {
-    const http = await api("POST", "/api/scheduler/tasks", {
+    const http = await t.api("POST", "/api/scheduler/tasks", {
       name: "ping",
       cronExpression: "*/10 * * * * *",
       type: "http",
@@ -67,16 +60,16 @@ describe("tasks", () => {
       enabled: false,
     });
     assert.equal(http.status, 201);
-    const onlyHttp = await api("GET", "/api/scheduler/tasks?type=http");
+    const onlyHttp = await t.api("GET", "/api/scheduler/tasks?type=http");
     assert.ok(onlyHttp.json.data.list.every((t) => t.type === "http"));
     assert.ok(onlyHttp.json.data.list.some((t) => t.id === http.json.data.id));
-    const disabled = await api("GET", "/api/scheduler/tasks?enabled=0");
+    const disabled = await t.api("GET", "/api/scheduler/tasks?enabled=0");
     assert.ok(disabled.json.data.list.every((t) => t.enabled === false));
     assert.equal(disabled.json.data.list.find((t) => t.id === http.json.data.id).nextRun, null);
   });
 
   test("validation names the field and writes nothing", async () => {
-    const before = (await api("GET", "/api/scheduler/tasks")).json.data.total;
+    const before = (await t.api("GET", "/api/scheduler/tasks")).json.data.total;
     const cases = [
       [{ ...fnTask, cronExpression: "0 0 25 * * *" }, "cronExpression", /hour: 25 is out of range/],
       [{ ...fnTask, timezone: "Nowhere/City" }, "timezone", /Nowhere\/City/],
@@ -89,57 +82,57 @@ describe("tasks", () => {
       [{ name: "x", cronExpression: "* * * * *", type: "http", httpUrl: "http://a/", httpHeaders: "[]" }, "httpHeaders", /JSON object/],
     ];
     for (const [body, field, message] of cases) {
-      const res = await api("POST", "/api/scheduler/tasks", body);
+      const res = await t.api("POST", "/api/scheduler/tasks", body);
       assert.equal(res.status, 422, JSON.stringify(body));
       assert.equal(res.json.code, 422);
       const err = res.json.data.find((e) => e.field === field);
       assert.ok(err, `${field} named for ${JSON.stringify(body)}: ${res.text}`);
       assert.match(err.message, message);
     }
-    assert.equal((await api("GET", "/api/scheduler/tasks")).json.data.total, before);
+    assert.equal((await t.api("GET", "/api/scheduler/tasks")).json.data.total, before);
   });
 
   test("update is partial and validates the merged task", async () => {
-    const task = (await api("POST", "/api/scheduler/tasks", fnTask)).json.data;
-    const renamed = await api("PUT", `/api/scheduler/tasks/${task.id}`, { name: "renamed", maxRetries: 2 });
+    const task = (await t.api("POST", "/api/scheduler/tasks", fnTask)).json.data;
+    const renamed = await t.api("PUT", `/api/scheduler/tasks/${task.id}`, { name: "renamed", maxRetries: 2 });
     assert.equal(renamed.status, 200);
     assert.equal(renamed.json.data.name, "renamed");
     assert.equal(renamed.json.data.maxRetries, 2);
     assert.equal(renamed.json.data.cronExpression, fnTask.cronExpression);
     assert.ok(renamed.json.data.updatedAt >= task.updatedAt);
 
-    const bad = await api("PUT", `/api/scheduler/tasks/${task.id}`, { type: "http", name: "changed" });
+    const bad = await t.api("PUT", `/api/scheduler/tasks/${task.id}`, { type: "http", name: "changed" });
     assert.equal(bad.status, 422);
     assert.deepEqual(fieldsOf(bad), ["httpUrl"]);
-    const unchanged = await api("GET", `/api/scheduler/tasks/${task.id}`);
+    const unchanged = await t.api("GET", `/api/scheduler/tasks/${task.id}`);
     assert.equal(unchanged.json.data.task.name, "renamed");
     assert.equal(unchanged.json.data.task.type, "function");
   });
 
   test("toggle needs {enabled} and takes effect at once", async () => {
-    const task = (await api("POST", "/api/scheduler/tasks", fnTask)).json.data;
-    const noBody = await api("POST", `/api/scheduler/tasks/${task.id}/toggle`);
+    const task = (await t.api("POST", "/api/scheduler/tasks", fnTask)).json.data;
+    const noBody = await t.api("POST", `/api/scheduler/tasks/${task.id}/toggle`);
     assert.equal(noBody.status, 400);
-    const wrongType = await api("POST", `/api/scheduler/tasks/${task.id}/toggle`, { enabled: "no" });
+    const wrongType = await t.api("POST", `/api/scheduler/tasks/${task.id}/toggle`, { enabled: "no" });
     assert.equal(wrongType.status, 400);
     assert.deepEqual(fieldsOf(wrongType), ["enabled"]);
-    const off = await api("POST", `/api/scheduler/tasks/${task.id}/toggle`, { enabled: false });
+    const off = await t.api("POST", `/api/scheduler/tasks/${task.id}/toggle`, { enabled: false });
     assert.equal(off.status, 200);
     assert.equal(off.json.data.enabled, false);
-    const got = await api("GET", `/api/scheduler/tasks/${task.id}`);
+    const got = await t.api("GET", `/api/scheduler/tasks/${task.id}`);
     assert.equal(got.json.data.task.nextRun, null);
-    const on = await api("POST", `/api/scheduler/tasks/${task.id}/toggle`, { enabled: true });
+    const on = await t.api("POST", `/api/scheduler/tasks/${task.id}/toggle`, { enabled: true });
     assert.equal(on.json.data.enabled, true);
-    assert.ok((await api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task.nextRun > Date.now());
+    assert.ok((await t.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task.nextRun > Date.now());
   });
 
   test("trigger answers 202 with the execution, which runs", async () => {
-    const task = (await api("POST", "/api/scheduler/tasks", fnTask)).json.data;
-    const trig = await api("POST", `/api/scheduler/tasks/${task.id}/trigger`);
+    const task = (await t.api("POST", "/api/scheduler/tasks", fnTask)).json.data;
+    const trig = await t.api("POST", `/api/scheduler/tasks/${task.id}/trigger`);
     assert.equal(trig.status, 202);
     const id = trig.json.data.executionId;
     const done = await eventually(async () => {
-      const e = await api("GET", `/api/scheduler/executions/${id}`);
+      const e = await t.api("GET", `/api/scheduler/executions/${id}`);
       return e.status === 200 && e.json.data.status === "success" ? e.json.data : null;
     });
     assert.equal(done.taskId, task.id);
@@ -147,31 +140,31 @@ describe("tasks", () => {
     assert.equal(done.attempts, 1);
     assert.match(done.resultSummary, /^deleted 0 successful executions older than 30 days$/);
 
-    const byTask = await api("GET", `/api/scheduler/executions?taskId=${task.id}&status=success`);
+    const byTask = await t.api("GET", `/api/scheduler/executions?taskId=${task.id}&status=success`);
     assert.equal(byTask.json.data.total, 1);
     assert.equal(byTask.json.data.list[0].id, id);
-    const detail = await api("GET", `/api/scheduler/tasks/${task.id}`);
+    const detail = await t.api("GET", `/api/scheduler/tasks/${task.id}`);
     assert.equal(detail.json.data.recentExecutions[0].id, id);
-    const listed = await api("GET", "/api/scheduler/tasks?pageSize=500");
+    const listed = await t.api("GET", "/api/scheduler/tasks?pageSize=500");
     assert.equal(listed.json.data.list.find((t) => t.id === task.id).lastStatus, "success");
   });
 
   test("delete removes the task and its history", async () => {
-    const task = (await api("POST", "/api/scheduler/tasks", fnTask)).json.data;
-    const id = (await api("POST", `/api/scheduler/tasks/${task.id}/trigger`)).json.data.executionId;
-    await eventually(async () => (await api("GET", `/api/scheduler/executions/${id}`)).json.data?.status === "success");
-    const del = await api("DELETE", `/api/scheduler/tasks/${task.id}`);
+    const task = (await t.api("POST", "/api/scheduler/tasks", fnTask)).json.data;
+    const id = (await t.api("POST", `/api/scheduler/tasks/${task.id}/trigger`)).json.data.executionId;
+    await eventually(async () => (await t.api("GET", `/api/scheduler/executions/${id}`)).json.data?.status === "success");
+    const del = await t.api("DELETE", `/api/scheduler/tasks/${task.id}`);
     assert.equal(del.status, 200);
     assert.equal(del.json.data, null);
-    assert.equal((await api("GET", `/api/scheduler/tasks/${task.id}`)).status, 404);
-    assert.equal((await api("GET", `/api/scheduler/executions/${id}`)).status, 404);
-    assert.equal((await api("DELETE", `/api/scheduler/tasks/${task.id}`)).status, 404);
+    assert.equal((await t.api("GET", `/api/scheduler/tasks/${task.id}`)).status, 404);
+    assert.equal((await t.api("GET", `/api/scheduler/executions/${id}`)).status, 404);
+    assert.equal((await t.api("DELETE", `/api/scheduler/tasks/${task.id}`)).status, 404);
   });
 });
 
 describe("executions, stats, preview, health", () => {
   test("stats", async () => {
-    const res = await api("GET", "/api/scheduler/stats");
+    const res = await t.api("GET", "/api/scheduler/stats");
     assert.equal(res.status, 200);
     for (const k of ["totalTasks", "enabledTasks", "last24hExecutions", "last24hFailures", "running", "queued", "scheduledJobs"]) {
       assert.equal(typeof res.json.data[k], "number", k);
@@ -179,7 +172,7 @@ describe("executions, stats, preview, health", () => {
   });
 
   test("cron preview gives the canonical form and the next runs, or the parser's error", async () => {
-    const res = await api("POST", "/api/scheduler/cron/preview", {
+    const res = await t.api("POST", "/api/scheduler/cron/preview", {
       cronExpression: "@daily",
       timezone: "America/New_York",
       count: 3,
@@ -188,7 +181,7 @@ describe("executions, stats, preview, health", () => {
     assert.equal(res.json.data.canonical, "0 0 0 * * *");
     assert.equal(res.json.data.nextRuns.length, 3);
     assert.equal(res.json.data.nextRuns[1] - res.json.data.nextRuns[0] >= 23 * 3600e3, true);
-    const bad = await api("POST", "/api/scheduler/cron/preview", { cronExpression: "* * 32 * *" });
+    const bad = await t.api("POST", "/api/scheduler/cron/preview", { cronExpression: "* * 32 * *" });
     assert.equal(bad.status, 422);
     assert.equal(bad.json.data[0].field, "cronExpression");
     assert.match(bad.json.data[0].message, /day-of-month/);
@@ -204,37 +197,37 @@ describe("executions, stats, preview, health", () => {
       ["/api/scheduler/tasks?enabled=maybe", "enabled"],
       ["/api/scheduler/tasks?page=1&page=2", "page"],
     ]) {
-      const res = await api("GET", path);
+      const res = await t.api("GET", path);
       assert.equal(res.status, 400, path);
       assert.equal(res.json.data[0].field, name, path);
     }
   });
 
   test("health and readiness", async () => {
-    assert.equal((await api("GET", "/healthz")).status, 200);
-    assert.equal((await api("GET", "/readyz")).json.data.status, "ready");
+    assert.equal((await t.api("GET", "/healthz")).status, 200);
+    assert.equal((await t.api("GET", "/readyz")).json.data.status, "ready");
   });
 });
 
 describe("protocol errors", () => {
   test("malformed JSON is 400, wrong content type 415, a body over 1 MiB 413", async () => {
-    const malformed = await api("POST", "/api/scheduler/tasks", "{\"name\":");
+    const malformed = await t.api("POST", "/api/scheduler/tasks", "{\"name\":");
     assert.equal(malformed.status, 400);
     assert.match(malformed.json.message, /malformed JSON/);
-    const text = await api("POST", "/api/scheduler/tasks", JSON.stringify(fnTask), { "content-type": "text/plain" });
+    const text = await t.api("POST", "/api/scheduler/tasks", JSON.stringify(fnTask), { "content-type": "text/plain" });
     assert.equal(text.status, 415);
-    const huge = await api("POST", "/api/scheduler/tasks", JSON.stringify({ ...fnTask, name: "x".repeat(1 << 20) }));
+    const huge = await t.api("POST", "/api/scheduler/tasks", JSON.stringify({ ...fnTask, name: "x".repeat(1 << 20) }));
     assert.equal(huge.status, 413);
-    const deep = await api("POST", "/api/scheduler/tasks", "[".repeat(10000) + "]".repeat(10000));
+    const deep = await t.api("POST", "/api/scheduler/tasks", "[".repeat(10000) + "]".repeat(10000));
     assert.equal(deep.status, 400);
   });
 
   test("unknown id 404, unknown route 404, wrong method 405", async () => {
-    assert.equal((await api("GET", "/api/scheduler/tasks/nope")).status, 404);
-    assert.equal((await api("POST", "/api/scheduler/tasks/nope/trigger")).status, 404);
-    assert.equal((await api("GET", "/api/scheduler/executions/nope")).status, 404);
-    assert.equal((await api("GET", "/api/nothing")).status, 404);
-    const wrong = await api("PATCH", "/api/scheduler/tasks");
+    assert.equal((await t.api("GET", "/api/scheduler/tasks/nope")).status, 404);
+    assert.equal((await t.api("POST", "/api/scheduler/tasks/nope/trigger")).status, 404);
+    assert.equal((await t.api("GET", "/api/scheduler/executions/nope")).status, 404);
+    assert.equal((await t.api("GET", "/api/nothing")).status, 404);
+    const wrong = await t.api("PATCH", "/api/scheduler/tasks");
     assert.equal(wrong.status, 405);
     assert.equal(wrong.json.code, 405);
     assert.equal(wrong.headers.get("allow"), "GET, POST");
