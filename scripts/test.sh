@@ -36,8 +36,8 @@ step "unit tests under ASan+UBSan" env TZ=America/St_Johns ctest --preset asan-u
 step "API tests against the ASan+UBSan binary" \
   env CRONKIT_BIN=build-asan/cronkit ASAN_OPTIONS=detect_leaks=1 node --test tests/api/
 step "build (tsan)" scripts/build.sh tsan
-step "engine and event tests under TSan" \
-  env TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -R "Engine|EventHub"
+step "engine, event and store tests under TSan" \
+  env TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -R "Engine|EventHub|SqliteStore"
 step "differential test against croner" tests/differential/run.sh build
 step "parser fuzzing" tests/fuzzing/run.sh
 

@@ -29,18 +29,51 @@ struct Failure {
   json::value data = nullptr;
 };
 
-Response answer(http::status status, json::object envelope) {
+Response respond(http::status status, std::string body) {
   Response res{status, 11};
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
   res.set("X-Content-Type-Options", "nosniff");
-  res.body() = json::serialize(envelope);
+  res.body() = std::move(body);
   res.prepare_payload();
   return res;
 }
 
+Response answer(http::status status, const json::object& envelope) {
+  return respond(status, json::serialize(envelope));
+}
+
 Response ok(json::value data, http::status status = http::status::ok) {
   return answer(status, {{"code", 0}, {"message", "ok"}, {"data", std::move(data)}});
+}
+
+// A successful answer written as text, for records:
+//   Answer a;  a.data().begin_object()...end_object();  return std::move(a).done();
+class Answer {
+ public:
+  Answer() {
+    body_.reserve(4096);
+    w_.begin_object().key("code").value(0).key("message").value("ok").key("data");
+  }
+  JsonWriter& data() { return w_; }
+  Response done(http::status status = http::status::ok) && {
+    w_.end_object();
+    return respond(status, std::move(body_));
+  }
+
+ private:
+  std::string body_;
+  JsonWriter w_{body_};
+};
+
+// A record as the whole data of an answer.
+template <typename Record>
+Response ok_record(const Record& r, http::status status = http::status::ok) {
+  Answer a;
+  a.data().begin_object();
+  write_fields(a.data(), r);
+  a.data().end_object();
+  return std::move(a).done(status);
 }
 
 Response error(const Failure& f) {
@@ -342,23 +375,31 @@ Response Api::list_tasks(Call& c) {
     }
   }
   auto page = store_.list_tasks(filter);
-  json::array list;
-  for (const auto& t : page.list) {
-    json::object o = to_json(t);
-    auto next = engine_.next_run(t.id);
-    o["nextRun"] = next ? json::value(*next) : json::value(nullptr);
-    auto last = store_.recent_executions(t.id, 1);
-    o["lastStatus"] = last.empty() ? json::value(nullptr) : json::value(to_string(last[0].status));
-    list.push_back(std::move(o));
+  std::vector<std::string_view> ids;
+  ids.reserve(page.list.size());
+  for (const auto& listed : page.list)
+    ids.push_back(listed.task.id);
+  auto next_runs = engine_.next_runs(ids);
+  Answer a;
+  auto& w = a.data();
+  w.begin_object().key("list").begin_array();
+  for (std::size_t i = 0; i < page.list.size(); ++i) {
+    const auto& [t, last_status] = page.list[i];
+    w.begin_object();
+    write_fields(w, t);
+    w.key("nextRun").value(next_runs[i]);
+    w.key("lastStatus");
+    last_status ? w.value(to_string(*last_status)) : w.null();
+    w.end_object();
   }
-  json::array functions;
+  w.end_array();
+  w.key("total").value(page.total).key("page").value(page.page);
+  w.key("pageSize").value(page.page_size);
+  w.key("registeredFunctions").begin_array();
   for (const auto& n : registry_.names())
-    functions.push_back(json::value(n));
-  return ok(json::object{{"list", std::move(list)},
-                         {"total", page.total},
-                         {"page", page.page},
-                         {"pageSize", page.page_size},
-                         {"registeredFunctions", std::move(functions)}});
+    w.value(n);
+  w.end_array().end_object();
+  return std::move(a).done();
 }
 
 Response Api::create_task(Call& c) {
@@ -371,19 +412,26 @@ Response Api::create_task(Call& c) {
   store_.insert_task(*task);
   engine_.schedule(*task);
   announce("task.created", *task);
-  return ok(to_json(*task), http::status::created);
+  return ok_record(*task, http::status::created);
 }
 
 Response Api::get_task(Call& c) {
   auto task = store_.get_task(c.id());
   if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
-  json::array recent;
-  for (const auto& e : store_.recent_executions(task->id, kRecentExecutions))
-    recent.push_back(to_json(e));
-  json::object o = to_json(*task);
-  auto next = engine_.next_run(task->id);
-  o["nextRun"] = next ? json::value(*next) : json::value(nullptr);
-  return ok(json::object{{"task", std::move(o)}, {"recentExecutions", std::move(recent)}});
+  auto recent = store_.recent_executions(task->id, kRecentExecutions);
+  Answer a;
+  auto& w = a.data();
+  w.begin_object().key("task").begin_object();
+  write_fields(w, *task);
+  w.key("nextRun").value(engine_.next_run(task->id));
+  w.end_object().key("recentExecutions").begin_array();
+  for (const auto& e : recent) {
+    w.begin_object();
+    write_fields(w, e);
+    w.end_object();
+  }
+  w.end_array().end_object();
+  return std::move(a).done();
 }
 
 Response Api::update_task(Call& c) {
@@ -397,7 +445,7 @@ Response Api::update_task(Call& c) {
   store_.update_task(*task);
   engine_.schedule(*task);
   announce("task.updated", *task);
-  return ok(to_json(*task));
+  return ok_record(*task);
 }
 
 Response Api::delete_task(Call& c) {
@@ -439,7 +487,7 @@ Response Api::toggle_task(Call& c) {
   store_.update_task(*task);
   engine_.schedule(*task);
   announce("task.updated", *task);
-  return ok(to_json(*task));
+  return ok_record(*task);
 }
 
 // ---- executions and stats --------------------------------------------------------------
@@ -456,26 +504,34 @@ Response Api::list_executions(Call& c) {
     }
   }
   auto page = store_.list_executions(filter);
-  json::array list;
-  for (const auto& e : page.list)
-    list.push_back(to_json(e));
-  return ok(json::object{{"list", std::move(list)},
-                         {"total", page.total},
-                         {"page", page.page},
-                         {"pageSize", page.page_size}});
+  Answer a;
+  auto& w = a.data();
+  w.begin_object().key("list").begin_array();
+  for (const auto& e : page.list) {
+    w.begin_object();
+    write_fields(w, e);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("total").value(page.total).key("page").value(page.page);
+  w.key("pageSize").value(page.page_size).end_object();
+  return std::move(a).done();
 }
 
 Response Api::get_execution(Call& c) {
   auto e = store_.get_execution(c.id());
   if (!e) throw Failure{http::status::not_found, "no execution with id " + c.id()};
-  return ok(to_json(*e));
+  return ok_record(*e);
 }
 
 Response Api::stats(Call&) {
-  json::object o = to_json(store_.stats(clock_.now()));
-  auto counters = engine_.counters();
-  o["scheduledJobs"] = counters.scheduled_tasks;
-  return ok(std::move(o));
+  const Stats stats = store_.stats(clock_.now());
+  Answer a;
+  a.data().begin_object();
+  write_fields(a.data(), stats);
+  a.data().key("scheduledJobs").value(engine_.counters().scheduled_tasks);
+  a.data().end_object();
+  return std::move(a).done();
 }
 
 Response Api::preview(Call& c) {

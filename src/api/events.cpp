@@ -28,14 +28,15 @@ void EventHub::subscribe(std::shared_ptr<StreamSink> sink) {
 }
 
 void EventHub::publish(std::string_view event, const boost::json::value& data) {
-  {
-    std::lock_guard lock{mutex_};
-    if (sinks_.empty()) return;  // nobody listens: not even the serialisation is paid
-  }
+  if (subscribers() == 0) return;  // nobody listens: not even the serialisation is paid
+  publish_text(event, boost::json::serialize(data));
+}
+
+void EventHub::publish_text(std::string_view event, std::string_view json) {
   std::string chunk = "event: ";
   chunk += event;
   chunk += "\ndata: ";
-  chunk += boost::json::serialize(data);
+  chunk += json;
   chunk += "\n\n";
   broadcast(chunk);
 }

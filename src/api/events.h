@@ -26,6 +26,8 @@ class EventHub {
 
   void subscribe(std::shared_ptr<StreamSink> sink);
   void publish(std::string_view event, const boost::json::value& data);
+  /// `json` is the event's data as JSON text already.
+  void publish_text(std::string_view event, std::string_view json);
   std::size_t subscribers() const;
   /// Drops every client (their connections close) and stops the heartbeat.
   void close();

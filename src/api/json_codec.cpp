@@ -1,66 +1,53 @@
 #include "api/json_codec.h"
 
 namespace cronkit::api {
-namespace {
 
-namespace json = boost::json;
-
-json::value optional(const std::optional<std::string>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
+void write_fields(JsonWriter& w, const Task& t) {
+  w.key("id").value(t.id);
+  w.key("name").value(t.name);
+  w.key("cronExpression").value(t.cron_expression);
+  w.key("timezone").value(t.timezone);
+  w.key("type").value(to_string(t.type));
+  w.key("functionName").value(t.function_name);
+  w.key("functionPayload").value(t.function_payload);
+  w.key("httpMethod").value(t.http_method);
+  w.key("httpUrl").value(t.http_url);
+  w.key("httpHeaders").value(t.http_headers);
+  w.key("httpBody").value(t.http_body);
+  w.key("catchUp").value(t.catch_up);
+  w.key("enabled").value(t.enabled);
+  w.key("maxRetries").value(t.max_retries);
+  w.key("retryDelaySeconds").value(t.retry_delay_seconds);
+  w.key("timeoutSeconds").value(t.timeout_seconds);
+  w.key("overlapPolicy").value(to_string(t.overlap_policy));
+  w.key("createdAt").value(t.created_at);
+  w.key("updatedAt").value(t.updated_at);
 }
 
-json::value optional(const std::optional<std::int64_t>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
+void write_fields(JsonWriter& w, const Execution& e) {
+  w.key("id").value(e.id);
+  w.key("taskId").value(e.task_id);
+  w.key("status").value(to_string(e.status));
+  w.key("trigger").value(to_string(e.trigger));
+  w.key("scheduledFor").value(e.scheduled_for);
+  w.key("queuedAt").value(e.queued_at);
+  w.key("startedAt").value(e.started_at);
+  w.key("finishedAt").value(e.finished_at);
+  w.key("errorMessage").value(e.error_message);
+  w.key("resultSummary").value(e.result_summary);
+  w.key("output").value(e.output);
+  w.key("attempts").value(e.attempts);
+  w.key("durationMs").value(e.duration_ms);
+  w.key("nodeId").value(e.node_id);
 }
 
-}  // namespace
-
-json::object to_json(const Task& t) {
-  return {{"id", t.id},
-          {"name", t.name},
-          {"cronExpression", t.cron_expression},
-          {"timezone", t.timezone},
-          {"type", to_string(t.type)},
-          {"functionName", optional(t.function_name)},
-          {"functionPayload", optional(t.function_payload)},
-          {"httpMethod", optional(t.http_method)},
-          {"httpUrl", optional(t.http_url)},
-          {"httpHeaders", optional(t.http_headers)},
-          {"httpBody", optional(t.http_body)},
-          {"catchUp", t.catch_up},
-          {"enabled", t.enabled},
-          {"maxRetries", t.max_retries},
-          {"retryDelaySeconds", t.retry_delay_seconds},
-          {"timeoutSeconds", t.timeout_seconds},
-          {"overlapPolicy", to_string(t.overlap_policy)},
-          {"createdAt", t.created_at},
-          {"updatedAt", t.updated_at}};
-}
-
-json::object to_json(const Execution& e) {
-  return {{"id", e.id},
-          {"taskId", e.task_id},
-          {"status", to_string(e.status)},
-          {"trigger", to_string(e.trigger)},
-          {"scheduledFor", e.scheduled_for},
-          {"queuedAt", e.queued_at},
-          {"startedAt", optional(e.started_at)},
-          {"finishedAt", optional(e.finished_at)},
-          {"errorMessage", optional(e.error_message)},
-          {"resultSummary", optional(e.result_summary)},
-          {"output", optional(e.output)},
-          {"attempts", e.attempts},
-          {"durationMs", optional(e.duration_ms)},
-          {"nodeId", optional(e.node_id)}};
-}
-
-json::object to_json(const Stats& s) {
-  return {{"totalTasks", s.total_tasks},
-          {"enabledTasks", s.enabled_tasks},
-          {"last24hExecutions", s.last24h_executions},
-          {"last24hFailures", s.last24h_failures},
-          {"running", s.running},
-          {"queued", s.queued}};
+void write_fields(JsonWriter& w, const Stats& s) {
+  w.key("totalTasks").value(s.total_tasks);
+  w.key("enabledTasks").value(s.enabled_tasks);
+  w.key("last24hExecutions").value(s.last24h_executions);
+  w.key("last24hFailures").value(s.last24h_failures);
+  w.key("running").value(s.running);
+  w.key("queued").value(s.queued);
 }
 
 }  // namespace cronkit::api

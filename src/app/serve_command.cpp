@@ -99,10 +99,12 @@ int serve(const ServeOptions& o, Registry& registry) {
                          .on_change = [&events, &metrics](const Execution& e) {
                            log_outcome(e);
                            metrics.observe(e);
-                           events.publish(e.status == ExecutionStatus::queued ? "execution.queued"
-                                          : is_terminal(e.status)             ? "execution.finished"
-                                                                              : "execution.started",
-                                          api::to_json(e));
+                           if (events.subscribers() == 0) return;
+                           events.publish_text(e.status == ExecutionStatus::queued
+                                                   ? "execution.queued"
+                                               : is_terminal(e.status) ? "execution.finished"
+                                                                       : "execution.started",
+                                               api::to_json_text(e));
                          }}};
   try {
     engine.start();

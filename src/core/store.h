@@ -20,6 +20,12 @@ struct Page {
   int page_size = 20;
 };
 
+/// A task in a list, with the status of its newest execution.
+struct ListedTask {
+  Task task;
+  std::optional<ExecutionStatus> last_status;
+};
+
 struct TaskFilter {
   int page = 1;  // 1-based
   int page_size = 20;
@@ -37,7 +43,7 @@ struct ExecutionFilter {
 struct Stats {
   std::int64_t total_tasks = 0;
   std::int64_t enabled_tasks = 0;
-  std::int64_t last24h_executions = 0;  // queued in the last 24 hours
+  std::int64_t last24h_executions = 0;  // queued in the current second and the 86,399 before
   std::int64_t last24h_failures = 0;    // of those, failed or timed out
   std::int64_t running = 0;
   std::int64_t queued = 0;
@@ -68,7 +74,8 @@ class Store {
   virtual ~Store() = default;
 
   // ---- tasks
-  virtual Page<Task> list_tasks(const TaskFilter& filter) = 0;
+  /// A page of tasks, newest first.
+  virtual Page<ListedTask> list_tasks(const TaskFilter& filter) = 0;
   virtual std::optional<Task> get_task(std::string_view id) = 0;
   /// Every enabled task.
   virtual std::vector<Task> enabled_tasks() = 0;

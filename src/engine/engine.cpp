@@ -278,13 +278,21 @@ EngineCounters Engine::counters() const {
 }
 
 std::optional<Millis> Engine::next_run(std::string_view task_id) const {
+  return next_runs(std::span{&task_id, 1})[0];
+}
+
+std::vector<std::optional<Millis>> Engine::next_runs(
+    std::span<const std::string_view> task_ids) const {
+  std::vector<std::optional<Millis>> out(task_ids.size());
   std::lock_guard lock{mutex_};
-  auto it = index_.find(std::string(task_id));
-  if (it == index_.end()) return std::nullopt;
-  const Slot& slot = slots_[it->second];
-  Millis next = slot.held != Slot::kNever ? slot.held : slot.next;
-  if (next == Slot::kNever) return std::nullopt;
-  return next;
+  for (std::size_t i = 0; i < task_ids.size(); ++i) {
+    auto it = index_.find(task_ids[i]);
+    if (it == index_.end()) continue;
+    const Slot& slot = slots_[it->second];
+    Millis next = slot.held != Slot::kNever ? slot.held : slot.next;
+    if (next != Slot::kNever) out[i] = next;
+  }
+  return out;
 }
 
 // ---- firing ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <queue>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -88,6 +89,8 @@ class Engine {
   EngineCounters counters() const;
   /// The next instant the task fires at, if it is scheduled.
   std::optional<Millis> next_run(std::string_view task_id) const;
+  /// next_run() of each task, under one lock.
+  std::vector<std::optional<Millis>> next_runs(std::span<const std::string_view> task_ids) const;
 
  private:
   struct Slot;
@@ -162,7 +165,11 @@ class Engine {
   // reused), the task id kept once, as the key of index_.
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
-  std::unordered_map<std::string, std::uint32_t> index_;
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::uint32_t, IdHash, std::equal_to<>> index_;
   std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::unordered_map<std::string, std::shared_ptr<Run>> runs_;               // by execution id

@@ -29,6 +29,10 @@ void Statement::reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
+bool Statement::busy() const {
+  return sqlite3_stmt_busy(stmt_) != 0;
+}
+
 void Statement::bind(int index, std::int64_t value) {
   if (sqlite3_bind_int64(stmt_, index, value) != SQLITE_OK) fail(db_, "bind");
 }
@@ -106,6 +110,13 @@ std::string Statement::text(int column) const {
            : std::string{};
 }
 
+std::string_view Statement::text_view(int column) const {
+  const auto* p = sqlite3_column_text(stmt_, column);
+  int n = sqlite3_column_bytes(stmt_, column);
+  return p ? std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n))
+           : std::string_view{};
+}
+
 std::optional<std::string> Statement::optional_text(int column) const {
   if (is_null(column)) return std::nullopt;
   return text(column);
@@ -116,7 +127,7 @@ std::optional<std::int64_t> Statement::optional_int64(int column) const {
   return int64(column);
 }
 
-Database::Database(const std::string& path) {
+Database::Database(const std::string& path, Mode mode) {
   // SQLite's allocation statistics take a global mutex on every malloc and free; nothing
   // here reads them. This must precede SQLite's initialisation, so it is done once.
   static const bool configured = [] {
@@ -124,7 +135,9 @@ Database::Database(const std::string& path) {
     return true;
   }();
   (void)configured;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int flags = (mode == Mode::read_only ? SQLITE_OPEN_READONLY
+                                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+              SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -150,12 +163,18 @@ void Database::exec(std::string_view sql) {
 }
 
 Statement& Database::prepare(std::string_view sql) {
-  auto it = statements_.find(std::string(sql));
+  auto it = statements_.find(sql);
   if (it == statements_.end()) {
     it = statements_.emplace(std::string(sql), std::make_unique<Statement>(db_, sql)).first;
   }
   it->second->reset();
   return *it->second;
+}
+
+void Database::finish_statements() {
+  for (auto& [sql, statement] : statements_) {
+    if (statement->busy()) statement->reset();
+  }
 }
 
 Transaction::Transaction(Database& db) : db_(db) {
@@ -174,6 +193,19 @@ Transaction::~Transaction() {
 void Transaction::commit() {
   db_.exec("COMMIT");
   done_ = true;
+}
+
+ReadTransaction::ReadTransaction(Database& db) : db_(db) {
+  db_.exec("BEGIN");
+}
+
+ReadTransaction::~ReadTransaction() {
+  try {
+    db_.finish_statements();
+    db_.exec("ROLLBACK");  // nothing was written: ends the snapshot
+  } catch (const StoreError&) {
+    // An I/O error may already have ended the transaction.
+  }
 }
 
 }  // namespace cronkit::store::sqlite

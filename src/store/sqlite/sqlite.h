@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,8 @@ class Statement {
 
   /// Ready for new bindings and a new run.
   void reset();
+  /// True between the first step() and the reset() (or the last row).
+  bool busy() const;
   void bind(int index, std::int64_t value);
   void bind(int index, std::string_view value);
   void bind(int index, const std::optional<std::string>& value);
@@ -50,6 +53,8 @@ class Statement {
   bool is_null(int column) const;
   std::int64_t int64(int column) const;
   std::string text(int column) const;
+  /// The text of a column, valid until the next step() or reset().
+  std::string_view text_view(int column) const;
   std::optional<std::string> optional_text(int column) const;
   std::optional<std::int64_t> optional_int64(int column) const;
 
@@ -61,8 +66,11 @@ class Statement {
 /// One connection. Not thread-safe: the owner serialises use.
 class Database {
  public:
-  /// Opens (creating if needed) the file at `path`, or ":memory:". Throws StoreError.
-  explicit Database(const std::string& path);
+  enum class Mode { read_write, read_only };
+
+  /// Opens the file at `path` (creating it if needed and `mode` allows), or ":memory:".
+  /// Throws StoreError.
+  explicit Database(const std::string& path, Mode mode = Mode::read_write);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -71,10 +79,19 @@ class Database {
   void exec(std::string_view sql);
   /// A statement prepared once and kept for the life of the connection.
   Statement& prepare(std::string_view sql);
+  /// Resets every statement still in a run, ending the reads that an exception cut short
+  /// (an unfinished read keeps a snapshot open, which stops checkpoints).
+  void finish_statements();
 
  private:
+  // Looked up by string_view, so that finding a prepared statement allocates nothing.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>, Hash, std::equal_to<>> statements_;
 };
 
 /// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() ran.
@@ -89,6 +106,19 @@ class Transaction {
  private:
   Database& db_;
   bool done_ = false;
+};
+
+/// BEGIN (a read snapshot once the first statement runs); ended on destruction. For
+/// several reads that must agree.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Database& db);
+  ~ReadTransaction();
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  Database& db_;
 };
 
 }  // namespace cronkit::store::sqlite

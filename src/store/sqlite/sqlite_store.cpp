@@ -168,7 +168,48 @@ std::string open_path(const std::string& path) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(const std::string& path) : db_(open_path(path)) {
+// ---- connections -----------------------------------------------------------------------
+
+class SqliteStore::Reader {
+ public:
+  Reader(SqliteStore& store, std::unique_ptr<sqlite::Database> own)
+      : store_(store), own_(std::move(own)) {
+    if (!own_) writer_ = std::unique_lock{store_.mutex_};
+  }
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+  ~Reader() {
+    db().finish_statements();
+    if (own_) {
+      std::lock_guard lock{store_.readers_mutex_};
+      store_.idle_readers_.push_back(std::move(own_));
+    }
+  }
+
+  sqlite::Database& db() { return own_ ? *own_ : store_.db_; }
+
+ private:
+  SqliteStore& store_;
+  std::unique_ptr<sqlite::Database> own_;
+  std::unique_lock<std::mutex> writer_;  // ":memory:" has one connection
+};
+
+SqliteStore::Reader SqliteStore::reader() {
+  if (path_ == ":memory:") return Reader{*this, nullptr};
+  {
+    std::lock_guard lock{readers_mutex_};
+    if (!idle_readers_.empty()) {
+      auto db = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return Reader{*this, std::move(db)};
+    }
+  }
+  auto db = std::make_unique<sqlite::Database>(path_, sqlite::Database::Mode::read_only);
+  db->exec("PRAGMA busy_timeout = 5000");
+  return Reader{*this, std::move(db)};
+}
+
+SqliteStore::SqliteStore(const std::string& path) : path_(path), db_(open_path(path)) {
   if (path != ":memory:") db_.exec("PRAGMA journal_mode = WAL");
   db_.exec("PRAGMA synchronous = NORMAL");
   db_.exec("PRAGMA foreign_keys = ON");
@@ -176,50 +217,116 @@ SqliteStore::SqliteStore(const std::string& path) : db_(open_path(path)) {
   // The history's indexes take most writes; keep their hot pages in memory (64 MiB).
   db_.exec("PRAGMA cache_size = -65536");
   report_ = migrate_sqlite(db_);
-}
 
-// One page of rows newest first, and the total: `where` uses ?3 and ?4 for the filters
-// that `bind_filter` binds (?1 and ?2 are the limit and offset).
-template <typename T, typename Read, typename Bind>
-Page<T> SqliteStore::page(std::string_view select, std::string_view table, const std::string& where,
-                          std::string_view order, int page_number, int page_size, Bind bind_filter,
-                          Read read) {
-  auto [limit, offset] = limit_offset(page_number, page_size);
   std::lock_guard lock{mutex_};
-  Page<T> out{{}, 0, std::max(page_number, 1), static_cast<int>(limit)};
-  auto& rows = db_.prepare(std::string(select) + " " + where + " ORDER BY " + std::string(order) +
-                           " LIMIT ?1 OFFSET ?2");
-  rows.bind(1, limit);
-  rows.bind(2, offset);
-  bind_filter(rows);
-  while (rows.step())
-    out.list.push_back(read(rows));
-  rows.reset();
-  auto& total = db_.prepare("SELECT COUNT(*) FROM " + std::string(table) + " " + where);
-  bind_filter(total);
-  out.total = count(total);
-  total.reset();
-  return out;
+  std::lock_guard tallies{tallies_mutex_};
+  count_tasks_locked();
+  // The window ends at the newest execution, whatever the clock says; a reader whose
+  // clock is behind it has the window rebuilt (stats()).
+  auto& newest = db_.prepare("SELECT queued_at FROM task_execution_logs ORDER BY id DESC LIMIT 1");
+  std::int64_t second = newest.step() ? ExecutionWindow::second_of(newest.int64(0)) : 0;
+  newest.reset();
+  rebuild_window_locked(second);
 }
 
-Page<Task> SqliteStore::list_tasks(const TaskFilter& filter) {
+// ---- tallies ---------------------------------------------------------------------------
+
+namespace {
+
+std::size_t index_of(TaskType type) {
+  return type == TaskType::function ? 0 : 1;
+}
+
+bool is_failure(ExecutionStatus s) {
+  return s == ExecutionStatus::failed || s == ExecutionStatus::timed_out;
+}
+
+}  // namespace
+
+void SqliteStore::count_tasks_locked() {
+  auto& s = db_.prepare("SELECT type, enabled, COUNT(*) FROM scheduled_tasks GROUP BY 1, 2");
+  for (auto& by_type : tasks_)
+    by_type[0] = by_type[1] = 0;
+  while (s.step()) {
+    TaskType type = must(parse_task_type(s.text(0)), "task type");
+    tasks_[index_of(type)][s.int64(1) != 0] = s.int64(2);
+  }
+  s.reset();
+}
+
+void SqliteStore::rebuild_window_locked(std::int64_t newest_second) {
+  window_.reset(newest_second);
+  const Millis start = window_.start();
+  auto& s = db_.prepare(
+      "SELECT (queued_at - ?2) / 1000, COUNT(*), SUM(status IN ('failed', 'timed_out')) "
+      "FROM task_execution_logs WHERE id >= ?1 AND queued_at >= ?2 AND queued_at < ?3 "
+      "GROUP BY 1");
+  s.bind(1, std::string_view{id_floor(start)});
+  s.bind(2, start);
+  s.bind(3, (newest_second + 1) * 1000);
+  while (s.step())
+    window_.add(start + s.int64(0) * 1000, s.int64(1), s.int64(2));
+  s.reset();
+}
+
+void SqliteStore::count_executions_locked(std::span<const ExecutionWrite> batch,
+                                          const std::vector<bool>& written) {
+  std::lock_guard tallies{tallies_mutex_};
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!written[i]) continue;
+    const Execution& e = batch[i].execution;
+    const bool inserted = batch[i].kind == ExecutionWrite::Kind::insert;
+    // Each execution is written in a terminal state once: a failure is counted then.
+    if (inserted || is_failure(e.status)) window_.add(e.queued_at, inserted, is_failure(e.status));
+  }
+}
+
+// ---- tasks -----------------------------------------------------------------------------
+
+Page<ListedTask> SqliteStore::list_tasks(const TaskFilter& filter) {
+  auto [limit, offset] = limit_offset(filter.page, filter.page_size);
+  Page<ListedTask> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
+  {
+    std::lock_guard tallies{tallies_mutex_};
+    for (TaskType type : {TaskType::function, TaskType::http}) {
+      for (bool enabled : {false, true}) {
+        if ((!filter.type || *filter.type == type) &&
+            (!filter.enabled || *filter.enabled == enabled)) {
+          out.total += tasks_[index_of(type)][enabled];
+        }
+      }
+    }
+  }
   std::string where;
   if (filter.type) where += " AND type = ?3";
   if (filter.enabled) where += " AND enabled = ?4";
   if (!where.empty()) where = "WHERE" + where.substr(4);
-  return page<Task>(
-      select_tasks(""), "scheduled_tasks", where, "created_at DESC, id DESC", filter.page,
-      filter.page_size,
-      [&](Statement& s) {
-        if (filter.type) s.bind(3, to_string(*filter.type));
-        if (filter.enabled) s.bind(4, std::int64_t{*filter.enabled});
-      },
-      read_task);
+  // The subquery reads one entry of the index on (task_id, id) per task.
+  static constexpr std::string_view kLastStatus =
+      ", (SELECT status FROM task_execution_logs WHERE task_id = scheduled_tasks.id "
+      "ORDER BY id DESC LIMIT 1) FROM scheduled_tasks ";
+  Reader r = reader();
+  auto& rows = r.db().prepare("SELECT " + std::string(kTaskColumns) + std::string(kLastStatus) +
+                              where + " ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2");
+  rows.bind(1, limit);
+  rows.bind(2, offset);
+  if (filter.type) rows.bind(3, to_string(*filter.type));
+  if (filter.enabled) rows.bind(4, std::int64_t{*filter.enabled});
+  out.list.reserve(static_cast<std::size_t>(limit));
+  while (rows.step()) {
+    auto& listed = out.list.emplace_back(ListedTask{read_task(rows), std::nullopt});
+    if (!rows.is_null(19)) {
+      listed.last_status = must(parse_execution_status(rows.text_view(19)), "execution status");
+    }
+  }
+  rows.reset();
+  return out;
 }
 
 std::optional<Task> SqliteStore::get_task(std::string_view id) {
-  std::lock_guard lock{mutex_};
-  auto& s = db_.prepare(select_tasks("WHERE id = ?1"));
+  static const std::string kSql = select_tasks("WHERE id = ?1");
+  Reader r = reader();
+  auto& s = r.db().prepare(kSql);
   s.bind(1, id);
   std::optional<Task> task;
   if (s.step()) task = read_task(s);
@@ -256,7 +363,10 @@ bool SqliteStore::insert_task(const Task& task) {
                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                         "?15, ?16, ?17, ?18, ?19) ON CONFLICT (id) DO NOTHING");
   bind_task(s, task);
-  return s.run() == 1;
+  if (s.run() != 1) return false;
+  std::lock_guard tallies{tallies_mutex_};
+  ++tasks_[index_of(task.type)][task.enabled];
+  return true;
 }
 
 bool SqliteStore::update_task(const Task& task) {
@@ -267,15 +377,53 @@ bool SqliteStore::update_task(const Task& task) {
       "http_headers = ?10, http_body = ?11, catch_up = ?12, enabled = ?13, max_retries = ?14, "
       "retry_delay_seconds = ?15, timeout_seconds = ?16, overlap_policy = ?17, "
       "created_at = ?18, updated_at = ?19 WHERE id = ?1");
+  auto& before = db_.prepare("SELECT type, enabled FROM scheduled_tasks WHERE id = ?1");
+  sqlite::Transaction tx{db_};
+  before.bind(1, std::string_view{task.id});
+  if (!before.step()) return false;
+  const TaskType old_type = must(parse_task_type(before.text(0)), "task type");
+  const bool was_enabled = before.int64(1) != 0;
+  before.reset();
   bind_task(s, task);
-  return s.run() == 1;
+  s.run();
+  tx.commit();
+  std::lock_guard tallies{tallies_mutex_};
+  --tasks_[index_of(old_type)][was_enabled];
+  ++tasks_[index_of(task.type)][task.enabled];
+  return true;
 }
 
 bool SqliteStore::delete_task(std::string_view id) {
   std::lock_guard lock{mutex_};
-  auto& s = db_.prepare("DELETE FROM scheduled_tasks WHERE id = ?1");
+  // The task's executions inside the 24-hour window leave it with the task.
+  Millis window_start = 0;
+  {
+    std::lock_guard tallies{tallies_mutex_};
+    window_start = window_.start();
+  }
+  auto& history = db_.prepare(
+      "SELECT queued_at, status FROM task_execution_logs WHERE task_id = ?1 AND id >= ?2");
+  auto& s = db_.prepare("DELETE FROM scheduled_tasks WHERE id = ?1 RETURNING type, enabled");
+  sqlite::Transaction tx{db_};
+  history.bind(1, id);
+  history.bind(2, std::string_view{id_floor(window_start)});
+  std::vector<std::pair<Millis, bool>> leaving;  // queued_at, failed
+  while (history.step()) {
+    leaving.emplace_back(history.int64(0),
+                         is_failure(must(parse_execution_status(history.text_view(1)), "status")));
+  }
+  history.reset();
   s.bind(1, id);
-  return s.run() == 1;
+  if (!s.step()) return false;
+  const TaskType type = must(parse_task_type(s.text(0)), "task type");
+  const bool enabled = s.int64(1) != 0;
+  s.reset();
+  tx.commit();
+  std::lock_guard tallies{tallies_mutex_};
+  --tasks_[index_of(type)][enabled];
+  for (auto [queued_at, failed] : leaving)
+    window_.add(queued_at, -1, -std::int64_t{failed});
+  return true;
 }
 
 Page<Execution> SqliteStore::list_executions(const ExecutionFilter& filter) {
@@ -283,18 +431,32 @@ Page<Execution> SqliteStore::list_executions(const ExecutionFilter& filter) {
   if (filter.task_id) where += " AND task_id = ?3";
   if (filter.status) where += status_is("?4", *filter.status);
   if (!where.empty()) where = "WHERE" + where.substr(4);
-  return page<Execution>(
-      select_executions(""), "task_execution_logs", where, "id DESC", filter.page, filter.page_size,
-      [&](Statement& s) {
-        if (filter.task_id) s.bind(3, std::string_view{*filter.task_id});
-        if (filter.status) s.bind(4, to_string(*filter.status));
-      },
-      read_execution);
+  auto bind_filter = [&](Statement& s) {
+    if (filter.task_id) s.bind(3, std::string_view{*filter.task_id});
+    if (filter.status) s.bind(4, to_string(*filter.status));
+  };
+  auto [limit, offset] = limit_offset(filter.page, filter.page_size);
+  Page<Execution> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
+  Reader r = reader();
+  sqlite::ReadTransaction snapshot{r.db()};  // the page and the total agree
+  auto& rows = r.db().prepare(select_executions(where + " ORDER BY id DESC LIMIT ?1 OFFSET ?2"));
+  rows.bind(1, limit);
+  rows.bind(2, offset);
+  bind_filter(rows);
+  while (rows.step())
+    out.list.push_back(read_execution(rows));
+  rows.reset();
+  auto& total = r.db().prepare("SELECT COUNT(*) FROM task_execution_logs " + where);
+  bind_filter(total);
+  out.total = count(total);
+  total.reset();
+  return out;
 }
 
 std::vector<Execution> SqliteStore::recent_executions(std::string_view task_id, int limit) {
-  std::lock_guard lock{mutex_};
-  auto& s = db_.prepare(select_executions("WHERE task_id = ?1 ORDER BY id DESC LIMIT ?2"));
+  static const std::string kSql = select_executions("WHERE task_id = ?1 ORDER BY id DESC LIMIT ?2");
+  Reader r = reader();
+  auto& s = r.db().prepare(kSql);
   s.bind(1, task_id);
   s.bind(2, std::int64_t{std::clamp(limit, 0, 1000)});
   std::vector<Execution> out;
@@ -305,8 +467,9 @@ std::vector<Execution> SqliteStore::recent_executions(std::string_view task_id, 
 }
 
 std::optional<Execution> SqliteStore::get_execution(std::string_view id) {
-  std::lock_guard lock{mutex_};
-  auto& s = db_.prepare(select_executions("WHERE id = ?1"));
+  static const std::string kSql = select_executions("WHERE id = ?1");
+  Reader r = reader();
+  auto& s = r.db().prepare(kSql);
   s.bind(1, id);
   std::optional<Execution> e;
   if (s.step()) e = read_execution(s);
@@ -375,6 +538,7 @@ std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> 
   insert.reset();  // let go of the batch's text
   update.reset();
   tx.commit();
+  count_executions_locked(batch, written);
   return written;
 }
 
@@ -394,10 +558,17 @@ std::int64_t SqliteStore::fail_running(Millis now, std::string_view message) {
   auto& s = db_.prepare(
       "UPDATE task_execution_logs SET status = 'failed', error_message = ?2, finished_at = ?1, "
       "duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE ?1 - started_at END "
-      "WHERE status = 'running'");
+      "WHERE status = 'running' RETURNING queued_at");
   s.bind(1, now);
   s.bind(2, message);
-  return s.run();
+  std::vector<Millis> failed;
+  while (s.step())
+    failed.push_back(s.int64(0));
+  s.reset();
+  std::lock_guard tallies{tallies_mutex_};
+  for (Millis queued_at : failed)
+    window_.add(queued_at, 0, 1);
+  return static_cast<std::int64_t>(failed.size());
 }
 
 std::optional<Millis> SqliteStore::latest_scheduled_for(std::string_view task_id) {
@@ -414,42 +585,71 @@ std::optional<Millis> SqliteStore::latest_scheduled_for(std::string_view task_id
 
 std::int64_t SqliteStore::delete_successful_before(Millis cutoff) {
   std::lock_guard lock{mutex_};
+  Millis window_start = 0;
+  {
+    std::lock_guard tallies{tallies_mutex_};
+    window_start = window_.start();
+  }
+  // Successes inside the 24-hour window (a retention of 0 days) leave it too.
+  std::vector<Millis> leaving;
   auto& s = db_.prepare("DELETE FROM task_execution_logs WHERE status = 'success' AND id < ?1");
+  sqlite::Transaction tx{db_};
+  if (cutoff > window_start) {
+    auto& inside = db_.prepare(
+        "SELECT queued_at FROM task_execution_logs "
+        "WHERE status = 'success' AND id >= ?1 AND id < ?2");
+    inside.bind(1, std::string_view{id_floor(window_start)});
+    inside.bind(2, std::string_view{id_floor(cutoff)});
+    while (inside.step())
+      leaving.push_back(inside.int64(0));
+    inside.reset();
+  }
   s.bind(1, std::string_view{id_floor(cutoff)});
-  return s.run();
+  const std::int64_t deleted = s.run();
+  tx.commit();
+  std::lock_guard tallies{tallies_mutex_};
+  for (Millis queued_at : leaving)
+    window_.add(queued_at, -1, 0);
+  return deleted;
 }
 
 Stats SqliteStore::stats(Millis now) {
-  const std::string since = id_floor(now - 24 * 3600 * 1000 + 1);  // queued after now - 24 h
-  std::lock_guard lock{mutex_};
   Stats st;
-  auto one = [&](std::string_view sql, bool with_since) {
-    auto& s = db_.prepare(sql);
-    if (with_since) s.bind(1, std::string_view{since});
-    std::int64_t n = count(s);
-    s.reset();
-    return n;
-  };
-  st.total_tasks = one("SELECT COUNT(*) FROM scheduled_tasks", false);
-  st.enabled_tasks = one("SELECT COUNT(*) FROM scheduled_tasks WHERE enabled = 1", false);
-  st.last24h_executions = one("SELECT COUNT(*) FROM task_execution_logs WHERE id >= ?1", true);
-  st.last24h_failures =
-      one("SELECT COUNT(*) FROM task_execution_logs WHERE status IN ('failed', 'timed_out') AND " +
-              std::string(kNotSuccess) + " AND id >= ?1",
-          true);
-  st.running = one("SELECT COUNT(*) FROM task_execution_logs WHERE" +
-                       status_is("'running'", ExecutionStatus::running).substr(4),
-                   false);
-  st.queued = one("SELECT COUNT(*) FROM task_execution_logs WHERE" +
-                      status_is("'queued'", ExecutionStatus::queued).substr(4),
-                  false);
+  {
+    std::unique_lock tallies{tallies_mutex_};
+    if (!window_.advance(now)) {
+      // The clock went back: recount the window for `now`, with no commit in between.
+      tallies.unlock();
+      std::lock_guard writer{mutex_};
+      tallies.lock();
+      if (!window_.advance(now)) rebuild_window_locked(ExecutionWindow::second_of(now));
+    }
+    for (const auto& by_type : tasks_) {
+      st.total_tasks += by_type[0] + by_type[1];
+      st.enabled_tasks += by_type[1];
+    }
+    st.last24h_executions = window_.counts().executions;
+    st.last24h_failures = window_.counts().failures;
+  }
+  // Few rows are running or queued at a time: both counts read a short range of the
+  // index of unsuccessful executions.
+  static const std::string kSql = "SELECT (SELECT COUNT(*) FROM task_execution_logs WHERE" +
+                                  status_is("'running'", ExecutionStatus::running).substr(4) +
+                                  "), (SELECT COUNT(*) FROM task_execution_logs WHERE" +
+                                  status_is("'queued'", ExecutionStatus::queued).substr(4) + ")";
+  Reader r = reader();
+  auto& s = r.db().prepare(kSql);
+  s.step();
+  st.running = s.int64(0);
+  st.queued = s.int64(1);
+  s.reset();
   return st;
 }
 
 bool SqliteStore::ping() {
-  std::lock_guard lock{mutex_};
   try {
-    auto& s = db_.prepare("SELECT 1");
+    Reader r = reader();
+    auto& s = r.db().prepare("SELECT 1");
     s.step();
     s.reset();
     return true;

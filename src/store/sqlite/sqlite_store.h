@@ -2,17 +2,23 @@
 
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "core/store.h"
+#include "store/execution_window.h"
 #include "store/open_store.h"
 #include "store/sqlite/sqlite.h"
 
 namespace cronkit::store {
 
-/// The Store on one SQLite file: WAL journal, foreign keys on, a busy timeout. One
-/// connection, used under a mutex. WAL with synchronous=NORMAL survives a crash of the
-/// process; a power cut may lose the last commits, never corrupt the file.
+/// The Store on one SQLite file: WAL journal, foreign keys on, a busy timeout. Writes go
+/// through one connection under a mutex; reads through a pool of read-only connections,
+/// which WAL lets run beside the writer and each other. WAL with synchronous=NORMAL
+/// survives a crash of the process; a power cut may lose the last commits, never corrupt
+/// the file. Task counts and the last 24 hours of executions are also counted in memory
+/// (the file has one writer: this process), so that lists and stats do not count rows.
 class SqliteStore final : public Store {
  public:
   /// Opens `path` (or ":memory:") and migrates it. Throws StoreError.
@@ -20,7 +26,7 @@ class SqliteStore final : public Store {
 
   const MigrationReport& migration_report() const { return report_; }
 
-  Page<Task> list_tasks(const TaskFilter& filter) override;
+  Page<ListedTask> list_tasks(const TaskFilter& filter) override;
   std::optional<Task> get_task(std::string_view id) override;
   std::vector<Task> enabled_tasks() override;
   std::vector<ScheduleSpec> enabled_schedules() override;
@@ -41,13 +47,29 @@ class SqliteStore final : public Store {
   bool ping() override;
 
  private:
-  template <typename T, typename Read, typename Bind>
-  Page<T> page(std::string_view select, std::string_view table, const std::string& where,
-               std::string_view order, int page_number, int page_size, Bind bind_filter, Read read);
+  class Reader;
+  /// A connection to read with: an idle read-only one (a new one if none is idle), or the
+  /// writer for ":memory:".
+  Reader reader();
 
-  std::mutex mutex_;
+  // Under mutex_: recounts what tallies_ counts.
+  void count_tasks_locked();
+  void rebuild_window_locked(std::int64_t newest_second);
+  void count_executions_locked(std::span<const ExecutionWrite> batch,
+                               const std::vector<bool>& written);
+
+  const std::string path_;
+  std::mutex mutex_;  // the writer
   sqlite::Database db_;
   MigrationReport report_;
+
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<sqlite::Database>> idle_readers_;
+
+  // Changed under mutex_ right after each commit; lock order: mutex_, then tallies_mutex_.
+  std::mutex tallies_mutex_;
+  std::int64_t tasks_[2][2] = {};  // by [type][enabled]
+  ExecutionWindow window_;
 };
 
 }  // namespace cronkit::store

@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "core/ids.h"
 #include "store/open_store.h"
@@ -141,16 +143,16 @@ TEST_F(SqliteStoreTest, ListsNewestFirstWithFiltersPagesAndTotals) {
   auto first = store_->list_tasks({.page = 1, .page_size = 10});
   EXPECT_EQ(first.total, 25);
   ASSERT_EQ(first.list.size(), 10u);
-  EXPECT_EQ(first.list.front().name, "t24");
+  EXPECT_EQ(first.list.front().task.name, "t24");
   auto last = store_->list_tasks({.page = 3, .page_size = 10});
   ASSERT_EQ(last.list.size(), 5u);
-  EXPECT_EQ(last.list.back().name, "t0");
+  EXPECT_EQ(last.list.back().task.name, "t0");
   EXPECT_TRUE(store_->list_tasks({.page = 4, .page_size = 10}).list.empty());
 
   auto http = store_->list_tasks({.page = 1, .page_size = 100, .type = TaskType::http});
   EXPECT_EQ(http.total, 9);
   for (const auto& t : http.list)
-    EXPECT_EQ(t.type, TaskType::http);
+    EXPECT_EQ(t.task.type, TaskType::http);
   auto paused = store_->list_tasks({.page = 1, .page_size = 100, .enabled = false});
   EXPECT_EQ(paused.total, 12);
   auto both =
@@ -311,6 +313,128 @@ TEST_F(SqliteStoreTest, Stats) {
   EXPECT_EQ(s.running, 1);
   EXPECT_EQ(s.queued, 1);
   EXPECT_TRUE(store_->ping());
+}
+
+TEST_F(SqliteStoreTest, ListsEachTasksLastStatus) {
+  Task a = task("a", 1000);
+  Task b = task("b", 1001);
+  Execution older = execution(a, 60000);
+  older.status = ExecutionStatus::failed;
+  Execution newer = execution(a, 120000);
+  newer.status = ExecutionStatus::running;
+  ASSERT_TRUE(insert(older));
+  ASSERT_TRUE(insert(newer));
+  auto last_status = [&](const Task& t) {
+    for (const auto& listed : store_->list_tasks({}).list) {
+      if (listed.task.id == t.id) return listed.last_status;
+    }
+    ADD_FAILURE() << t.name << " not listed";
+    return std::optional<ExecutionStatus>{};
+  };
+  EXPECT_EQ(last_status(a), ExecutionStatus::running);
+  EXPECT_EQ(last_status(b), std::nullopt);
+  newer.status = ExecutionStatus::timed_out;
+  ExecutionWrite w{ExecutionWrite::Kind::update, newer};
+  ASSERT_TRUE(store_->write_executions({&w, 1}).at(0));
+  EXPECT_EQ(last_status(a), ExecutionStatus::timed_out);
+}
+
+TEST_F(SqliteStoreTest, TotalsFollowEveryChangeAndReopening) {
+  Task a = task("a", 1000);
+  Task b = task("b", 1001);
+  task("c", 1002, TaskType::http, false);
+  auto totals = [&](Store& store) {
+    return std::vector<std::int64_t>{
+        store.list_tasks({}).total,
+        store.list_tasks({.type = TaskType::http}).total,
+        store.list_tasks({.enabled = false}).total,
+        store.list_tasks({.type = TaskType::function, .enabled = true}).total,
+    };
+  };
+  EXPECT_EQ(totals(*store_), (std::vector<std::int64_t>{3, 1, 1, 2}));
+  a.type = TaskType::http;
+  a.enabled = false;
+  ASSERT_TRUE(store_->update_task(a));
+  EXPECT_EQ(totals(*store_), (std::vector<std::int64_t>{3, 2, 2, 1}));
+  ASSERT_TRUE(store_->delete_task(b.id));
+  EXPECT_FALSE(store_->delete_task(b.id));
+  EXPECT_EQ(totals(*store_), (std::vector<std::int64_t>{2, 2, 2, 0}));
+  Stats st = store_->stats(5000);
+  EXPECT_EQ(st.total_tasks, 2);
+  EXPECT_EQ(st.enabled_tasks, 0);
+  store_.reset();
+  auto reopened = open_store("sqlite:" + path_);
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(totals(**reopened), (std::vector<std::int64_t>{2, 2, 2, 0}));
+}
+
+TEST_F(SqliteStoreTest, StatsFollowFailuresDeletesRestartsAndTheClock) {
+  const Millis day = 86400000LL;
+  const Millis now = 10 * day;
+  Task a = task("a", 1000);
+  Task b = task("b", 1001);
+  auto add = [&](const Task& t, Millis at, ExecutionStatus status) {
+    Execution e = execution(t, at);
+    e.status = status;
+    ASSERT_TRUE(insert(e));
+  };
+  add(a, now - 1000, ExecutionStatus::success);
+  add(a, now - 2000, ExecutionStatus::running);
+  add(b, now - 3000, ExecutionStatus::failed);
+  add(b, now - 2 * day, ExecutionStatus::failed);  // outside the window
+  auto last24h = [&](Store& store, Millis at) {
+    Stats s = store.stats(at);
+    return std::pair{s.last24h_executions, s.last24h_failures};
+  };
+  EXPECT_EQ(last24h(*store_, now), std::pair(3L, 1L));
+  EXPECT_EQ(store_->fail_running(now, "the server stopped"), 1);
+  EXPECT_EQ(last24h(*store_, now), std::pair(3L, 2L));
+  EXPECT_EQ(store_->delete_successful_before(now), 1);  // a retention of 0 days
+  EXPECT_EQ(last24h(*store_, now), std::pair(2L, 2L));
+  ASSERT_TRUE(store_->delete_task(b.id));
+  EXPECT_EQ(last24h(*store_, now), std::pair(1L, 1L));
+
+  store_.reset();
+  auto reopened = open_store("sqlite:" + path_);
+  ASSERT_TRUE(reopened);
+  Store& again = **reopened;
+  EXPECT_EQ(last24h(again, now), std::pair(1L, 1L));
+  EXPECT_EQ(last24h(again, now + day), std::pair(0L, 0L)) << "a day later";
+  EXPECT_EQ(last24h(again, now), std::pair(1L, 1L)) << "the clock went back: recounted";
+}
+
+TEST_F(SqliteStoreTest, ReadsRunBesideWrites) {
+  Task t = task("busy", 1000);
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+  auto reader = [&] {
+    std::int64_t seen = 0;
+    while (!done) {
+      auto page = store_->list_executions({.page_size = 5, .task_id = t.id});
+      EXPECT_GE(page.total, seen) << "totals never go back";
+      EXPECT_LE(page.list.size(), 5u);
+      seen = page.total;
+      EXPECT_EQ(store_->list_tasks({}).total, 1);
+      EXPECT_EQ(store_->stats(1000 + 400 * 1000).total_tasks, 1);
+      ++reads;
+    }
+  };
+  std::thread r1{reader}, r2{reader};
+  for (int batch = 0; batch < 40; ++batch) {
+    std::vector<ExecutionWrite> writes;
+    for (int i = 0; i < 10; ++i) {
+      writes.push_back(
+          {ExecutionWrite::Kind::insert, execution(t, 1000 + (batch * 10 + i) * 1000)});
+    }
+    store_->write_executions(writes);
+  }
+  while (reads < 20)
+    std::this_thread::yield();
+  done = true;
+  r1.join();
+  r2.join();
+  EXPECT_EQ(store_->list_executions({.task_id = t.id}).total, 400);
+  EXPECT_EQ(store_->stats(1000 + 400 * 1000).last24h_executions, 400);
 }
 
 TEST_F(SqliteStoreTest, DataSurvivesReopening) {
