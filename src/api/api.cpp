@@ -56,9 +56,12 @@ class Answer {
     w_.begin_object().key("code").value(0).key("message").value("ok").key("data");
   }
   JsonWriter& data() { return w_; }
-  Response done(http::status status = http::status::ok) && {
+  std::string text() && {
     w_.end_object();
-    return respond(status, std::move(body_));
+    return std::move(body_);
+  }
+  Response done(http::status status = http::status::ok) && {
+    return respond(status, std::move(*this).text());
   }
 
  private:
@@ -374,6 +377,11 @@ Response Api::list_tasks(Call& c) {
       bad_parameter("enabled", "must be true, false, 1 or 0");
     }
   }
+  // Read before the data: a change during the build moves them, and the page is rebuilt.
+  const AnswerCache::Versions versions{store_.version(), engine_.schedule_version()};
+  const std::string_view key = c.req.target();
+  if (auto body = task_pages_.find(key, versions))
+    return respond(http::status::ok, std::move(*body));
   auto page = store_.list_tasks(filter);
   std::vector<std::string_view> ids;
   ids.reserve(page.list.size());
@@ -399,7 +407,9 @@ Response Api::list_tasks(Call& c) {
   for (const auto& n : registry_.names())
     w.value(n);
   w.end_array().end_object();
-  return std::move(a).done();
+  std::string body = std::move(a).text();
+  task_pages_.put(key, versions, body);
+  return respond(http::status::ok, std::move(body));
 }
 
 Response Api::create_task(Call& c) {
@@ -597,7 +607,14 @@ Response Api::metrics(Call&) {
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.set(http::field::cache_control, "no-store");
   res.set("X-Content-Type-Options", "nosniff");
-  res.body() = (options_.metrics ? *options_.metrics : none).render(engine_.counters());
+  std::string text = (options_.metrics ? *options_.metrics : none).render(engine_.counters());
+  text += "# HELP cronkit_task_page_cache_hits_total Pages of tasks answered from the cache.\n";
+  text += "# TYPE cronkit_task_page_cache_hits_total counter\n";
+  text += "cronkit_task_page_cache_hits_total " + std::to_string(task_pages_.hits()) + "\n";
+  text += "# HELP cronkit_task_page_cache_misses_total Pages of tasks built from the store.\n";
+  text += "# TYPE cronkit_task_page_cache_misses_total counter\n";
+  text += "cronkit_task_page_cache_misses_total " + std::to_string(task_pages_.misses()) + "\n";
+  res.body() = std::move(text);
   res.prepare_payload();
   return res;
 }

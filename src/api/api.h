@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "api/answer_cache.h"
 #include "api/events.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
@@ -73,6 +74,8 @@ class Api {
   const ApiOptions options_;
   // Task changes are applied to the store and the engine in one order.
   std::mutex changes_;
+  // Pages of tasks, which UIs poll: the same page is built once per change of the data.
+  AnswerCache task_pages_;
 };
 
 }  // namespace cronkit::api

@@ -1,5 +1,6 @@
 #include "api/json_writer.h"
 
+#include <array>
 #include <charconv>
 
 namespace cronkit::api {
@@ -11,14 +12,14 @@ void JsonWriter::separate() {
   }
   if (!first_.empty()) {
     if (!first_.back()) out_ += ',';
-    first_.back() = false;
+    first_.back() = 0;
   }
 }
 
 void JsonWriter::open(char c) {
   separate();
   out_ += c;
-  first_.push_back(true);
+  first_.push_back(1);
 }
 
 void JsonWriter::close(char c) {
@@ -47,11 +48,26 @@ JsonWriter& JsonWriter::end_array() {
 }
 
 JsonWriter& JsonWriter::key(std::string_view name) {
-  value(name);
-  out_ += ':';
+  separate();
+  out_ += '"';
+  out_ += name;
+  out_ += "\":";
   after_key_ = true;
   return *this;
 }
+
+namespace {
+
+// Bytes that JSON strings must escape: control characters, the quote and the backslash.
+constexpr auto kEscaped = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c)
+    t[static_cast<std::size_t>(c)] = true;
+  t['"'] = t['\\'] = true;
+  return t;
+}();
+
+}  // namespace
 
 JsonWriter& JsonWriter::value(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -60,7 +76,7 @@ JsonWriter& JsonWriter::value(std::string_view s) {
   std::size_t plain = 0;  // start of the run of characters that need no escape
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!kEscaped[c]) continue;
     out_.append(s, plain, i - plain);
     plain = i + 1;
     switch (c) {

@@ -22,7 +22,8 @@ class JsonWriter {
   JsonWriter& end_object();
   JsonWriter& begin_array();
   JsonWriter& end_array();
-  /// The name of the next member of the open object.
+  /// The name of the next member of the open object: a name from the code, written as it
+  /// is (it must need no escaping).
   JsonWriter& key(std::string_view name);
 
   JsonWriter& value(std::string_view s);
@@ -45,7 +46,7 @@ class JsonWriter {
   void close(char c);
 
   std::string& out_;
-  std::vector<bool> first_;  // per open container: nothing written in it yet
+  std::vector<char> first_;  // per open container: nothing written in it yet
   bool after_key_ = false;
 };
 

@@ -112,6 +112,11 @@ class Store {
   virtual Stats stats(Millis now) = 0;
   /// True if the database answers.
   virtual bool ping() = 0;
+
+  /// A number that changes after every commit that changed tasks or executions, for
+  /// caching what is read from them: read it before reading the data. A store that cannot
+  /// see every change (other processes writing) returns a new number on every call.
+  virtual std::uint64_t version() const = 0;
 };
 
 /// The database failed (I/O error, disk full, corrupt file...), not the caller.

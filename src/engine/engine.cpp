@@ -230,6 +230,7 @@ void Engine::add_slot_locked(const std::string& task_id, cron::CronExpr expr,
   slot.held = Slot::kNever;  // a held firing is checked against the new schedule when due
   slot.next = slot.next_after(now);
   if (slot.next != Slot::kNever) heap_.push({slot.next, slot.generation, it->second});
+  ++schedule_version_;
   wake_.notify_one();
 }
 
@@ -240,6 +241,7 @@ void Engine::free_slot_locked(std::string_view task_id) {
   slots_[it->second] = Slot{};
   free_slots_.push_back(it->second);
   index_.erase(it);
+  ++schedule_version_;
 }
 
 void Engine::unschedule(std::string_view task_id) {
@@ -325,6 +327,7 @@ void Engine::scheduler_loop() {
         slot.next = slot.next_after(entry.at);
       }
       if (slot.next != Slot::kNever) heap_.push({slot.next, slot.generation, entry.slot});
+      ++schedule_version_;
     }
     while (!timers_.empty() && timers_.top().at <= now) {
       Timer t = timers_.top();
@@ -412,7 +415,10 @@ void Engine::release_locked(const std::shared_ptr<Run>& run) {
     // at this instant, with its definition as it is now.
     auto it = index_.find(run->task.id);
     Slot* slot = it == index_.end() ? nullptr : &slots_[it->second];
-    if (slot && slot->held == run->exec.scheduled_for) slot->held = Slot::kNever;
+    if (slot && slot->held == run->exec.scheduled_for) {
+      slot->held = Slot::kNever;
+      ++schedule_version_;
+    }
     if (!slot || slot->generation != run->generation) {
       const cron::Instant at = to_instant(run->exec.scheduled_for);
       std::optional<Task> task;

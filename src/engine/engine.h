@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -91,6 +92,9 @@ class Engine {
   std::optional<Millis> next_run(std::string_view task_id) const;
   /// next_run() of each task, under one lock.
   std::vector<std::optional<Millis>> next_runs(std::span<const std::string_view> task_ids) const;
+  /// A number that changes whenever next_run() of any task may have changed, for caching
+  /// what is built from them.
+  std::uint64_t schedule_version() const { return schedule_version_.load(); }
 
  private:
   struct Slot;
@@ -170,6 +174,7 @@ class Engine {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, std::uint32_t, IdHash, std::equal_to<>> index_;
+  std::atomic<std::uint64_t> schedule_version_{0};  // changed under mutex_
   std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::unordered_map<std::string, std::shared_ptr<Run>> runs_;               // by execution id

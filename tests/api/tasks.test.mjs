@@ -149,6 +149,28 @@ describe("tasks", () => {
     assert.equal(listed.json.data.list.find((t) => t.id === task.id).lastStatus, "success");
   });
 
+  test("a page polled again changes as soon as its data does", async () => {
+    const path = "/api/scheduler/tasks?page=1&pageSize=3";
+    const first = (await t.api("GET", path)).json.data;
+    assert.deepEqual((await t.api("GET", path)).json.data, first, "nothing changed");
+    const task = (await t.api("POST", "/api/scheduler/tasks", { ...fnTask, name: "polled" })).json.data;
+    const created = (await t.api("GET", path)).json.data;
+    assert.equal(created.total, first.total + 1);
+    assert.equal(created.list[0].id, task.id);
+    assert.equal(created.list[0].lastStatus, null);
+
+    const id = (await t.api("POST", `/api/scheduler/tasks/${task.id}/trigger`)).json.data.executionId;
+    await eventually(async () => (await t.api("GET", `/api/scheduler/executions/${id}`)).json.data?.status === "success");
+    assert.equal((await t.api("GET", path)).json.data.list[0].lastStatus, "success");
+
+    await t.api("POST", `/api/scheduler/tasks/${task.id}/toggle`, { enabled: false });
+    const paused = (await t.api("GET", path)).json.data.list[0];
+    assert.equal(paused.enabled, false);
+    assert.equal(paused.nextRun, null);
+    await t.api("DELETE", `/api/scheduler/tasks/${task.id}`);
+    assert.deepEqual((await t.api("GET", path)).json.data, first);
+  });
+
   test("delete removes the task and its history", async () => {
     const task = (await t.api("POST", "/api/scheduler/tasks", fnTask)).json.data;
     const id = (await t.api("POST", `/api/scheduler/tasks/${task.id}/trigger`)).json.data.executionId;

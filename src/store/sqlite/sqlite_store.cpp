@@ -366,6 +366,7 @@ bool SqliteStore::insert_task(const Task& task) {
   if (s.run() != 1) return false;
   std::lock_guard tallies{tallies_mutex_};
   ++tasks_[index_of(task.type)][task.enabled];
+  ++version_;
   return true;
 }
 
@@ -390,6 +391,7 @@ bool SqliteStore::update_task(const Task& task) {
   std::lock_guard tallies{tallies_mutex_};
   --tasks_[index_of(old_type)][was_enabled];
   ++tasks_[index_of(task.type)][task.enabled];
+  ++version_;
   return true;
 }
 
@@ -423,6 +425,7 @@ bool SqliteStore::delete_task(std::string_view id) {
   --tasks_[index_of(type)][enabled];
   for (auto [queued_at, failed] : leaving)
     window_.add(queued_at, -1, -std::int64_t{failed});
+  ++version_;
   return true;
 }
 
@@ -539,6 +542,7 @@ std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> 
   update.reset();
   tx.commit();
   count_executions_locked(batch, written);
+  if (std::ranges::find(written, true) != written.end()) ++version_;
   return written;
 }
 
@@ -568,6 +572,7 @@ std::int64_t SqliteStore::fail_running(Millis now, std::string_view message) {
   std::lock_guard tallies{tallies_mutex_};
   for (Millis queued_at : failed)
     window_.add(queued_at, 0, 1);
+  if (!failed.empty()) ++version_;
   return static_cast<std::int64_t>(failed.size());
 }
 
@@ -610,6 +615,7 @@ std::int64_t SqliteStore::delete_successful_before(Millis cutoff) {
   std::lock_guard tallies{tallies_mutex_};
   for (Millis queued_at : leaving)
     window_.add(queued_at, -1, 0);
+  if (deleted > 0) ++version_;
   return deleted;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -45,6 +46,7 @@ class SqliteStore final : public Store {
 
   Stats stats(Millis now) override;
   bool ping() override;
+  std::uint64_t version() const override { return version_.load(); }
 
  private:
   class Reader;
@@ -70,6 +72,7 @@ class SqliteStore final : public Store {
   std::mutex tallies_mutex_;
   std::int64_t tasks_[2][2] = {};  // by [type][enabled]
   ExecutionWindow window_;
+  std::atomic<std::uint64_t> version_{0};  // moved on after each commit that changed rows
 };
 
 }  // namespace cronkit::store
