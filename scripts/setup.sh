@@ -16,6 +16,8 @@ packages=(
   libcurl4-openssl-dev                 # http tasks
   tzdata
   curl                                 # the seed's smoke test, as written
+  sqlite3                              # tests read the database: refused requests wrote nothing
+  wrk                                  # the API load benchmark (bench/api_load.sh)
 )
 
 missing=()
