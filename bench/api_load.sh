@@ -54,6 +54,7 @@ run() {  # LABEL WRK-ARGS...
   echo "   page cache: $((h1 - h0)) hits, $((m1 - m0)) misses"
 }
 run "GET /api/scheduler/tasks?page=7&pageSize=20" "$base/api/scheduler/tasks?page=7&pageSize=20"
+run "GET /api/scheduler/tasks?page=7&pageSize=20, never from the cache" -s bench/uncached_page.lua "$base"
 run "GET /api/scheduler/tasks, a random page of 500 each time" -s bench/random_page.lua "$base"
 run "GET /api/scheduler/stats" "$base/api/scheduler/stats"
 run "GET /healthz" "$base/healthz"
