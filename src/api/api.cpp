@@ -198,7 +198,8 @@ Api::Api(Store& store, engine::Engine& engine, const Registry& registry, const C
       engine_(engine),
       registry_(registry),
       clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      ui_(std::string(kAdminUiPath), options_.ui_files) {}
 
 void Api::announce(std::string_view event, const Task& task) {
   // Enough for a client to refresh; never the payload, headers or body.
@@ -292,6 +293,15 @@ Reply Api::handle(const Request& req) {
         call.query.emplace_back(std::move(*key), std::move(*value));
       }
     }
+    // The admin UI is public, like any login page; its data comes from the API below.
+    if (raw_path == "/") {
+      Response res{http::status::found, 11};
+      res.set(http::field::location, std::string(kAdminUiPath) + "/");
+      res.set(http::field::cache_control, "no-store");
+      res.prepare_payload();
+      return res;
+    }
+    if (auto page = ui_.serve(req)) return std::move(*page);
     if (!options_.api_token.empty() && raw_path != "/healthz" &&
         !authorized(req, options_.api_token)) {
       Response res = error({http::status::unauthorized,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "api/events.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
+#include "api/static_files.h"
 #include "core/clock.h"
 #include "core/store.h"
 #include "cronkit/registry.h"
@@ -23,7 +25,12 @@ struct ApiOptions {
   EventHub* events = nullptr;
   /// What /metrics reports (optional: without it /metrics has only the engine's gauges).
   const Metrics* metrics = nullptr;
+  /// The admin UI, served at /admin/scheduler (none: those paths answer 404).
+  std::span<const StaticFile> ui_files;
 };
+
+/// Where the admin UI lives; "/" redirects there.
+inline constexpr std::string_view kAdminUiPath = "/admin/scheduler";
 
 /// The API's OpenAPI 3.1 description (src/api/openapi/openapi.json).
 std::string_view openapi_json();
@@ -76,6 +83,7 @@ class Api {
   std::mutex changes_;
   // Pages of tasks, which UIs poll: the same page is built once per change of the data.
   AnswerCache task_pages_;
+  StaticSite ui_;
 };
 
 }  // namespace cronkit::api

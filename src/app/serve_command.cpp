@@ -18,6 +18,7 @@
 #include "engine/builtin.h"
 #include "engine/engine.h"
 #include "store/open_store.h"
+#include "web/admin_ui.h"
 
 namespace cronkit::app {
 namespace {
@@ -116,7 +117,10 @@ int serve(const ServeOptions& o, Registry& registry) {
                engine,
                registry,
                clock,
-               {.api_token = o.api_token, .events = &events, .metrics = &metrics}};
+               {.api_token = o.api_token,
+                .events = &events,
+                .metrics = &metrics,
+                .ui_files = web::admin_ui_files()}};
   std::unique_ptr<api::HttpServer> server;
   try {
     server = std::make_unique<api::HttpServer>(
