@@ -18,6 +18,7 @@ packages=(
   curl                                 # the seed's smoke test, as written
   sqlite3                              # tests read the database: refused requests wrote nothing
   wrk                                  # the API load benchmark (bench/api_load.sh)
+  chromium                             # the admin UI's end-to-end tests (playwright-core)
 )
 
 missing=()

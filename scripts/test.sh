@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: format check, unit tests (twice, under different
 # process time zones, again with ASan+UBSan, the engine's under TSan), the REST API against
-# the real binary, the admin UI's unit tests, the differential test against croner, and
-# the parser fuzzer.
+# the real binary, the admin UI's unit tests and end-to-end tests in Chromium (screenshots
+# in build/e2e-artifacts), the differential test against croner, and the parser fuzzer.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +33,7 @@ step "unit tests, TZ=UTC" env TZ=UTC ctest --preset release
 step "unit tests, TZ=Pacific/Chatham" env TZ=Pacific/Chatham ctest --preset release
 step "API tests against the binary" node --test tests/api/
 step "admin UI unit tests (Vitest)" scripts/web.sh test
+step "admin UI in Chromium against the binary" scripts/web.sh e2e
 step "build (asan-ubsan)" scripts/build.sh asan-ubsan
 step "unit tests under ASan+UBSan" env TZ=America/St_Johns ctest --preset asan-ubsan
 step "API tests against the ASan+UBSan binary" \
