@@ -1,0 +1,94 @@
+// The create/edit form in a real browser: the live preview, errors on their fields (the
+// browser's for JSON, the server's for the pattern and the URL), a function task and an
+// http task created, edited and run.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { browserForFile, screenshot } from "./browser.mjs";
+
+const t = browserForFile();
+
+function field(dialog, label) {
+  return dialog.getByLabel(label, { exact: true });
+}
+
+test("create a function task, with the preview and the errors on the way", async () => {
+  const { page } = t;
+  await page.goto(`${t.server.base}/admin/scheduler/`);
+  await page.getByRole("button", { name: "New task" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByRole("heading", { name: "New task" }).waitFor();
+
+  await field(dialog, "Name").fill("weekly report");
+  await field(dialog, "Time zone").fill("America/New_York");
+  await field(dialog, "Cron pattern").fill("61 * * * *");
+  const preview = dialog.getByTestId("preview");
+  await preview.getByText(/minute: 61 is out of range/).waitFor();
+  await screenshot(page, "form-bad-pattern");
+
+  await dialog.getByRole("button", { name: "Mondays at 09:00" }).click();
+  await preview.getByText("At 09:00, only on Monday").waitFor();
+  await preview.getByText("America/New_York").first().waitFor();
+  assert.equal(await preview.locator("li").count(), 5);
+
+  await field(dialog, "Payload (JSON)").fill("{days: 7}");
+  await dialog.getByRole("button", { name: "Create" }).click();
+  await dialog.getByText(/not valid JSON/).waitFor();
+  await screenshot(page, "form-bad-json");
+  await field(dialog, "Payload (JSON)").fill('{"days": 7}');
+  await dialog.getByRole("button", { name: "Create" }).click();
+  await dialog.waitFor({ state: "detached" });
+
+  const row = page.getByRole("row", { name: /weekly report/ });
+  await row.getByText("0 9 * * 1").waitFor();
+  const task = (await t.api("GET", "/api/scheduler/tasks")).json.data.list.find((x) => x.name === "weekly report");
+  assert.equal(task.timezone, "America/New_York");
+  assert.equal(task.functionName, "cleanup-logs");
+  assert.equal(task.functionPayload, '{"days": 7}');
+
+  // Edit: the form opens with the task as it is; the change is saved.
+  await row.getByRole("button", { name: "Edit weekly report" }).click();
+  await dialog.getByRole("heading", { name: "Edit weekly report" }).waitFor();
+  assert.equal(await field(dialog, "Cron pattern").inputValue(), "0 9 * * 1");
+  await field(dialog, "Retries").fill("3");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.waitFor({ state: "detached" });
+  assert.equal((await t.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task.maxRetries, 3);
+  assert.deepEqual(t.offsite, []);
+});
+
+test("create an http task: the server's URL error on its field, then a run that calls it", async () => {
+  const hits = [];
+  const target = createServer((req, res) => {
+    hits.push(`${req.method} ${req.url} ${req.headers["x-from"]}`);
+    res.end("pong");
+  });
+  await new Promise((r) => target.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${target.address().port}/ping`;
+  try {
+    const { page } = t;
+    await page.goto(`${t.server.base}/admin/scheduler/`);
+    await page.getByRole("button", { name: "New task" }).click();
+    const dialog = page.getByRole("dialog");
+    await field(dialog, "Name").fill("ping");
+    await field(dialog, "Cron pattern").fill("0 0 * * *");
+    await dialog.getByRole("combobox", { name: "Type" }).click();
+    await page.getByRole("option", { name: "HTTP request" }).click();
+    await field(dialog, "URL").fill("ftp://127.0.0.1/ping");
+    await field(dialog, "Headers (JSON object)").fill('{"X-From": "cronkit"}');
+    await dialog.getByRole("button", { name: "Create" }).click();
+    await dialog.getByText(/http or https/).waitFor();
+    await screenshot(page, "form-bad-url");
+    await field(dialog, "URL").fill(url);
+    await dialog.getByRole("button", { name: "Create" }).click();
+    await dialog.waitFor({ state: "detached" });
+
+    const row = page.getByRole("row", { name: /ping/ });
+    await row.getByRole("button", { name: "Run ping now" }).click();
+    await row.getByText("success").waitFor();
+    assert.deepEqual(hits, ["GET /ping cronkit"]);
+    assert.deepEqual(t.offsite, []);
+  } finally {
+    target.close();
+  }
+});

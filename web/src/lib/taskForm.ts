@@ -1,0 +1,125 @@
+// The create/edit form's model: a draft of every editable field, checks that the browser
+// can make before the server does (JSON that does not parse), and the request body.
+import type { OverlapPolicy, Task, TaskType } from "./types";
+
+export interface TaskDraft {
+  name: string;
+  cronExpression: string;
+  timezone: string;
+  type: TaskType;
+  functionName: string;
+  functionPayload: string;
+  httpMethod: string;
+  httpUrl: string;
+  httpHeaders: string;
+  httpBody: string;
+  catchUp: boolean;
+  enabled: boolean;
+  maxRetries: number;
+  retryDelaySeconds: number;
+  timeoutSeconds: number;
+  overlapPolicy: OverlapPolicy;
+}
+
+export const cronPresets = [
+  { label: "Every 10 seconds", value: "*/10 * * * * *" },
+  { label: "Every minute", value: "* * * * *" },
+  { label: "Every 5 minutes", value: "*/5 * * * *" },
+  { label: "Every hour", value: "0 * * * *" },
+  { label: "Daily at 09:00", value: "0 9 * * *" },
+  { label: "Daily at midnight", value: "0 0 * * *" },
+  { label: "Mondays at 09:00", value: "0 9 * * 1" },
+  { label: "Last day of the month, 18:00", value: "0 18 L * *" },
+];
+
+export const httpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
+
+export function browserTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
+export function draftFrom(task: Task | null, functions: string[] = []): TaskDraft {
+  return {
+    name: task?.name ?? "",
+    cronExpression: task?.cronExpression ?? "0 9 * * *",
+    timezone: task?.timezone ?? browserTimeZone(),
+    type: task?.type ?? "function",
+    functionName: task?.functionName ?? functions[0] ?? "",
+    functionPayload: task?.functionPayload ?? "",
+    httpMethod: task?.httpMethod ?? "GET",
+    httpUrl: task?.httpUrl ?? "",
+    httpHeaders: task?.httpHeaders ?? "",
+    httpBody: task?.httpBody ?? "",
+    catchUp: task?.catchUp ?? false,
+    enabled: task?.enabled ?? true,
+    maxRetries: task?.maxRetries ?? 0,
+    retryDelaySeconds: task?.retryDelaySeconds ?? 60,
+    timeoutSeconds: task?.timeoutSeconds ?? 300,
+    overlapPolicy: task?.overlapPolicy ?? "allow",
+  };
+}
+
+/// Why `text` is not valid JSON, or null if it is (or is empty: the field is optional).
+export function jsonError(text: string): string | null {
+  if (text.trim() === "") return null;
+  try {
+    JSON.parse(text);
+    return null;
+  } catch (e) {
+    return `not valid JSON: ${(e as Error).message}`;
+  }
+}
+
+/// Why `text` is not a JSON object of strings (HTTP headers), or null.
+export function headersError(text: string): string | null {
+  const syntax = jsonError(text);
+  if (syntax || text.trim() === "") return syntax;
+  const value = JSON.parse(text) as unknown;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return 'must be a JSON object such as {"Authorization": "Bearer ..."}';
+  }
+  const bad = Object.entries(value).find(([, v]) => typeof v !== "string");
+  return bad ? `the value of ${bad[0]} must be a string` : null;
+}
+
+/// Errors the browser can tell before sending, by field.
+export function localErrors(d: TaskDraft): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (d.name.trim() === "") errors.name = "is required";
+  if (d.cronExpression.trim() === "") errors.cronExpression = "is required";
+  if (d.type === "function") {
+    const payload = jsonError(d.functionPayload);
+    if (payload) errors.functionPayload = payload;
+  } else {
+    if (d.httpUrl.trim() === "") errors.httpUrl = "is required";
+    const headers = headersError(d.httpHeaders);
+    if (headers) errors.httpHeaders = headers;
+  }
+  return errors;
+}
+
+const orNull = (s: string) => (s.trim() === "" ? null : s);
+
+/// The body of the POST (create) or PUT (update): every editable field, those of the
+/// other task type as null so that a type change leaves nothing behind.
+export function requestBody(d: TaskDraft): Record<string, unknown> {
+  const fn = d.type === "function";
+  return {
+    name: d.name.trim(),
+    cronExpression: d.cronExpression.trim(),
+    timezone: d.timezone.trim() || "UTC",
+    type: d.type,
+    functionName: fn ? orNull(d.functionName) : null,
+    functionPayload: fn ? orNull(d.functionPayload) : null,
+    httpMethod: fn ? null : d.httpMethod,
+    httpUrl: fn ? null : d.httpUrl.trim(),
+    httpHeaders: fn ? null : orNull(d.httpHeaders),
+    httpBody: fn ? null : orNull(d.httpBody),
+    catchUp: d.catchUp,
+    enabled: d.enabled,
+    maxRetries: Number(d.maxRetries),
+    retryDelaySeconds: Number(d.retryDelaySeconds),
+    timeoutSeconds: Number(d.timeoutSeconds),
+    overlapPolicy: d.overlapPolicy,
+  };
+}
