@@ -5,6 +5,8 @@ export const router = createRouter({
   history: createWebHistory("/admin/scheduler/"),
   routes: [
     { path: "/", name: "tasks", component: () => import("./pages/TaskList.vue") },
+    { path: "/tasks/:id", name: "task", component: () => import("./pages/TaskDetail.vue") },
+    { path: "/executions", name: "executions", component: () => import("./pages/Executions.vue") },
     { path: "/login", name: "login", component: () => import("./pages/Login.vue") },
     { path: "/:pathMatch(.*)*", name: "not-found", component: () => import("./pages/NotFound.vue") },
   ],

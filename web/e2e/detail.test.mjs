@@ -1,0 +1,64 @@
+// The task detail and the executions pages in a real browser.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { browserForFile, screenshot } from "./browser.mjs";
+
+const t = browserForFile();
+
+test("a task's detail: configuration, next runs, live history, output; then all executions", async () => {
+  const { page } = t;
+  const task = (
+    await t.api("POST", "/api/scheduler/tasks", {
+      name: "hourly sweep",
+      cronExpression: "0 0 * * * *",
+      timezone: "Asia/Tokyo",
+      type: "function",
+      functionName: "cleanup-logs",
+      functionPayload: '{"days": 3}',
+      maxRetries: 2,
+    })
+  ).json.data;
+  await page.goto(`${t.server.base}/admin/scheduler/`);
+  await page.getByRole("link", { name: "hourly sweep" }).click();
+  await page.getByRole("heading", { name: "hourly sweep" }).waitFor();
+  assert.match(page.url(), new RegExp(`/admin/scheduler/tasks/${task.id}$`));
+  await page.getByText("Every hour").waitFor();
+  await page.getByText('{"days": 3}').waitFor();
+  assert.equal(await page.getByTestId("next-runs").locator("li").count(), 5);
+  await page.getByText("No executions").waitFor();
+
+  await page.getByRole("button", { name: "Run now" }).click();
+  await page.getByText("hourly sweep queued").waitFor();
+  const row = page.getByRole("row", { name: /success/ });
+  await row.getByText("manual").waitFor();
+  await row.getByText("deleted 0 successful executions older than 3 days").waitFor();
+  await row.getByRole("button", { name: "Show details" }).click();
+  await page.getByText("Execution", { exact: true }).waitFor();
+  await screenshot(page, "task-detail");
+
+  await page.getByRole("button", { name: "Pause" }).click();
+  await page.getByText("Paused: nothing is scheduled.").waitFor();
+  await page.getByRole("button", { name: "Resume" }).click();
+  await page.getByTestId("next-runs").waitFor();
+
+  // Every execution, filtered by status; the task named, not just its id.
+  await page.getByRole("link", { name: "All executions" }).click();
+  await page.getByRole("heading", { name: "Executions", level: 1 }).waitFor();
+  await page.getByText("Task: hourly sweep").waitFor();
+  await page.getByRole("button", { name: "Show every task" }).click();
+  await page.getByRole("link", { name: "hourly sweep" }).waitFor();
+  await page.getByRole("combobox", { name: "Status" }).click();
+  await page.getByRole("option", { name: "failed" }).click();
+  await page.getByText("No executions").waitFor();
+  assert.match(page.url(), /status=failed/);
+  await screenshot(page, "executions");
+
+  // Deleting from the detail page goes back to the list.
+  await page.goto(`${t.server.base}/admin/scheduler/tasks/${task.id}`);
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("heading", { name: "Scheduled tasks" }).waitFor();
+  await page.goto(`${t.server.base}/admin/scheduler/tasks/${task.id}`);
+  await page.getByText("No such task").waitFor();
+  assert.deepEqual(t.offsite, []);
+});
