@@ -387,6 +387,10 @@ Response Api::list_tasks(Call& c) {
       bad_parameter("enabled", "must be true, false, 1 or 0");
     }
   }
+  if (auto name = c.get("name"); name && !name->empty()) {
+    if (name->size() > 200) bad_parameter("name", "must be at most 200 characters");
+    filter.name_contains = std::string(*name);
+  }
   // Read before the data: a change during the build moves them, and the page is rebuilt.
   const AnswerCache::Versions versions{store_.version(), engine_.schedule_version()};
   const std::string_view key = c.req.target();

@@ -31,6 +31,8 @@ struct TaskFilter {
   int page_size = 20;
   std::optional<TaskType> type;
   std::optional<bool> enabled;
+  /// Tasks whose name contains this text, ignoring the case of ASCII letters.
+  std::optional<std::string> name_contains;
 };
 
 struct ExecutionFilter {

@@ -68,6 +68,18 @@ describe("tasks", () => {
     assert.equal(disabled.json.data.list.find((t) => t.id === http.json.data.id).nextRun, null);
   });
 
+  test("searches names", async () => {
+    await t.api("POST", "/api/scheduler/tasks", { ...fnTask, name: "Quarterly Invoice Run" });
+    const found = await t.api("GET", "/api/scheduler/tasks?name=invoice");
+    assert.equal(found.status, 200);
+    assert.deepEqual(found.json.data.list.map((x) => x.name), ["Quarterly Invoice Run"]);
+    assert.equal(found.json.data.total, 1);
+    assert.equal((await t.api("GET", "/api/scheduler/tasks?name=%25%25")).json.data.total, 0);
+    const long = await t.api("GET", `/api/scheduler/tasks?name=${"x".repeat(201)}`);
+    assert.equal(long.status, 400);
+    assert.equal(long.json.data[0].field, "name");
+  });
+
   test("validation names the field and writes nothing", async () => {
     const before = (await t.api("GET", "/api/scheduler/tasks")).json.data.total;
     const cases = [

@@ -49,6 +49,17 @@ test("the task list loads small, then follows the server live", async () => {
   await row.getByRole("button", { name: "Resume" }).click();
   await row.getByText("Active").waitFor();
 
+  // Search by name, server-side.
+  await t.api("POST", "/api/scheduler/tasks", { ...nightly, name: "weekly digest" });
+  await page.getByRole("row", { name: /weekly digest/ }).waitFor();
+  await page.getByLabel("Search by name").fill("DIGEST");
+  await page.getByRole("row", { name: /nightly cleanup/ }).waitFor({ state: "detached" });
+  await page.getByRole("row", { name: /weekly digest/ }).waitFor();
+  await page.getByLabel("Search by name").fill("");
+  await row.waitFor();
+  const digest = (await t.api("GET", "/api/scheduler/tasks?name=digest")).json.data.list[0];
+  await t.api("DELETE", `/api/scheduler/tasks/${digest.id}`);
+
   await row.getByRole("button", { name: "Delete nightly cleanup" }).click();
   const dialog = page.getByRole("dialog");
   await dialog.getByText("cannot be undone").waitFor();

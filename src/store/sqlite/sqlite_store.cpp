@@ -286,7 +286,7 @@ void SqliteStore::count_executions_locked(std::span<const ExecutionWrite> batch,
 Page<ListedTask> SqliteStore::list_tasks(const TaskFilter& filter) {
   auto [limit, offset] = limit_offset(filter.page, filter.page_size);
   Page<ListedTask> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
-  {
+  if (!filter.name_contains) {
     std::lock_guard tallies{tallies_mutex_};
     for (TaskType type : {TaskType::function, TaskType::http}) {
       for (bool enabled : {false, true}) {
@@ -300,18 +300,41 @@ Page<ListedTask> SqliteStore::list_tasks(const TaskFilter& filter) {
   std::string where;
   if (filter.type) where += " AND type = ?3";
   if (filter.enabled) where += " AND enabled = ?4";
+  std::string pattern;  // LIKE is case-insensitive for ASCII; % and _ in the text are literal
+  if (filter.name_contains) {
+    where += " AND name LIKE ?5 ESCAPE '\\'";
+    pattern = "%";
+    for (char c : *filter.name_contains) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    pattern += '%';
+  }
   if (!where.empty()) where = "WHERE" + where.substr(4);
+  auto bind_filter = [&](Statement& s) {
+    if (filter.type) s.bind(3, to_string(*filter.type));
+    if (filter.enabled) s.bind(4, std::int64_t{*filter.enabled});
+    if (filter.name_contains) s.bind(5, std::string_view{pattern});
+  };
   // The subquery reads one entry of the index on (task_id, id) per task.
   static constexpr std::string_view kLastStatus =
       ", (SELECT status FROM task_execution_logs WHERE task_id = scheduled_tasks.id "
       "ORDER BY id DESC LIMIT 1) FROM scheduled_tasks ";
   Reader r = reader();
+  // A search is counted in the same snapshot as its page; other totals are the tallies.
+  std::optional<sqlite::ReadTransaction> snapshot;
+  if (filter.name_contains) {
+    snapshot.emplace(r.db());
+    auto& total = r.db().prepare("SELECT COUNT(*) FROM scheduled_tasks " + where);
+    bind_filter(total);
+    out.total = count(total);
+    total.reset();
+  }
   auto& rows = r.db().prepare("SELECT " + std::string(kTaskColumns) + std::string(kLastStatus) +
                               where + " ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2");
   rows.bind(1, limit);
   rows.bind(2, offset);
-  if (filter.type) rows.bind(3, to_string(*filter.type));
-  if (filter.enabled) rows.bind(4, std::int64_t{*filter.enabled});
+  bind_filter(rows);
   out.list.reserve(static_cast<std::size_t>(limit));
   while (rows.step()) {
     auto& listed = out.list.emplace_back(ListedTask{read_task(rows), std::nullopt});

@@ -315,6 +315,27 @@ TEST_F(SqliteStoreTest, Stats) {
   EXPECT_TRUE(store_->ping());
 }
 
+TEST_F(SqliteStoreTest, SearchesNamesIgnoringCaseWithLiteralWildcards) {
+  task("Nightly Backup", 1000);
+  task("nightly report", 1001, TaskType::http);
+  task("100% done_today", 1002);
+  task("1000 done today", 1003);
+  auto names = [&](std::string text, std::optional<TaskType> type = std::nullopt) {
+    auto page = store_->list_tasks({.page_size = 100, .type = type, .name_contains = text});
+    std::vector<std::string> out;
+    for (const auto& listed : page.list)
+      out.push_back(listed.task.name);
+    EXPECT_EQ(page.total, static_cast<std::int64_t>(out.size()));
+    return out;
+  };
+  EXPECT_EQ(names("NIGHTLY"), (std::vector<std::string>{"nightly report", "Nightly Backup"}));
+  EXPECT_EQ(names("nightly", TaskType::http), (std::vector<std::string>{"nightly report"}));
+  EXPECT_EQ(names("0%"), (std::vector<std::string>{"100% done_today"}));
+  EXPECT_EQ(names("e_t"), (std::vector<std::string>{"100% done_today"}));
+  EXPECT_TRUE(names("missing").empty());
+  EXPECT_EQ(store_->list_tasks({.page_size = 1, .name_contains = "done"}).total, 2);
+}
+
 TEST_F(SqliteStoreTest, ListsEachTasksLastStatus) {
   Task a = task("a", 1000);
   Task b = task("b", 1001);
