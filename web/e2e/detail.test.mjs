@@ -28,7 +28,7 @@ test("a task's detail: configuration, next runs, live history, output; then all 
   await page.getByText("No executions").waitFor();
 
   await page.getByRole("button", { name: "Run now" }).click();
-  await page.getByText("hourly sweep queued").waitFor();
+  await page.getByText("hourly sweep queued").first().waitFor();
   const row = page.getByRole("row", { name: /success/ });
   await row.getByText("manual").waitFor();
   await row.getByText("deleted 0 successful executions older than 3 days").waitFor();

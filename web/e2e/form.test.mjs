@@ -32,8 +32,9 @@ test("create a function task, with the preview and the errors on the way", async
   assert.equal(await preview.locator("li").count(), 5);
 
   await field(dialog, "Payload (JSON)").fill("{days: 7}");
+  await dialog.getByText(/not valid JSON/).waitFor();  // as it is typed, before saving
   await dialog.getByRole("button", { name: "Create" }).click();
-  await dialog.getByText(/not valid JSON/).waitFor();
+  await dialog.getByText(/not valid JSON/).waitFor();  // and the form stays open
   await screenshot(page, "form-bad-json");
   await field(dialog, "Payload (JSON)").fill('{"days": 7}');
   await dialog.getByRole("button", { name: "Create" }).click();

@@ -38,7 +38,7 @@ test("the task list loads small, then follows the server live", async () => {
 
   // Run now: a toast names the execution, and the last result arrives live.
   await row.getByRole("button", { name: "Run nightly cleanup now" }).click();
-  await page.getByText("nightly cleanup queued").waitFor();
+  await page.getByText("nightly cleanup queued").first().waitFor();
   await row.getByText("success").waitFor();
   await page.locator('[data-stat="Runs, last 24 h"]', { hasText: "1" }).waitFor();
   await screenshot(page, "tasks-after-run");
