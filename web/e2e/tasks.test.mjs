@@ -14,7 +14,7 @@ const nightly = {
   functionName: "cleanup-logs",
 };
 
-test("the task list loads small, then follows the server live", async () => {
+test("the task list loads small, then follows the server live", async (tc) => {
   const { page } = t;
   let bytes = 0;
   page.on("response", async (res) => {
@@ -26,6 +26,7 @@ test("the task list loads small, then follows the server live", async () => {
   await page.getByRole("heading", { name: "Scheduled tasks" }).waitFor();
   await page.getByText("No tasks").waitFor();
   assert.ok(bytes > 0 && bytes <= 300 * 1024, `first load: ${bytes} bytes of JS and CSS`);
+  tc.diagnostic(`first load: ${bytes} bytes of gzipped JS and CSS`);
   await screenshot(page, "tasks-empty");
 
   // Created elsewhere: the row and the counts appear without a reload.
@@ -82,5 +83,66 @@ test("readable at 375 px and in dark mode", async () => {
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
   assert.ok(await page.evaluate(() => document.documentElement.classList.contains("dark")));
   await screenshot(page, "tasks-375px-dark");
+  assert.deepEqual(t.offsite, []);
+});
+
+// Presses Tab until the focused element's accessible text matches, as a keyboard user would.
+async function tabTo(page, pattern, limit = 60) {
+  for (let i = 0; i < limit; ++i) {
+    await page.keyboard.press("Tab");
+    const label = await page.evaluate(() => {
+      const el = document.activeElement;
+      return `${el?.getAttribute("aria-label") ?? ""} ${el?.textContent ?? ""}`.trim();
+    });
+    if (pattern.test(label)) return;
+  }
+  throw new Error(`no focusable element matches ${pattern} within ${limit} tabs`);
+}
+
+test("with the keyboard alone; filters; the toast leads to the execution", async () => {
+  const { page } = t;
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.emulateMedia({ colorScheme: "light" });
+  await t.api("POST", "/api/scheduler/tasks", { ...nightly, name: "keyboard task" });
+  await t.api("POST", "/api/scheduler/tasks", {
+    name: "ping endpoint",
+    cronExpression: "0 */5 * * * *",
+    type: "http",
+    httpUrl: "http://127.0.0.1:9/",
+    enabled: false,
+  });
+  await page.goto(`${t.server.base}/admin/scheduler/`);
+  await page.getByRole("row", { name: /ping endpoint/ }).waitFor();
+
+  // The form opens and closes from the keyboard, and focus comes back.
+  await tabTo(page, /New task/);
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog");
+  await dialog.getByRole("heading", { name: "New task" }).waitFor();
+  assert.ok(await dialog.evaluate((d) => d.contains(document.activeElement)), "focus is in the dialog");
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  assert.match(await page.evaluate(() => document.activeElement?.textContent ?? ""), /New task/);
+
+  // Run from the keyboard; the toast's link opens the task with that execution shown.
+  await tabTo(page, /Run keyboard task now/);
+  await page.keyboard.press("Enter");
+  const toast = page.getByRole("listitem").filter({ hasText: "keyboard task queued" });
+  await toast.waitFor();
+  const executionId = /Execution ([0-9a-f-]{36})/.exec(await toast.textContent())[1];
+  await toast.getByRole("link", { name: "Open" }).click();
+  await page.getByRole("heading", { name: "keyboard task" }).waitFor();
+  await page.getByText(executionId, { exact: true }).waitFor();
+  await screenshot(page, "task-detail-execution-opened");
+
+  // Filters, server-side.
+  await page.goto(`${t.server.base}/admin/scheduler/`);
+  await page.getByRole("combobox", { name: "Type" }).click();
+  await page.getByRole("option", { name: "HTTP" }).click();
+  await page.getByRole("row", { name: /keyboard task/ }).waitFor({ state: "detached" });
+  await page.getByRole("row", { name: /ping endpoint/ }).waitFor();
+  await page.getByRole("combobox", { name: "Status" }).click();
+  await page.getByRole("option", { name: "Enabled" }).click();
+  await page.getByText("No task matches these filters.").waitFor();
   assert.deepEqual(t.offsite, []);
 });
