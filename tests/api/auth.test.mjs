@@ -14,7 +14,8 @@ async function routes() {
   const out = Object.entries(doc.paths).flatMap(([path, item]) =>
     Object.keys(item)
       .filter((m) => m !== "parameters")
-      .map((m) => [m.toUpperCase(), path.replace("{id}", "x")]));
+      .map((m) => [m.toUpperCase(), path.replace("{id}", "x")]),
+  );
   assert.ok(out.length >= 15);
   return [...out, ["GET", "/api/unknown"]];
 }
@@ -22,9 +23,19 @@ async function routes() {
 test("every route but /healthz answers 401 without the token", async () => {
   for (const [method, path] of await routes()) {
     if (path === "/healthz") continue;
-    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: `Basic ${token}` },
-      { authorization: `Bearer ${token}x` }, { authorization: "Bearer " }]) {
-      const res = await t.api(method, path, method === "GET" || method === "DELETE" ? undefined : {}, headers);
+    for (const headers of [
+      {},
+      { authorization: "Bearer wrong" },
+      { authorization: `Basic ${token}` },
+      { authorization: `Bearer ${token}x` },
+      { authorization: "Bearer " },
+    ]) {
+      const res = await t.api(
+        method,
+        path,
+        method === "GET" || method === "DELETE" ? undefined : {},
+        headers,
+      );
       assert.equal(res.status, 401, `${method} ${path} ${JSON.stringify(headers)}`);
       assert.equal(res.json.code, 401);
       assert.equal(res.headers.get("www-authenticate"), "Bearer");
@@ -37,9 +48,17 @@ test("the token opens every route", async () => {
   const auth = { authorization: `Bearer ${token}` };
   assert.equal((await t.api("GET", "/api/scheduler/tasks", undefined, auth)).status, 200);
   assert.equal((await t.api("GET", "/readyz", undefined, auth)).status, 200);
-  const created = await t.api("POST", "/api/scheduler/tasks", {
-    name: "t", cronExpression: "@hourly", type: "function", functionName: "cleanup-logs",
-  }, auth);
+  const created = await t.api(
+    "POST",
+    "/api/scheduler/tasks",
+    {
+      name: "t",
+      cronExpression: "@hourly",
+      type: "function",
+      functionName: "cleanup-logs",
+    },
+    auth,
+  );
   assert.equal(created.status, 201);
   assert.equal((await t.api("GET", "/api/scheduler/tasks/nope", undefined, auth)).status, 404);
 });

@@ -13,10 +13,14 @@ const binary = process.env.CRONKIT_BIN ?? resolve(new URL("../../build/cronkit",
 test("a non-loopback address needs a token or --insecure", async () => {
   const dir = mkdtempSync(join(tmpdir(), "cronkit-host-"));
   try {
-    const refused = spawnSync(binary, ["serve", "--host", "0.0.0.0", "--port", "0", "--db", `sqlite:${join(dir, "a.db")}`], {
-      encoding: "utf8",
-      timeout: 10000,
-    });
+    const refused = spawnSync(
+      binary,
+      ["serve", "--host", "0.0.0.0", "--port", "0", "--db", `sqlite:${join(dir, "a.db")}`],
+      {
+        encoding: "utf8",
+        timeout: 10000,
+      },
+    );
     assert.equal(refused.status, 2);
     assert.match(refused.stderr, /refusing to listen on 0\.0\.0\.0 without --api-token/);
     assert.match(refused.stderr, /--insecure/);

@@ -63,14 +63,16 @@ test("the task page cache counts its hits and misses", async () => {
   const count = (samples, what) => samples.get(`cronkit_task_page_cache_${what}_total`);
   // The same page twice with no change in between: built once, then answered from the
   // cache. (A firing still finishing from the test before would change the data: retried.)
-  let pageSize = 7;  // a page never asked for before, on each try
+  let pageSize = 7; // a page never asked for before, on each try
   await eventually(async () => {
     const path = `/api/scheduler/tasks?pageSize=${pageSize++}`;
     const before = await read();
     await t.api("GET", path);
     await t.api("GET", path);
     const after = await read();
-    return count(after, "misses") - count(before, "misses") === 1 &&
-      count(after, "hits") - count(before, "hits") === 1;
+    return (
+      count(after, "misses") - count(before, "misses") === 1 &&
+      count(after, "hits") - count(before, "hits") === 1
+    );
   });
 });

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { eventually, serverForFile } from "./server.mjs";
 
 const t = serverForFile();
-let doc;  // fetched by the test
+let doc; // fetched by the test
 
 // The subset of JSON Schema the document uses: $ref, type (with "null"), enum, required,
 // properties, additionalProperties: false, items, minimum, maximum, minLength, maxLength.
@@ -14,8 +14,13 @@ function check(schema, value, where = "$") {
   const problems = [];
   const types = schema.type === undefined ? [] : [].concat(schema.type);
   const kind =
-    value === null ? "null" : Array.isArray(value) ? "array"
-      : Number.isInteger(value) ? "integer" : typeof value;
+    value === null
+      ? "null"
+      : Array.isArray(value)
+        ? "array"
+        : Number.isInteger(value)
+          ? "integer"
+          : typeof value;
   if (types.length && !types.includes(kind) && !(kind === "integer" && types.includes("number"))) {
     return [`${where}: ${kind} is not ${types.join("|")}`];
   }
@@ -38,7 +43,10 @@ function check(schema, value, where = "$") {
 }
 
 function resolve(ref) {
-  return ref.split("/").slice(1).reduce((o, k) => o[k], doc);
+  return ref
+    .split("/")
+    .slice(1)
+    .reduce((o, k) => o[k], doc);
 }
 
 async function conforms(method, path, template, res) {
@@ -55,7 +63,12 @@ async function conforms(method, path, template, res) {
 
 test("every documented operation answers as documented", async () => {
   doc = (await t.api("GET", "/api/openapi.json")).json;
-  const fn = { name: "documented", cronExpression: "* * * * * *", type: "function", functionName: "cleanup-logs" };
+  const fn = {
+    name: "documented",
+    cronExpression: "* * * * * *",
+    type: "function",
+    functionName: "cleanup-logs",
+  };
   const calls = [];
   const call = async (method, template, target, body) => {
     const res = await t.api(method, target, body);
@@ -69,13 +82,18 @@ test("every documented operation answers as documented", async () => {
   await call("GET", "/api/scheduler/tasks/{id}", path);
   await call("PUT", "/api/scheduler/tasks/{id}", path, { name: "renamed" });
   const run = (await call("POST", "/api/scheduler/tasks/{id}/trigger", `${path}/trigger`)).json.data;
-  await eventually(async () => (await t.api("GET", `/api/scheduler/executions/${run.executionId}`)).json.data.status === "success");
+  await eventually(
+    async () =>
+      (await t.api("GET", `/api/scheduler/executions/${run.executionId}`)).json.data.status === "success",
+  );
   await call("GET", "/api/scheduler/executions/{id}", `/api/scheduler/executions/${run.executionId}`);
   await call("GET", "/api/scheduler/executions", `/api/scheduler/executions?taskId=${task.id}`);
-  await call("GET", "/api/scheduler/tasks/{id}", path);  // now with history
+  await call("GET", "/api/scheduler/tasks/{id}", path); // now with history
   await call("POST", "/api/scheduler/tasks/{id}/toggle", `${path}/toggle`, { enabled: false });
   await call("GET", "/api/scheduler/stats", "/api/scheduler/stats");
-  await call("POST", "/api/scheduler/cron/preview", "/api/scheduler/cron/preview", { cronExpression: "@hourly" });
+  await call("POST", "/api/scheduler/cron/preview", "/api/scheduler/cron/preview", {
+    cronExpression: "@hourly",
+  });
   await call("GET", "/api/openapi.json", "/api/openapi.json");
   await call("GET", "/metrics", "/metrics");
   await call("GET", "/healthz", "/healthz");
@@ -84,7 +102,9 @@ test("every documented operation answers as documented", async () => {
   // Documented errors answer with the error schema.
   await call("GET", "/api/scheduler/tasks/{id}", path);
   await call("POST", "/api/scheduler/tasks", "/api/scheduler/tasks", { name: "" });
-  await call("POST", "/api/scheduler/cron/preview", "/api/scheduler/cron/preview", { cronExpression: "99 * * * *" });
+  await call("POST", "/api/scheduler/cron/preview", "/api/scheduler/cron/preview", {
+    cronExpression: "99 * * * *",
+  });
   await call("GET", "/api/scheduler/executions", "/api/scheduler/executions?status=nope");
 
   const stream = await fetch(t.server.base + "/api/scheduler/events");
@@ -93,6 +113,9 @@ test("every documented operation answers as documented", async () => {
   calls.push("GET /api/scheduler/events");
 
   const documented = Object.entries(doc.paths).flatMap(([p, item]) =>
-    Object.keys(item).filter((m) => m !== "parameters").map((m) => `${m.toUpperCase()} ${p}`));
+    Object.keys(item)
+      .filter((m) => m !== "parameters")
+      .map((m) => `${m.toUpperCase()} ${p}`),
+  );
   assert.deepEqual([...new Set(calls)].sort(), documented.sort(), "every operation was called");
 });

@@ -25,7 +25,8 @@ const fnTask = {
 
 test("refused requests write nothing", async () => {
   const task = (await t.api("POST", "/api/scheduler/tasks", fnTask)).json.data;
-  const paused = (await t.api("POST", "/api/scheduler/tasks", { ...fnTask, name: "paused", enabled: false })).json.data;
+  const paused = (await t.api("POST", "/api/scheduler/tasks", { ...fnTask, name: "paused", enabled: false }))
+    .json.data;
   const before = dump();
   assert.match(before, /INSERT INTO scheduled_tasks VALUES\('[0-9a-f-]+','kept'/);
 
@@ -44,9 +45,30 @@ test("refused requests write nothing", async () => {
     ["POST", "/api/scheduler/tasks", { ...fnTask, enabled: "yes" }, 422],
     ["POST", "/api/scheduler/tasks", { ...fnTask, id: "chosen" }, 422],
     ["POST", "/api/scheduler/tasks", { name: "h", cronExpression: "* * * * *", type: "http" }, 422],
-    ["POST", "/api/scheduler/tasks", { name: "h", cronExpression: "* * * * *", type: "http", httpUrl: "ftp://x/" }, 422],
-    ["POST", "/api/scheduler/tasks", { name: "h", cronExpression: "* * * * *", type: "http", httpUrl: "http://a/", httpHeaders: '{"A":1}' }, 422],
-    ["POST", "/api/scheduler/tasks", { name: "h", cronExpression: "* * * * *", type: "http", httpUrl: "http://a/", httpHeaders: '{"A":"x\\r\\nB: y"}' }, 422],
+    [
+      "POST",
+      "/api/scheduler/tasks",
+      { name: "h", cronExpression: "* * * * *", type: "http", httpUrl: "ftp://x/" },
+      422,
+    ],
+    [
+      "POST",
+      "/api/scheduler/tasks",
+      { name: "h", cronExpression: "* * * * *", type: "http", httpUrl: "http://a/", httpHeaders: '{"A":1}' },
+      422,
+    ],
+    [
+      "POST",
+      "/api/scheduler/tasks",
+      {
+        name: "h",
+        cronExpression: "* * * * *",
+        type: "http",
+        httpUrl: "http://a/",
+        httpHeaders: '{"A":"x\\r\\nB: y"}',
+      },
+      422,
+    ],
     ["POST", "/api/scheduler/tasks", { name: "h", cronExpression: "* * * * *", type: "shell" }, 422],
     ["POST", "/api/scheduler/tasks", [], 422],
     ["PUT", url, { type: "http" }, 422],
@@ -56,7 +78,7 @@ test("refused requests write nothing", async () => {
     ["POST", `${url}/toggle`, { enabled: false, name: "x" }, 422],
     ["POST", "/api/scheduler/cron/preview", { cronExpression: "* * * * * * * *" }, 422],
     // malformed or missing bodies: 400
-    ["POST", "/api/scheduler/tasks", "{\"name\": ", 400],
+    ["POST", "/api/scheduler/tasks", '{"name": ', 400],
     ["POST", "/api/scheduler/tasks", "[".repeat(100) + "]".repeat(100), 400],
     ["POST", `${url}/toggle`, undefined, 400],
     ["POST", `${url}/toggle`, { enabled: "false" }, 400],
@@ -80,7 +102,8 @@ test("refused requests write nothing", async () => {
     const what = `${method} ${path} ${typeof body === "string" ? body.slice(0, 40) : JSON.stringify(body)?.slice(0, 80)}`;
     assert.equal(res.status, status, `${what}: ${res.text.slice(0, 200)}`);
     assert.equal(res.json.code, status, what);
-    if (status === 422) assert.ok(res.json.data.length > 0 && res.json.data[0].field, `${what}: names the field`);
+    if (status === 422)
+      assert.ok(res.json.data.length > 0 && res.json.data[0].field, `${what}: names the field`);
     assert.equal(dump(), before, `${what} changed the database`);
   }
   assert.equal((await t.api("GET", `/api/scheduler/tasks/${paused.id}`)).json.data.task.enabled, false);

@@ -14,10 +14,15 @@ test("tasks and executions survive a restart", async () => {
     let api = client(server.base);
     const ids = [];
     for (let i = 0; i < 5; ++i) {
-      const t = (await api("POST", "/api/scheduler/tasks", {
-        name: `kept ${i}`, cronExpression: "0 0 1 1 *", type: "function", functionName: "cleanup-logs",
-        enabled: i % 2 === 0,
-      })).json.data;
+      const t = (
+        await api("POST", "/api/scheduler/tasks", {
+          name: `kept ${i}`,
+          cronExpression: "0 0 1 1 *",
+          type: "function",
+          functionName: "cleanup-logs",
+          enabled: i % 2 === 0,
+        })
+      ).json.data;
       ids.push(t.id);
     }
     const runs = [];

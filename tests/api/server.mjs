@@ -10,7 +10,7 @@ const root = resolve(new URL("../..", import.meta.url).pathname);
 export async function startServer({
   args = [],
   env = {},
-  db = undefined,  // a database URL to use instead of a fresh one
+  db = undefined, // a database URL to use instead of a fresh one
   binary = process.env.CRONKIT_BIN ?? join(root, "build/cronkit"),
 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "cronkit-api-"));

@@ -22,8 +22,15 @@ test("list, create, list, stats", async () => {
   const empty = curl(`${base}/api/scheduler/tasks`);
   assert.match(head200(empty), /^\{"code":0,"message":"ok","data":\{"list":\[\],"total":0,/);
   // Create a task
-  const created = curl("-X", "POST", `${base}/api/scheduler/tasks`, "-H", "Content-Type: application/json",
-    "-d", '{"name":"test","cronExpression":"0 9 * * *","type":"http","httpUrl":"https://httpbin.org/get","httpMethod":"GET"}');
+  const created = curl(
+    "-X",
+    "POST",
+    `${base}/api/scheduler/tasks`,
+    "-H",
+    "Content-Type: application/json",
+    "-d",
+    '{"name":"test","cronExpression":"0 9 * * *","type":"http","httpUrl":"https://httpbin.org/get","httpMethod":"GET"}',
+  );
   const task = JSON.parse(created).data;
   assert.equal(task.name, "test");
   assert.equal(task.httpUrl, "https://httpbin.org/get");

@@ -72,7 +72,10 @@ describe("tasks", () => {
     await t.api("POST", "/api/scheduler/tasks", { ...fnTask, name: "Quarterly Invoice Run" });
     const found = await t.api("GET", "/api/scheduler/tasks?name=invoice");
     assert.equal(found.status, 200);
-    assert.deepEqual(found.json.data.list.map((x) => x.name), ["Quarterly Invoice Run"]);
+    assert.deepEqual(
+      found.json.data.list.map((x) => x.name),
+      ["Quarterly Invoice Run"],
+    );
     assert.equal(found.json.data.total, 1);
     assert.equal((await t.api("GET", "/api/scheduler/tasks?name=%25%25")).json.data.total, 0);
     const long = await t.api("GET", `/api/scheduler/tasks?name=${"x".repeat(201)}`);
@@ -90,8 +93,16 @@ describe("tasks", () => {
       [{ ...fnTask, name: "" }, "name", /blank/],
       [{ ...fnTask, maxRetries: 1000 }, "maxRetries", /between 0 and 100/],
       [{ ...fnTask, surprise: true }, "surprise", /not a field/],
-      [{ name: "x", cronExpression: "* * * * *", type: "http", httpUrl: "file:///etc/passwd" }, "httpUrl", /http or https/],
-      [{ name: "x", cronExpression: "* * * * *", type: "http", httpUrl: "http://a/", httpHeaders: "[]" }, "httpHeaders", /JSON object/],
+      [
+        { name: "x", cronExpression: "* * * * *", type: "http", httpUrl: "file:///etc/passwd" },
+        "httpUrl",
+        /http or https/,
+      ],
+      [
+        { name: "x", cronExpression: "* * * * *", type: "http", httpUrl: "http://a/", httpHeaders: "[]" },
+        "httpHeaders",
+        /JSON object/,
+      ],
     ];
     for (const [body, field, message] of cases) {
       const res = await t.api("POST", "/api/scheduler/tasks", body);
@@ -172,7 +183,9 @@ describe("tasks", () => {
     assert.equal(created.list[0].lastStatus, null);
 
     const id = (await t.api("POST", `/api/scheduler/tasks/${task.id}/trigger`)).json.data.executionId;
-    await eventually(async () => (await t.api("GET", `/api/scheduler/executions/${id}`)).json.data?.status === "success");
+    await eventually(
+      async () => (await t.api("GET", `/api/scheduler/executions/${id}`)).json.data?.status === "success",
+    );
     assert.equal((await t.api("GET", path)).json.data.list[0].lastStatus, "success");
 
     await t.api("POST", `/api/scheduler/tasks/${task.id}/toggle`, { enabled: false });
@@ -186,7 +199,9 @@ describe("tasks", () => {
   test("delete removes the task and its history", async () => {
     const task = (await t.api("POST", "/api/scheduler/tasks", fnTask)).json.data;
     const id = (await t.api("POST", `/api/scheduler/tasks/${task.id}/trigger`)).json.data.executionId;
-    await eventually(async () => (await t.api("GET", `/api/scheduler/executions/${id}`)).json.data?.status === "success");
+    await eventually(
+      async () => (await t.api("GET", `/api/scheduler/executions/${id}`)).json.data?.status === "success",
+    );
     const del = await t.api("DELETE", `/api/scheduler/tasks/${task.id}`);
     assert.equal(del.status, 200);
     assert.equal(del.json.data, null);
@@ -200,7 +215,15 @@ describe("executions, stats, preview, health", () => {
   test("stats", async () => {
     const res = await t.api("GET", "/api/scheduler/stats");
     assert.equal(res.status, 200);
-    for (const k of ["totalTasks", "enabledTasks", "last24hExecutions", "last24hFailures", "running", "queued", "scheduledJobs"]) {
+    for (const k of [
+      "totalTasks",
+      "enabledTasks",
+      "last24hExecutions",
+      "last24hFailures",
+      "running",
+      "queued",
+      "scheduledJobs",
+    ]) {
       assert.equal(typeof res.json.data[k], "number", k);
     }
   });
@@ -245,12 +268,18 @@ describe("executions, stats, preview, health", () => {
 
 describe("protocol errors", () => {
   test("malformed JSON is 400, wrong content type 415, a body over 1 MiB 413", async () => {
-    const malformed = await t.api("POST", "/api/scheduler/tasks", "{\"name\":");
+    const malformed = await t.api("POST", "/api/scheduler/tasks", '{"name":');
     assert.equal(malformed.status, 400);
     assert.match(malformed.json.message, /malformed JSON/);
-    const text = await t.api("POST", "/api/scheduler/tasks", JSON.stringify(fnTask), { "content-type": "text/plain" });
+    const text = await t.api("POST", "/api/scheduler/tasks", JSON.stringify(fnTask), {
+      "content-type": "text/plain",
+    });
     assert.equal(text.status, 415);
-    const huge = await t.api("POST", "/api/scheduler/tasks", JSON.stringify({ ...fnTask, name: "x".repeat(1 << 20) }));
+    const huge = await t.api(
+      "POST",
+      "/api/scheduler/tasks",
+      JSON.stringify({ ...fnTask, name: "x".repeat(1 << 20) }),
+    );
     assert.equal(huge.status, 413);
     const deep = await t.api("POST", "/api/scheduler/tasks", "[".repeat(10000) + "]".repeat(10000));
     assert.equal(deep.status, 400);

@@ -52,7 +52,8 @@ test("every script and style of the UI together is under 300 KB gzipped", async 
   const entry = /src="(\/admin\/scheduler\/assets\/index-[^"]+\.js)"/.exec(html)[1];
   const js = (await get(entry, { "accept-encoding": "identity" })).body.toString();
   const chunks = new Set([entry]);
-  for (const m of js.matchAll(/"\.\/([A-Za-z0-9_-]+\.(?:js|css))"/g)) chunks.add(`/admin/scheduler/assets/${m[1]}`);
+  for (const m of js.matchAll(/"\.\/([A-Za-z0-9_-]+\.(?:js|css))"/g))
+    chunks.add(`/admin/scheduler/assets/${m[1]}`);
   for (const m of html.matchAll(/href="(\/admin\/scheduler\/assets\/[^"]+\.css)"/g)) chunks.add(m[1]);
   let total = 0;
   for (const path of chunks) {

@@ -32,9 +32,9 @@ test("create a function task, with the preview and the errors on the way", async
   assert.equal(await preview.locator("li").count(), 5);
 
   await field(dialog, "Payload (JSON)").fill("{days: 7}");
-  await dialog.getByText(/not valid JSON/).waitFor();  // as it is typed, before saving
+  await dialog.getByText(/not valid JSON/).waitFor(); // as it is typed, before saving
   await dialog.getByRole("button", { name: "Create" }).click();
-  await dialog.getByText(/not valid JSON/).waitFor();  // and the form stays open
+  await dialog.getByText(/not valid JSON/).waitFor(); // and the form stays open
   await screenshot(page, "form-bad-json");
   await field(dialog, "Payload (JSON)").fill('{"days": 7}');
   await dialog.getByRole("button", { name: "Create" }).click();
@@ -42,7 +42,9 @@ test("create a function task, with the preview and the errors on the way", async
 
   const row = page.getByRole("row", { name: /weekly report/ });
   await row.getByText("0 9 * * 1").waitFor();
-  const task = (await t.api("GET", "/api/scheduler/tasks")).json.data.list.find((x) => x.name === "weekly report");
+  const task = (await t.api("GET", "/api/scheduler/tasks")).json.data.list.find(
+    (x) => x.name === "weekly report",
+  );
   assert.equal(task.timezone, "America/New_York");
   assert.equal(task.functionName, "cleanup-logs");
   assert.equal(task.functionPayload, '{"days": 7}');

@@ -20,7 +20,10 @@ test("login with the server's token", async () => {
   await page.getByRole("heading", { name: "Scheduled tasks" }).waitFor();
   const stored = await page.evaluate(() => Object.values(localStorage).join("\n"));
   assert.doesNotMatch(stored, /correct horse/, "the token is never in localStorage");
-  assert.equal(await page.evaluate(() => sessionStorage.getItem("cronkit.token")), "correct horse battery staple");
+  assert.equal(
+    await page.evaluate(() => sessionStorage.getItem("cronkit.token")),
+    "correct horse battery staple",
+  );
 
   // A token that stops working (the server's changed) sends the user back to the login.
   await page.evaluate(() => sessionStorage.setItem("cronkit.token", "revoked"));

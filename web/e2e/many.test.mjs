@@ -39,6 +39,6 @@ test("100,000 tasks: the first page, the last page and a search", async () => {
 
   await page.getByLabel("Search by name").fill("task 4242");
   await page.getByRole("row", { name: /task 42420/ }).waitFor();
-  assert.equal(await page.locator("tbody tr").count(), 11);  // 4242 and 42420-42429
+  assert.equal(await page.locator("tbody tr").count(), 11); // 4242 and 42420-42429
   assert.deepEqual(t.offsite, []);
 });

@@ -16,7 +16,7 @@ const nightly = {
 
 test("the task list loads small, then follows the server live", async (tc) => {
   const { page } = t;
-  const sizes = [];  // bytes on the wire (gzipped) of each script and style
+  const sizes = []; // bytes on the wire (gzipped) of each script and style
   const measure = (req) => {
     if (/\.(js|css)$/.test(new URL(req.url()).pathname)) {
       sizes.push(req.sizes().then((s) => s.responseBodySize));
@@ -26,7 +26,7 @@ test("the task list loads small, then follows the server live", async (tc) => {
   await page.goto(`${t.server.base}/`);
   await page.getByRole("heading", { name: "Scheduled tasks" }).waitFor();
   await page.getByText("No tasks").waitFor();
-  page.off("requestfinished", measure);  // (the event stream never idles: what rendered has arrived)
+  page.off("requestfinished", measure); // (the event stream never idles: what rendered has arrived)
   const bytes = (await Promise.all(sizes)).reduce((a, b) => a + b, 0);
   assert.ok(bytes > 0 && bytes <= 300 * 1024, `first load: ${bytes} bytes of JS and CSS`);
   tc.diagnostic(`first load: ${bytes} bytes of gzipped JS and CSS`);
