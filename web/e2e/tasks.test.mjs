@@ -86,6 +86,21 @@ test("readable at 375 px and in dark mode", async () => {
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
   assert.ok(await page.evaluate(() => document.documentElement.classList.contains("dark")));
   await screenshot(page, "tasks-375px-dark");
+  const fits = async (name) => {
+    const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(over <= 0, `${name} is ${over}px wider than the screen`);
+    await screenshot(page, `${name}-375px-dark`);
+  };
+  await page.getByRole("button", { name: "New task" }).click();
+  await page.getByRole("dialog").getByRole("heading", { name: "New task" }).waitFor();
+  await fits("form");
+  await page.keyboard.press("Escape");
+  await page.getByRole("link", { name: "nightly cleanup" }).click();
+  await page.getByRole("heading", { name: "Configuration" }).waitFor();
+  await fits("task-detail");
+  await page.getByRole("link", { name: "Executions", exact: true }).click();
+  await page.getByRole("heading", { name: "Executions", level: 1 }).waitFor();
+  await fits("executions");
   assert.deepEqual(t.offsite, []);
 });
 
