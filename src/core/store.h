@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/task.h"
@@ -95,6 +96,9 @@ class Store {
   /// The task's newest executions, newest first.
   virtual std::vector<Execution> recent_executions(std::string_view task_id, int limit) = 0;
   virtual std::optional<Execution> get_execution(std::string_view id) = 0;
+  /// The names of the tasks with these ids (ids without a task are left out).
+  virtual std::unordered_map<std::string, std::string> task_names(
+      std::span<const std::string_view> ids) = 0;
 
   /// Writes a batch in one transaction (group commit). Returns, per row, whether it was
   /// written: an insert is refused when its task already has a scheduled execution for

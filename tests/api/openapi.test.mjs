@@ -7,10 +7,12 @@ import { eventually, serverForFile } from "./server.mjs";
 const t = serverForFile();
 let doc; // fetched by the test
 
-// The subset of JSON Schema the document uses: $ref, type (with "null"), enum, required,
-// properties, additionalProperties: false, items, minimum, maximum, minLength, maxLength.
+// The subset of JSON Schema the document uses: $ref, allOf, type (with "null"), enum,
+// required, properties, additionalProperties: false, items, minimum, maximum, minLength,
+// maxLength.
 function check(schema, value, where = "$") {
   if (schema.$ref) return check(resolve(schema.$ref), value, where);
+  if (schema.allOf) return schema.allOf.flatMap((part) => check(part, value, where));
   const problems = [];
   const types = schema.type === undefined ? [] : [].concat(schema.type);
   const kind =

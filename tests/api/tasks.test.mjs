@@ -166,6 +166,7 @@ describe("tasks", () => {
     const byTask = await t.api("GET", `/api/scheduler/executions?taskId=${task.id}&status=success`);
     assert.equal(byTask.json.data.total, 1);
     assert.equal(byTask.json.data.list[0].id, id);
+    assert.equal(byTask.json.data.list[0].taskName, fnTask.name);
     const detail = await t.api("GET", `/api/scheduler/tasks/${task.id}`);
     assert.equal(detail.json.data.recentExecutions[0].id, id);
     const listed = await t.api("GET", "/api/scheduler/tasks?pageSize=500");

@@ -503,6 +503,22 @@ std::optional<Execution> SqliteStore::get_execution(std::string_view id) {
   return e;
 }
 
+std::unordered_map<std::string, std::string> SqliteStore::task_names(
+    std::span<const std::string_view> ids) {
+  std::unordered_map<std::string, std::string> names;
+  Reader r = reader();
+  sqlite::ReadTransaction snapshot{r.db()};
+  auto& s = r.db().prepare("SELECT name FROM scheduled_tasks WHERE id = ?1");
+  for (std::string_view id : ids) {
+    if (names.contains(std::string(id))) continue;
+    s.reset();
+    s.bind(1, id);
+    if (s.step()) names.emplace(id, s.text(0));
+  }
+  s.reset();
+  return names;
+}
+
 std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> batch) {
   static const std::string kInsert =
       "INSERT INTO task_execution_logs (" + std::string(kExecutionColumns) +

@@ -336,6 +336,17 @@ TEST_F(SqliteStoreTest, SearchesNamesIgnoringCaseWithLiteralWildcards) {
   EXPECT_EQ(store_->list_tasks({.page_size = 1, .name_contains = "done"}).total, 2);
 }
 
+TEST_F(SqliteStoreTest, NamesTasksById) {
+  Task a = task("alpha", 1000);
+  Task b = task("beta", 1001);
+  const std::string_view ids[] = {a.id, "missing", b.id, a.id};
+  auto names = store_->task_names(ids);
+  EXPECT_EQ(names.size(), 2u);
+  EXPECT_EQ(names[a.id], "alpha");
+  EXPECT_EQ(names[b.id], "beta");
+  EXPECT_TRUE(store_->task_names({}).empty());
+}
+
 TEST_F(SqliteStoreTest, ListsEachTasksLastStatus) {
   Task a = task("a", 1000);
   Task b = task("b", 1001);

@@ -44,6 +44,8 @@ export interface Execution {
   attempts: number;
   durationMs: number | null;
   nodeId: string | null;
+  /// In lists of executions: the task's name.
+  taskName?: string | null;
 }
 
 export interface Page<T> {
