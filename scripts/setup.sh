@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev
   libsqlite3-dev                       # the default store
+  libpq-dev                            # the PostgreSQL store (libpq)
+  postgresql-15                        # tests start a private server (initdb, pg_ctl)
   libboost-json1.81-dev                # task payloads, the API's JSON (brings Boost.Beast)
   libspdlog-dev                        # logging
   libcurl4-openssl-dev                 # http tasks

@@ -12,7 +12,7 @@ namespace cronkit::app {
 void add_migrate_command(CLI::App& app, int& exit_code) {
   auto db = std::make_shared<std::string>("sqlite:./data/cronkit.db");
   CLI::App* cmd = app.add_subcommand("migrate", "Apply pending database schema migrations");
-  cmd->add_option("--db", *db, "Database URL: sqlite:PATH")
+  cmd->add_option("--db", *db, "Database URL: sqlite:PATH or postgresql://USER@HOST:PORT/DB")
       ->envname("CRONKIT_DB")
       ->capture_default_str();
   cmd->callback([db, &exit_code] {

@@ -150,7 +150,7 @@ int serve(const ServeOptions& o, Registry& registry) {
   server->start();
   auto c = engine.counters();
   spdlog::info("scheduling {} task{} from {}; listening on http://{}:{}", c.scheduled_tasks,
-               c.scheduled_tasks == 1 ? "" : "s", o.db, o.host, server->port());
+               c.scheduled_tasks == 1 ? "" : "s", store::redact_url(o.db), o.host, server->port());
 
   int signal = 0;
   sigwait(&signals, &signal);
@@ -175,7 +175,7 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
       ->envname("PORT")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  cmd->add_option("--db", o->db, "Database URL: sqlite:PATH")
+  cmd->add_option("--db", o->db, "Database URL: sqlite:PATH or postgresql://USER@HOST:PORT/DB")
       ->envname("CRONKIT_DB")
       ->capture_default_str();
   cmd->add_option("--max-concurrency", o->max_concurrency,

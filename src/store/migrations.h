@@ -14,5 +14,7 @@ struct Migration {
 
 /// Every migration of the SQLite schema, in version order (embedded from the .sql files).
 const std::vector<Migration>& sqlite_migrations();
+/// The same for PostgreSQL.
+const std::vector<Migration>& postgres_migrations();
 
 }  // namespace cronkit::store

@@ -3,7 +3,7 @@
 #   cmake -DSOURCE_DIR=... -DOUTPUT=... -P embed.cmake
 set(body "// Generated from src/store/migrations/*/*.sql by embed.cmake. Do not edit.\n")
 string(APPEND body "#include \"store/migrations.h\"\n\nnamespace cronkit::store {\n\n")
-foreach(dialect sqlite)
+foreach(dialect sqlite postgres)
   file(GLOB files RELATIVE "${SOURCE_DIR}/${dialect}" "${SOURCE_DIR}/${dialect}/*.sql")
   list(SORT files)
   string(APPEND body "const std::vector<Migration>& ${dialect}_migrations() {\n")

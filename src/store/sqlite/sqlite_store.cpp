@@ -5,27 +5,13 @@
 
 #include "core/clock.h"
 #include "core/ids.h"
+#include "store/common.h"
 #include "store/migrations.h"
 
 namespace cronkit::store {
 namespace {
 
 using sqlite::Statement;
-
-constexpr std::string_view kTaskColumns =
-    "id, name, cron_expression, timezone, type, function_name, function_payload, http_method, "
-    "http_url, http_headers, http_body, catch_up, enabled, max_retries, retry_delay_seconds, "
-    "timeout_seconds, overlap_policy, created_at, updated_at";
-
-constexpr std::string_view kExecutionColumns =
-    "id, task_id, status, \"trigger\", scheduled_for, queued_at, started_at, finished_at, "
-    "error_message, result_summary, output, attempts, duration_ms, node_id";
-
-template <typename T>
-T must(std::optional<T> v, std::string_view what) {
-  if (!v) throw StoreError("corrupt row: unknown " + std::string(what));
-  return *v;
-}
 
 Task read_task(const Statement& s) {
   Task t;
@@ -100,13 +86,6 @@ std::string select_tasks(std::string_view tail) {
 std::string select_executions(std::string_view tail) {
   return "SELECT " + std::string(kExecutionColumns) + " FROM task_execution_logs " +
          std::string(tail);
-}
-
-// Pages count from 1; a page holds 1 to 1000 rows.
-std::pair<std::int64_t, std::int64_t> limit_offset(int page, int page_size) {
-  std::int64_t size = std::clamp(page_size, 1, 1000);
-  std::int64_t offset = (std::max(page, 1) - std::int64_t{1}) * size;
-  return {size, offset};
 }
 
 // Lets a query on any status but success use the index of unsuccessful executions
@@ -237,10 +216,6 @@ std::size_t index_of(TaskType type) {
   return type == TaskType::function ? 0 : 1;
 }
 
-bool is_failure(ExecutionStatus s) {
-  return s == ExecutionStatus::failed || s == ExecutionStatus::timed_out;
-}
-
 }  // namespace
 
 void SqliteStore::count_tasks_locked() {
@@ -300,15 +275,10 @@ Page<ListedTask> SqliteStore::list_tasks(const TaskFilter& filter) {
   std::string where;
   if (filter.type) where += " AND type = ?3";
   if (filter.enabled) where += " AND enabled = ?4";
-  std::string pattern;  // LIKE is case-insensitive for ASCII; % and _ in the text are literal
+  std::string pattern;  // SQLite's LIKE ignores the case of ASCII letters
   if (filter.name_contains) {
     where += " AND name LIKE ?5 ESCAPE '\\'";
-    pattern = "%";
-    for (char c : *filter.name_contains) {
-      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-      pattern += c;
-    }
-    pattern += '%';
+    pattern = contains_pattern(*filter.name_contains);
   }
   if (!where.empty()) where = "WHERE" + where.substr(4);
   auto bind_filter = [&](Statement& s) {
@@ -700,44 +670,6 @@ bool SqliteStore::ping() {
     return true;
   } catch (const StoreError&) {
     return false;
-  }
-}
-
-// ---- open_store ------------------------------------------------------------------------
-
-namespace {
-
-std::expected<std::string, std::string> sqlite_path(std::string_view url) {
-  constexpr std::string_view kScheme = "sqlite:";
-  if (!url.starts_with(kScheme)) {
-    return std::unexpected("unsupported database URL '" + std::string(url) +
-                           "': expected sqlite:PATH or sqlite::memory:");
-  }
-  std::string path{url.substr(kScheme.size())};
-  if (path.empty()) return std::unexpected("database URL '" + std::string(url) + "' has no path");
-  return path;
-}
-
-}  // namespace
-
-std::expected<std::unique_ptr<Store>, std::string> open_store(std::string_view url) {
-  auto path = sqlite_path(url);
-  if (!path) return std::unexpected(path.error());
-  try {
-    return std::make_unique<SqliteStore>(*path);
-  } catch (const StoreError& e) {
-    return std::unexpected(std::string(e.what()));
-  }
-}
-
-std::expected<MigrationReport, std::string> migrate(std::string_view url) {
-  auto path = sqlite_path(url);
-  if (!path) return std::unexpected(path.error());
-  try {
-    SqliteStore store{*path};
-    return store.migration_report();
-  } catch (const StoreError& e) {
-    return std::unexpected(std::string(e.what()));
   }
 }
 

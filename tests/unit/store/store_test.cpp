@@ -1,5 +1,5 @@
-// The SQLite store on a real file in a temporary directory.
-#include "store/sqlite/sqlite_store.h"
+// The store's contract, run on both backends: SQLite on a real file in a temporary
+// directory, PostgreSQL on a fresh database of the test server (see tests/support).
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,10 @@
 #include <random>
 #include <thread>
 
+#include "../../support/test_postgres.h"
 #include "core/ids.h"
 #include "store/open_store.h"
+#include "store/postgres/pg.h"
 #include "store/sqlite/sqlite.h"
 
 namespace cronkit::store {
@@ -17,19 +19,36 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class SqliteStoreTest : public ::testing::Test {
+enum class Backend { sqlite, postgres };
+
+class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() / ("cronkit-store-" + std::to_string(rd()));
-    path_ = (dir_ / "data" / "cronkit.db").string();
-    auto opened = open_store("sqlite:" + path_);
+    if (GetParam() == Backend::sqlite) {
+      std::random_device rd;
+      dir_ = fs::temp_directory_path() / ("cronkit-store-" + std::to_string(rd()));
+      path_ = (dir_ / "data" / "cronkit.db").string();
+      url_ = "sqlite:" + path_;
+    } else {
+      database_.emplace();
+      url_ = database_->url();
+    }
+    auto opened = open_store(url_);
     ASSERT_TRUE(opened) << opened.error();
     store_ = std::move(*opened);
   }
   void TearDown() override {
     store_.reset();
-    fs::remove_all(dir_);
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  // Runs SQL on the database behind the store's back.
+  void exec_directly(const std::string& sql) {
+    if (GetParam() == Backend::sqlite) {
+      sqlite::Database{path_}.exec(sql);
+    } else {
+      pg::Connection{url_}.exec(sql);
+    }
   }
 
   Task task(std::string name, Millis created, TaskType type = TaskType::function,
@@ -71,10 +90,24 @@ class SqliteStoreTest : public ::testing::Test {
 
   fs::path dir_;
   std::string path_;
+  std::optional<testing::TestDatabase> database_;
+  std::string url_;
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(SqliteStoreTest, CreatesItsDirectoryAndRecordsMigrations) {
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::sqlite, Backend::postgres),
+                         [](const auto& param_info) {
+                           return param_info.param == Backend::sqlite ? "sqlite" : "postgres";
+                         });
+
+using SqliteStoreTest = StoreTest;
+INSTANTIATE_TEST_SUITE_P(Backends, SqliteStoreTest, ::testing::Values(Backend::sqlite),
+                         [](const auto&) { return "sqlite"; });
+using PostgresStoreTest = StoreTest;
+INSTANTIATE_TEST_SUITE_P(Backends, PostgresStoreTest, ::testing::Values(Backend::postgres),
+                         [](const auto&) { return "postgres"; });
+
+TEST_P(SqliteStoreTest, CreatesItsDirectoryAndRecordsMigrations) {
   EXPECT_TRUE(fs::exists(path_));
   sqlite::Database db{path_};
   auto& s = db.prepare("SELECT version, name FROM schema_migrations ORDER BY version");
@@ -87,21 +120,18 @@ TEST_F(SqliteStoreTest, CreatesItsDirectoryAndRecordsMigrations) {
   EXPECT_EQ(mode.text(0), "wal");
 }
 
-TEST_F(SqliteStoreTest, ReopeningAppliesNothing) {
+TEST_P(StoreTest, ReopeningAppliesNothing) {
   store_.reset();
-  auto again = migrate("sqlite:" + path_);
+  auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
   EXPECT_EQ(again->version_before, 1);
   EXPECT_TRUE(again->applied.empty());
 }
 
-TEST_F(SqliteStoreTest, RefusesANewerDatabase) {
+TEST_P(StoreTest, RefusesANewerDatabase) {
   store_.reset();
-  {
-    sqlite::Database db{path_};
-    db.exec("INSERT INTO schema_migrations VALUES (42, '0042_future.sql', 0)");
-  }
-  auto opened = open_store("sqlite:" + path_);
+  exec_directly("INSERT INTO schema_migrations VALUES (42, '0042_future.sql', 0)");
+  auto opened = open_store(url_);
   ASSERT_FALSE(opened);
   EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (1)"),
             std::string::npos)
@@ -109,14 +139,24 @@ TEST_F(SqliteStoreTest, RefusesANewerDatabase) {
 }
 
 TEST(OpenStore, RejectsUnknownUrls) {
-  for (const char* url : {"postgres://x", "sqlite:", "", "mysql:x"}) {
+  for (const char* url : {"sqlite:", "", "mysql:x", "postgresql://nobody@127.0.0.1:1/x"}) {
     auto s = open_store(url);
     EXPECT_FALSE(s) << url;
   }
   EXPECT_TRUE(open_store("sqlite::memory:"));
 }
 
-TEST_F(SqliteStoreTest, TaskRoundTripsEveryField) {
+TEST(OpenStore, RedactsPasswordsForLogs) {
+  EXPECT_EQ(redact_url("postgresql://cronkit:s3cr@t@db:5432/cronkit"),
+            "postgresql://cronkit:***@db:5432/cronkit");
+  EXPECT_EQ(redact_url("postgresql://db/cronkit?user=a&password=x%40y&sslmode=require"),
+            "postgresql://db/cronkit?user=a&password=***&sslmode=require");
+  EXPECT_EQ(redact_url("postgres://db/x?password=x"), "postgres://db/x?password=***");
+  EXPECT_EQ(redact_url("postgresql://cronkit@db/cronkit"), "postgresql://cronkit@db/cronkit");
+  EXPECT_EQ(redact_url("sqlite:./data/cronkit.db"), "sqlite:./data/cronkit.db");
+}
+
+TEST_P(StoreTest, TaskRoundTripsEveryField) {
   Task t = task("nightly", 1000, TaskType::http);
   t.timezone = "Europe/London";
   t.catch_up = true;
@@ -134,7 +174,7 @@ TEST_F(SqliteStoreTest, TaskRoundTripsEveryField) {
   EXPECT_FALSE(store_->insert_task(t)) << "same id twice";
 }
 
-TEST_F(SqliteStoreTest, ListsNewestFirstWithFiltersPagesAndTotals) {
+TEST_P(StoreTest, ListsNewestFirstWithFiltersPagesAndTotals) {
   std::vector<Task> all;
   for (int i = 0; i < 25; ++i) {
     all.push_back(task("t" + std::to_string(i), 1000 + i,
@@ -171,7 +211,7 @@ TEST_F(SqliteStoreTest, ListsNewestFirstWithFiltersPagesAndTotals) {
   }
 }
 
-TEST_F(SqliteStoreTest, DeletingATaskDeletesItsExecutions) {
+TEST_P(StoreTest, DeletingATaskDeletesItsExecutions) {
   Task t = task("a", 1000);
   Task other = task("b", 1001);
   for (int i = 0; i < 5; ++i)
@@ -183,7 +223,7 @@ TEST_F(SqliteStoreTest, DeletingATaskDeletesItsExecutions) {
   EXPECT_TRUE(store_->recent_executions(t.id, 10).empty());
 }
 
-TEST_F(SqliteStoreTest, OneScheduledExecutionPerInstant) {
+TEST_P(StoreTest, OneScheduledExecutionPerInstant) {
   Task t = task("a", 1000);
   EXPECT_TRUE(insert(execution(t, 60000)));
   EXPECT_FALSE(insert(execution(t, 60000))) << "the instant is claimed";
@@ -199,7 +239,7 @@ TEST_F(SqliteStoreTest, OneScheduledExecutionPerInstant) {
   EXPECT_EQ(store_->list_executions({.task_id = t.id}).total, 4);
 }
 
-TEST_F(SqliteStoreTest, BatchWritesInsertAndUpdate) {
+TEST_P(StoreTest, BatchWritesInsertAndUpdate) {
   Task t = task("a", 1000);
   Execution a = execution(t, 60000);
   Execution b = execution(t, 120000);
@@ -230,7 +270,7 @@ TEST_F(SqliteStoreTest, BatchWritesInsertAndUpdate) {
   EXPECT_EQ(store_->get_execution(b.id), b_done);
 }
 
-TEST_F(SqliteStoreTest, ListsExecutionsByTaskAndStatus) {
+TEST_P(StoreTest, ListsExecutionsByTaskAndStatus) {
   Task t = task("a", 1000);
   Task u = task("b", 1001);
   for (int i = 0; i < 30; ++i) {
@@ -251,7 +291,7 @@ TEST_F(SqliteStoreTest, ListsExecutionsByTaskAndStatus) {
   EXPECT_EQ(recent[2].scheduled_for, 60000 * 26);
 }
 
-TEST_F(SqliteStoreTest, RecoveryQueries) {
+TEST_P(StoreTest, RecoveryQueries) {
   Task t = task("a", 1000);
   Execution queued = execution(t, 60000);
   Execution running = execution(t, 120000);
@@ -273,7 +313,7 @@ TEST_F(SqliteStoreTest, RecoveryQueries) {
   EXPECT_FALSE(store_->latest_scheduled_for("none"));
 }
 
-TEST_F(SqliteStoreTest, RetentionDeletesOnlyOldSuccesses) {
+TEST_P(StoreTest, RetentionDeletesOnlyOldSuccesses) {
   Task t = task("a", 1000);
   const Millis day = 86400000;
   for (int i = 0; i < 10; ++i) {
@@ -286,7 +326,7 @@ TEST_F(SqliteStoreTest, RetentionDeletesOnlyOldSuccesses) {
   EXPECT_EQ(store_->list_executions({.status = ExecutionStatus::failed}).total, 5);
 }
 
-TEST_F(SqliteStoreTest, Stats) {
+TEST_P(StoreTest, Stats) {
   const Millis now = 10 * 86400000LL;
   Task a = task("a", 1000);
   task("b", 1001, TaskType::http, false);
@@ -315,7 +355,7 @@ TEST_F(SqliteStoreTest, Stats) {
   EXPECT_TRUE(store_->ping());
 }
 
-TEST_F(SqliteStoreTest, SearchesNamesIgnoringCaseWithLiteralWildcards) {
+TEST_P(StoreTest, SearchesNamesIgnoringCaseWithLiteralWildcards) {
   task("Nightly Backup", 1000);
   task("nightly report", 1001, TaskType::http);
   task("100% done_today", 1002);
@@ -336,7 +376,7 @@ TEST_F(SqliteStoreTest, SearchesNamesIgnoringCaseWithLiteralWildcards) {
   EXPECT_EQ(store_->list_tasks({.page_size = 1, .name_contains = "done"}).total, 2);
 }
 
-TEST_F(SqliteStoreTest, NamesTasksById) {
+TEST_P(StoreTest, NamesTasksById) {
   Task a = task("alpha", 1000);
   Task b = task("beta", 1001);
   const std::string_view ids[] = {a.id, "missing", b.id, a.id};
@@ -347,7 +387,7 @@ TEST_F(SqliteStoreTest, NamesTasksById) {
   EXPECT_TRUE(store_->task_names({}).empty());
 }
 
-TEST_F(SqliteStoreTest, ListsEachTasksLastStatus) {
+TEST_P(StoreTest, ListsEachTasksLastStatus) {
   Task a = task("a", 1000);
   Task b = task("b", 1001);
   Execution older = execution(a, 60000);
@@ -371,7 +411,7 @@ TEST_F(SqliteStoreTest, ListsEachTasksLastStatus) {
   EXPECT_EQ(last_status(a), ExecutionStatus::timed_out);
 }
 
-TEST_F(SqliteStoreTest, TotalsFollowEveryChangeAndReopening) {
+TEST_P(StoreTest, TotalsFollowEveryChangeAndReopening) {
   Task a = task("a", 1000);
   Task b = task("b", 1001);
   task("c", 1002, TaskType::http, false);
@@ -395,12 +435,12 @@ TEST_F(SqliteStoreTest, TotalsFollowEveryChangeAndReopening) {
   EXPECT_EQ(st.total_tasks, 2);
   EXPECT_EQ(st.enabled_tasks, 0);
   store_.reset();
-  auto reopened = open_store("sqlite:" + path_);
+  auto reopened = open_store(url_);
   ASSERT_TRUE(reopened);
   EXPECT_EQ(totals(**reopened), (std::vector<std::int64_t>{2, 2, 2, 0}));
 }
 
-TEST_F(SqliteStoreTest, StatsFollowFailuresDeletesRestartsAndTheClock) {
+TEST_P(StoreTest, StatsFollowFailuresDeletesRestartsAndTheClock) {
   const Millis day = 86400000LL;
   const Millis now = 10 * day;
   Task a = task("a", 1000);
@@ -427,7 +467,7 @@ TEST_F(SqliteStoreTest, StatsFollowFailuresDeletesRestartsAndTheClock) {
   EXPECT_EQ(last24h(*store_, now), std::pair(1L, 1L));
 
   store_.reset();
-  auto reopened = open_store("sqlite:" + path_);
+  auto reopened = open_store(url_);
   ASSERT_TRUE(reopened);
   Store& again = **reopened;
   EXPECT_EQ(last24h(again, now), std::pair(1L, 1L));
@@ -435,7 +475,7 @@ TEST_F(SqliteStoreTest, StatsFollowFailuresDeletesRestartsAndTheClock) {
   EXPECT_EQ(last24h(again, now), std::pair(1L, 1L)) << "the clock went back: recounted";
 }
 
-TEST_F(SqliteStoreTest, ReadsRunBesideWrites) {
+TEST_P(StoreTest, ReadsRunBesideWrites) {
   Task t = task("busy", 1000);
   std::atomic<bool> done{false};
   std::atomic<int> reads{0};
@@ -469,15 +509,103 @@ TEST_F(SqliteStoreTest, ReadsRunBesideWrites) {
   EXPECT_EQ(store_->stats(1000 + 400 * 1000).last24h_executions, 400);
 }
 
-TEST_F(SqliteStoreTest, DataSurvivesReopening) {
+TEST_P(StoreTest, DataSurvivesReopening) {
   Task t = task("keep", 1000);
   Execution e = execution(t, 60000);
   ASSERT_TRUE(insert(e));
   store_.reset();
-  auto reopened = open_store("sqlite:" + path_);
+  auto reopened = open_store(url_);
   ASSERT_TRUE(reopened);
   EXPECT_EQ((*reopened)->get_task(t.id), t);
   EXPECT_EQ((*reopened)->get_execution(e.id), e);
+}
+
+TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
+  store_.reset();
+  exec_directly("DROP TABLE task_execution_logs");
+  exec_directly("DROP TABLE scheduled_tasks");
+  exec_directly("DELETE FROM schema_migrations");
+  std::vector<std::thread> starts;
+  std::atomic<int> opened{0};
+  for (int i = 0; i < 4; ++i) {
+    starts.emplace_back([&] {
+      auto s = open_store(url_);
+      EXPECT_TRUE(s) << s.error();
+      if (s) ++opened;
+    });
+  }
+  for (auto& t : starts)
+    t.join();
+  EXPECT_EQ(opened, 4);
+  auto again = migrate(url_);
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(again->version_before, 1);
+  EXPECT_TRUE(again->applied.empty());
+}
+
+TEST_P(PostgresStoreTest, ServersSharingTheDatabaseClaimEachInstantOnce) {
+  // Two servers race to claim the same 200 instants of 5 tasks, in batches of different
+  // sizes: every instant is claimed by exactly one of them.
+  std::vector<Task> tasks;
+  for (int i = 0; i < 5; ++i)
+    tasks.push_back(task("t" + std::to_string(i), 1000 + i));
+  auto other = open_store(url_);
+  ASSERT_TRUE(other) << other.error();
+  std::atomic<int> claimed{0};
+  auto race = [&](Store& store, std::size_t batch_size, std::string node) {
+    std::vector<ExecutionWrite> batch;
+    auto flush = [&] {
+      for (bool written : store.write_executions(batch))
+        claimed += written;
+      batch.clear();
+    };
+    for (int second = 0; second < 40; ++second) {
+      for (const Task& t : tasks) {
+        Execution e = execution(t, 60000 + second * 1000);
+        e.id = new_id(e.queued_at);
+        e.node_id = node;
+        batch.push_back({ExecutionWrite::Kind::insert, e});
+        if (batch.size() == batch_size) flush();
+      }
+    }
+    flush();
+  };
+  std::thread a{race, std::ref(*store_), 7, "a"};
+  std::thread b{race, std::ref(**other), 3, "b"};
+  a.join();
+  b.join();
+  EXPECT_EQ(claimed, 200);
+  EXPECT_EQ(store_->list_executions({}).total, 200);
+  for (const Task& t : tasks)
+    EXPECT_EQ(store_->list_executions({.task_id = t.id}).total, 40);
+}
+
+TEST_P(PostgresStoreTest, ReconnectsAfterTheServerEndsItsConnections) {
+  Task t = task("kept", 1000);
+  ASSERT_TRUE(store_->get_task(t.id));
+  ASSERT_TRUE(store_->ping());
+  // Every connection of this database but the one that asks is ended, as a restart does.
+  exec_directly(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  EXPECT_EQ(store_->get_task(t.id), t) << "a read retries on a new connection";
+  EXPECT_EQ(store_->list_tasks({}).total, 1);
+  EXPECT_TRUE(insert(execution(t, 60000)));
+  EXPECT_TRUE(store_->ping());
+}
+
+TEST_P(PostgresStoreTest, AWriteWhoseAnswerWasLostIsRecognisedWhenWrittenAgain) {
+  // The recorder writes a batch again when the commit's answer did not arrive: executions
+  // that exist with their own ids count as written, a claim held by another does not.
+  Task t = task("a", 1000);
+  Execution mine = execution(t, 60000);
+  Execution theirs = execution(t, 120000);
+  ASSERT_TRUE(insert(mine));
+  ASSERT_TRUE(insert(theirs));
+  Execution rival = execution(t, 120000);  // the same instant, another id
+  std::vector<ExecutionWrite> again{{ExecutionWrite::Kind::insert, mine},
+                                    {ExecutionWrite::Kind::insert, rival}};
+  EXPECT_EQ(store_->write_executions(again), (std::vector<bool>{true, false}));
 }
 
 TEST(Ids, AreUuidVersion7AndOrderedByTime) {

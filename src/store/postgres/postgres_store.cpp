@@ -1,0 +1,617 @@
+#include "store/postgres/postgres_store.h"
+
+#include <unordered_set>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "store/common.h"
+#include "store/execution_window.h"
+#include "store/migrations.h"
+
+namespace cronkit::store {
+namespace {
+
+using pg::Params;
+
+// Taken while migrating, so that servers starting together migrate one after the other.
+constexpr std::string_view kMigrationLock = "SELECT pg_advisory_xact_lock(7302641553094201)";
+// Idle connections kept for reuse; more are closed when returned.
+constexpr std::size_t kMaxIdle = 16;
+// Rows of enabled schedules read per query at start (a million tasks come in pieces).
+constexpr std::int64_t kScheduleChunk = 50000;
+// How many times a batch is written again after a task it names was deleted meanwhile.
+constexpr int kForeignKeyRetries = 3;
+constexpr std::string_view kForeignKeyViolation = "23503";
+// Reads that must agree (a page and its total) see one snapshot.
+constexpr std::string_view kSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+Task read_task(const pg::Result& r, int row) {
+  Task t;
+  t.id = r.text(row, 0);
+  t.name = r.text(row, 1);
+  t.cron_expression = r.text(row, 2);
+  t.timezone = r.text(row, 3);
+  t.type = must(parse_task_type(r.text(row, 4)), "task type");
+  t.function_name = r.optional_text(row, 5);
+  t.function_payload = r.optional_text(row, 6);
+  t.http_method = r.optional_text(row, 7);
+  t.http_url = r.optional_text(row, 8);
+  t.http_headers = r.optional_text(row, 9);
+  t.http_body = r.optional_text(row, 10);
+  t.catch_up = r.boolean(row, 11);
+  t.enabled = r.boolean(row, 12);
+  t.max_retries = static_cast<int>(r.int64(row, 13));
+  t.retry_delay_seconds = static_cast<int>(r.int64(row, 14));
+  t.timeout_seconds = static_cast<int>(r.int64(row, 15));
+  t.overlap_policy = must(parse_overlap_policy(r.text(row, 16)), "overlap policy");
+  t.created_at = r.int64(row, 17);
+  t.updated_at = r.int64(row, 18);
+  return t;
+}
+
+// Every column of the task, in kTaskColumns order, as $1 to $19.
+Params task_params(const Task& t) {
+  Params p;
+  p.add(t.id)
+      .add(t.name)
+      .add(t.cron_expression)
+      .add(t.timezone)
+      .add(to_string(t.type))
+      .add(t.function_name)
+      .add(t.function_payload)
+      .add(t.http_method)
+      .add(t.http_url)
+      .add(t.http_headers)
+      .add(t.http_body)
+      .add(t.catch_up)
+      .add(t.enabled)
+      .add(std::int64_t{t.max_retries})
+      .add(std::int64_t{t.retry_delay_seconds})
+      .add(std::int64_t{t.timeout_seconds})
+      .add(to_string(t.overlap_policy))
+      .add(t.created_at)
+      .add(t.updated_at);
+  return p;
+}
+
+Execution read_execution(const pg::Result& r, int row) {
+  Execution e;
+  e.id = r.text(row, 0);
+  e.task_id = r.text(row, 1);
+  e.status = must(parse_execution_status(r.text(row, 2)), "execution status");
+  e.trigger = must(parse_trigger(r.text(row, 3)), "trigger");
+  e.scheduled_for = r.int64(row, 4);
+  e.queued_at = r.int64(row, 5);
+  e.started_at = r.optional_int64(row, 6);
+  e.finished_at = r.optional_int64(row, 7);
+  e.error_message = r.optional_text(row, 8);
+  e.result_summary = r.optional_text(row, 9);
+  e.output = r.optional_text(row, 10);
+  e.attempts = static_cast<int>(r.int64(row, 11));
+  e.duration_ms = r.optional_int64(row, 12);
+  e.node_id = r.optional_text(row, 13);
+  return e;
+}
+
+std::vector<Execution> read_executions(const pg::Result& r) {
+  std::vector<Execution> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i)
+    out.push_back(read_execution(r, i));
+  return out;
+}
+
+std::string select_tasks(std::string_view tail) {
+  return "SELECT " + std::string(kTaskColumns) + " FROM scheduled_tasks " + std::string(tail);
+}
+
+std::string select_executions(std::string_view tail) {
+  return "SELECT " + std::string(kExecutionColumns) + " FROM task_execution_logs " +
+         std::string(tail);
+}
+
+// " AND status = $n", and the condition of the index of unsuccessful executions when the
+// status allows it (a generic plan does not know the parameter's value).
+std::string status_is(std::string_view param, ExecutionStatus status) {
+  std::string sql = " AND status = " + std::string(param);
+  if (status != ExecutionStatus::success) sql += " AND status <> 'success'";
+  return sql;
+}
+
+// WHERE from " AND a AND b" (nothing when empty).
+std::string where_clause(const std::string& conditions) {
+  return conditions.empty() ? std::string{} : "WHERE" + conditions.substr(4) + " ";
+}
+
+MigrationReport migrate_postgres(pg::Connection& c) {
+  const auto& all = postgres_migrations();
+  const int newest = all.empty() ? 0 : all.back().version;
+  MigrationReport report;
+  pg::Transaction tx{c};
+  c.exec(kMigrationLock);
+  c.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+  report.version_before = static_cast<int>(
+      c.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").int64(0, 0));
+  if (report.version_before > newest) {
+    throw StoreError("the database has schema version " + std::to_string(report.version_before) +
+                     ", newer than this cronkit knows (" + std::to_string(newest) +
+                     "): run a newer cronkit");
+  }
+  for (const auto& m : all) {
+    if (m.version <= report.version_before) continue;
+    c.exec(m.sql);
+    c.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            Params{}.add(std::int64_t{m.version}).add(m.name).add(SystemClock{}.now()));
+    report.applied.emplace_back(m.name);
+  }
+  tx.commit();
+  report.version_after = std::max(report.version_before, newest);
+  return report;
+}
+
+}  // namespace
+
+// ---- connections -----------------------------------------------------------------------
+
+class PostgresStore::Lease {
+ public:
+  Lease(PostgresStore& store, std::unique_ptr<pg::Connection> c)
+      : store_(store), c_(std::move(c)) {}
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  ~Lease() {
+    // A connection that broke, or was left inside a transaction, is closed; when one
+    // broke, the idle ones likely did too (the server restarted).
+    if (c_->lost()) store_.drop_idle();
+    if (!c_->idle()) return;
+    std::lock_guard lock{store_.pool_mutex_};
+    if (store_.idle_.size() < kMaxIdle) store_.idle_.push_back(std::move(c_));
+  }
+
+  pg::Connection& operator*() { return *c_; }
+  pg::Connection* operator->() { return c_.get(); }
+
+ private:
+  PostgresStore& store_;
+  std::unique_ptr<pg::Connection> c_;
+};
+
+PostgresStore::Lease PostgresStore::connection() {
+  {
+    std::lock_guard lock{pool_mutex_};
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease{*this, std::move(c)};
+    }
+  }
+  return Lease{*this, std::make_unique<pg::Connection>(url_)};
+}
+
+void PostgresStore::drop_idle() {
+  std::vector<std::unique_ptr<pg::Connection>> lost;
+  std::lock_guard lock{pool_mutex_};
+  lost.swap(idle_);
+}
+
+template <typename Read>
+auto PostgresStore::read(Read&& r) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      auto c = connection();
+      return r(*c);
+    } catch (const pg::Error& e) {
+      if (!e.connection_lost()) throw;
+      drop_idle();
+      if (attempt == 2) throw;
+    }
+  }
+}
+
+PostgresStore::PostgresStore(std::string url) : url_(std::move(url)) {
+  auto c = connection();
+  report_ = migrate_postgres(*c);
+}
+
+PostgresStore::~PostgresStore() = default;
+
+// ---- tasks -----------------------------------------------------------------------------
+
+Page<ListedTask> PostgresStore::list_tasks(const TaskFilter& filter) {
+  auto [limit, offset] = limit_offset(filter.page, filter.page_size);
+  Page<ListedTask> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
+  // The filter's values follow the page's two in the rows' query and come first in the
+  // count's.
+  std::vector<std::string> values;
+  auto where = [&](int first) {
+    std::string sql;
+    int n = first;
+    if (filter.type) sql += " AND type = $" + std::to_string(n++);
+    if (filter.enabled) sql += " AND enabled = $" + std::to_string(n++) + "::boolean";
+    // ASCII letters only are folded, as in SQLite's LIKE.
+    if (filter.name_contains) {
+      sql +=
+          " AND translate(name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+          " LIKE $" +
+          std::to_string(n++) + " ESCAPE '\\'";
+    }
+    return where_clause(sql);
+  };
+  if (filter.type) values.emplace_back(to_string(*filter.type));
+  if (filter.enabled) values.emplace_back(*filter.enabled ? "t" : "f");
+  if (filter.name_contains) values.push_back(contains_pattern(*filter.name_contains));
+  Params count_params;
+  Params row_params;
+  row_params.add(limit).add(offset);
+  for (const auto& v : values) {
+    count_params.add(v);
+    row_params.add(v);
+  }
+  const std::string count_sql = "SELECT count(*) FROM scheduled_tasks " + where(1);
+  const std::string rows_sql =
+      "SELECT " + std::string(kTaskColumns) +
+      ", (SELECT status FROM task_execution_logs l WHERE l.task_id = t.id ORDER BY l.id DESC "
+      "LIMIT 1) FROM scheduled_tasks t " +
+      where(3) + "ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2";
+  auto rows = read([&](pg::Connection& c) {
+    pg::Transaction snapshot{c, kSnapshot};
+    out.total = c.query(count_sql, count_params).int64(0, 0);
+    auto r = c.query(rows_sql, row_params);
+    snapshot.commit();
+    return r;
+  });
+  out.list.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int i = 0; i < rows.rows(); ++i) {
+    auto& listed = out.list.emplace_back(ListedTask{read_task(rows, i), std::nullopt});
+    if (!rows.is_null(i, 19)) {
+      listed.last_status = must(parse_execution_status(rows.text(i, 19)), "execution status");
+    }
+  }
+  return out;
+}
+
+std::optional<Task> PostgresStore::get_task(std::string_view id) {
+  static const std::string kSql = select_tasks("WHERE id = $1");
+  return read([&](pg::Connection& c) -> std::optional<Task> {
+    auto r = c.query(kSql, Params{}.add(id));
+    if (r.rows() == 0) return std::nullopt;
+    return read_task(r, 0);
+  });
+}
+
+std::vector<Task> PostgresStore::enabled_tasks() {
+  static const std::string kSql = select_tasks("WHERE enabled");
+  return read([&](pg::Connection& c) {
+    auto r = c.query(kSql);
+    std::vector<Task> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i)
+      out.push_back(read_task(r, i));
+    return out;
+  });
+}
+
+std::vector<ScheduleSpec> PostgresStore::enabled_schedules() {
+  static constexpr std::string_view kSql =
+      "SELECT id, cron_expression, timezone, catch_up, created_at FROM scheduled_tasks "
+      "WHERE enabled AND id > $1 ORDER BY id LIMIT $2";
+  return read([&](pg::Connection& c) {
+    std::vector<ScheduleSpec> out;
+    pg::Transaction snapshot{c, kSnapshot};
+    std::string after;
+    for (;;) {
+      auto r = c.query(kSql, Params{}.add(after).add(kScheduleChunk));
+      for (int i = 0; i < r.rows(); ++i) {
+        out.push_back({std::string(r.text(i, 0)), std::string(r.text(i, 1)),
+                       std::string(r.text(i, 2)), r.boolean(i, 3), r.int64(i, 4)});
+      }
+      if (r.rows() < kScheduleChunk) break;
+      after = out.back().id;
+    }
+    snapshot.commit();
+    return out;
+  });
+}
+
+bool PostgresStore::insert_task(const Task& task) {
+  static const std::string kSql = "INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) +
+                                  ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+                                  "$13, $14, $15, $16, $17, $18, $19) ON CONFLICT (id) DO NOTHING";
+  return connection()->query(kSql, task_params(task)).affected() == 1;
+}
+
+bool PostgresStore::update_task(const Task& task) {
+  static constexpr std::string_view kSql =
+      "UPDATE scheduled_tasks SET name = $2, cron_expression = $3, timezone = $4, type = $5, "
+      "function_name = $6, function_payload = $7, http_method = $8, http_url = $9, "
+      "http_headers = $10, http_body = $11, catch_up = $12, enabled = $13, max_retries = $14, "
+      "retry_delay_seconds = $15, timeout_seconds = $16, overlap_policy = $17, "
+      "created_at = $18, updated_at = $19 WHERE id = $1";
+  return connection()->query(kSql, task_params(task)).affected() == 1;
+}
+
+bool PostgresStore::delete_task(std::string_view id) {
+  // The task's executions go with it (ON DELETE CASCADE).
+  return connection()
+             ->query("DELETE FROM scheduled_tasks WHERE id = $1", Params{}.add(id))
+             .affected() == 1;
+}
+
+// ---- executions ------------------------------------------------------------------------
+
+Page<Execution> PostgresStore::list_executions(const ExecutionFilter& filter) {
+  auto [limit, offset] = limit_offset(filter.page, filter.page_size);
+  Page<Execution> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
+  auto where = [&](int first) {
+    std::string sql;
+    int n = first;
+    if (filter.task_id) sql += " AND task_id = $" + std::to_string(n++);
+    if (filter.status) sql += status_is("$" + std::to_string(n++), *filter.status);
+    return where_clause(sql);
+  };
+  Params count_params;
+  Params row_params;
+  row_params.add(limit).add(offset);
+  if (filter.task_id) {
+    count_params.add(*filter.task_id);
+    row_params.add(*filter.task_id);
+  }
+  if (filter.status) {
+    count_params.add(to_string(*filter.status));
+    row_params.add(to_string(*filter.status));
+  }
+  out.list = read([&](pg::Connection& c) {
+    pg::Transaction snapshot{c, kSnapshot};
+    auto rows =
+        c.query(select_executions(where(3) + "ORDER BY id DESC LIMIT $1 OFFSET $2"), row_params);
+    out.total =
+        c.query("SELECT count(*) FROM task_execution_logs " + where(1), count_params).int64(0, 0);
+    snapshot.commit();
+    return read_executions(rows);
+  });
+  return out;
+}
+
+std::vector<Execution> PostgresStore::recent_executions(std::string_view task_id, int limit) {
+  static const std::string kSql = select_executions("WHERE task_id = $1 ORDER BY id DESC LIMIT $2");
+  return read([&](pg::Connection& c) {
+    return read_executions(
+        c.query(kSql, Params{}.add(task_id).add(std::int64_t{std::clamp(limit, 0, 1000)})));
+  });
+}
+
+std::optional<Execution> PostgresStore::get_execution(std::string_view id) {
+  static const std::string kSql = select_executions("WHERE id = $1");
+  return read([&](pg::Connection& c) -> std::optional<Execution> {
+    auto r = c.query(kSql, Params{}.add(id));
+    if (r.rows() == 0) return std::nullopt;
+    return read_execution(r, 0);
+  });
+}
+
+std::unordered_map<std::string, std::string> PostgresStore::task_names(
+    std::span<const std::string_view> ids) {
+  pg::ArrayLiteral list;
+  for (std::string_view id : ids)
+    list.add(id);
+  const Params params = Params{}.add(list.take());
+  return read([&](pg::Connection& c) {
+    auto r = c.query("SELECT id, name FROM scheduled_tasks WHERE id = ANY($1::text[])", params);
+    std::unordered_map<std::string, std::string> names;
+    for (int i = 0; i < r.rows(); ++i)
+      names.emplace(r.text(i, 0), r.text(i, 1));
+    return names;
+  });
+}
+
+std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite> batch) {
+  // Each kind is one statement over arrays, whatever the batch's size. Inserts first:
+  // an update always names an execution inserted by an earlier batch.
+  static const std::string kInsert =
+      "INSERT INTO task_execution_logs (" + std::string(kExecutionColumns) +
+      ") SELECT v.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], "
+      "$6::int8[], $7::int8[], $8::int8[], $9::text[], $10::text[], $11::text[], $12::int4[], "
+      "$13::int8[], $14::text[]) AS v (id, task_id, status, \"trigger\", scheduled_for, "
+      "queued_at, started_at, finished_at, error_message, result_summary, output, attempts, "
+      "duration_ms, node_id) "
+      // A task deleted meanwhile takes its firings with it (the foreign key would fail the
+      // whole statement); a task deleted between this check and the insert fails it, and
+      // the batch is written again.
+      "WHERE EXISTS (SELECT 1 FROM scheduled_tasks t WHERE t.id = v.task_id) "
+      // The claim: an instant of a task that is taken already is not inserted.
+      "ON CONFLICT DO NOTHING RETURNING id";
+  static constexpr std::string_view kUpdate =
+      "UPDATE task_execution_logs t SET status = v.status, started_at = v.started_at, "
+      "finished_at = v.finished_at, error_message = v.error_message, "
+      "result_summary = v.result_summary, output = v.output, attempts = v.attempts, "
+      "duration_ms = v.duration_ms, node_id = v.node_id "
+      "FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], "
+      "$7::text[], $8::int4[], $9::int8[], $10::text[]) AS v (id, status, started_at, "
+      "finished_at, error_message, result_summary, output, attempts, duration_ms, node_id) "
+      "WHERE t.id = v.id RETURNING t.id";
+  // After a commit whose answer was lost, the same batch comes again: an execution that
+  // exists with its own id was written by us.
+  static constexpr std::string_view kExisting =
+      "SELECT id FROM task_execution_logs WHERE id = ANY($1::text[])";
+
+  std::vector<std::size_t> inserts;
+  std::vector<std::size_t> updates;
+  {
+    // Two states of one execution in a batch: the later is its state (one UPDATE ... FROM
+    // would apply either).
+    std::unordered_map<std::string_view, std::size_t> newest;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].kind == ExecutionWrite::Kind::insert) {
+        inserts.push_back(i);
+      } else {
+        newest[batch[i].execution.id] = i;
+      }
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].kind == ExecutionWrite::Kind::update && newest[batch[i].execution.id] == i) {
+        updates.push_back(i);
+      }
+    }
+  }
+  Params insert_params;
+  if (!inserts.empty()) {
+    pg::ArrayLiteral cols[14];
+    for (std::size_t i : inserts) {
+      const Execution& e = batch[i].execution;
+      cols[0].add(e.id);
+      cols[1].add(e.task_id);
+      cols[2].add(to_string(e.status));
+      cols[3].add(to_string(e.trigger));
+      cols[4].add(e.scheduled_for);
+      cols[5].add(e.queued_at);
+      cols[6].add(e.started_at);
+      cols[7].add(e.finished_at);
+      cols[8].add(e.error_message);
+      cols[9].add(e.result_summary);
+      cols[10].add(e.output);
+      cols[11].add(std::int64_t{e.attempts});
+      cols[12].add(e.duration_ms);
+      cols[13].add(e.node_id);
+    }
+    for (auto& col : cols)
+      insert_params.add(col.take());
+  }
+  Params update_params;
+  if (!updates.empty()) {
+    pg::ArrayLiteral cols[10];
+    for (std::size_t i : updates) {
+      const Execution& e = batch[i].execution;
+      cols[0].add(e.id);
+      cols[1].add(to_string(e.status));
+      cols[2].add(e.started_at);
+      cols[3].add(e.finished_at);
+      cols[4].add(e.error_message);
+      cols[5].add(e.result_summary);
+      cols[6].add(e.output);
+      cols[7].add(std::int64_t{e.attempts});
+      cols[8].add(e.duration_ms);
+      cols[9].add(e.node_id);
+    }
+    for (auto& col : cols)
+      update_params.add(col.take());
+  }
+
+  for (int attempt = 1;; ++attempt) {
+    try {
+      std::unordered_set<std::string> done;
+      auto c = connection();
+      pg::Transaction tx{*c};
+      if (!inserts.empty()) {
+        auto r = c->query(kInsert, insert_params);
+        for (int i = 0; i < r.rows(); ++i)
+          done.emplace(r.text(i, 0));
+        if (done.size() < inserts.size()) {
+          pg::ArrayLiteral missing;
+          for (std::size_t i : inserts) {
+            if (!done.contains(batch[i].execution.id)) missing.add(batch[i].execution.id);
+          }
+          auto existing = c->query(kExisting, Params{}.add(missing.take()));
+          for (int i = 0; i < existing.rows(); ++i)
+            done.emplace(existing.text(i, 0));
+        }
+      }
+      if (!updates.empty()) {
+        auto r = c->query(kUpdate, update_params);
+        for (int i = 0; i < r.rows(); ++i)
+          done.emplace(r.text(i, 0));
+      }
+      tx.commit();
+      std::vector<bool> written(batch.size(), false);
+      // The same execution twice in a batch: the second insert is refused, as in SQLite.
+      std::unordered_set<std::string_view> credited;
+      for (std::size_t i : inserts) {
+        const std::string& id = batch[i].execution.id;
+        written[i] = done.contains(id) && credited.insert(id).second;
+      }
+      for (std::size_t i : updates)
+        written[i] = done.contains(batch[i].execution.id);
+      // An older state of an execution whose newer state was written in the same batch.
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].kind == ExecutionWrite::Kind::update && !written[i]) {
+          written[i] = done.contains(batch[i].execution.id);
+        }
+      }
+      return written;
+    } catch (const pg::Error& e) {
+      if (e.sqlstate() != kForeignKeyViolation || attempt >= kForeignKeyRetries) throw;
+    }
+  }
+}
+
+std::vector<Execution> PostgresStore::queued_executions() {
+  static const std::string kSql = select_executions(
+      "WHERE" + status_is("'queued'", ExecutionStatus::queued).substr(4) + " ORDER BY id");
+  return read([&](pg::Connection& c) { return read_executions(c.query(kSql)); });
+}
+
+std::int64_t PostgresStore::fail_running(Millis now, std::string_view message) {
+  return connection()
+      ->query(
+          "UPDATE task_execution_logs SET status = 'failed', error_message = $2, "
+          "finished_at = $1, duration_ms = $1 - started_at "
+          "WHERE status = 'running' AND status <> 'success'",
+          Params{}.add(now).add(message))
+      .affected();
+}
+
+std::optional<Millis> PostgresStore::latest_scheduled_for(std::string_view task_id) {
+  return read([&](pg::Connection& c) {
+    return c
+        .query(
+            "SELECT max(scheduled_for) FROM task_execution_logs "
+            "WHERE task_id = $1 AND \"trigger\" <> 'manual'",
+            Params{}.add(task_id))
+        .optional_int64(0, 0);
+  });
+}
+
+std::int64_t PostgresStore::delete_successful_before(Millis cutoff) {
+  return connection()
+      ->query("DELETE FROM task_execution_logs WHERE status = 'success' AND id < $1",
+              Params{}.add(id_floor(cutoff)))
+      .affected();
+}
+
+Stats PostgresStore::stats(Millis now) {
+  // The current second and the 86,399 before it, as the SQLite store counts them.
+  static constexpr std::string_view kSql =
+      "SELECT (SELECT count(*) FROM scheduled_tasks), "
+      "(SELECT count(*) FROM scheduled_tasks WHERE enabled), "
+      "count(*), count(*) FILTER (WHERE status IN ('failed', 'timed_out')), "
+      "(SELECT count(*) FROM task_execution_logs WHERE status = 'running' "
+      "AND status <> 'success'), "
+      "(SELECT count(*) FROM task_execution_logs WHERE status = 'queued' "
+      "AND status <> 'success') "
+      "FROM task_execution_logs WHERE id >= $1 AND queued_at >= $2 AND queued_at < $3";
+  const std::int64_t second = ExecutionWindow::second_of(now);
+  const Millis start = (second - ExecutionWindow::kSeconds + 1) * 1000;
+  auto r = read([&](pg::Connection& c) {
+    return c.query(kSql, Params{}.add(id_floor(start)).add(start).add((second + 1) * Millis{1000}));
+  });
+  Stats st;
+  st.total_tasks = r.int64(0, 0);
+  st.enabled_tasks = r.int64(0, 1);
+  st.last24h_executions = r.int64(0, 2);
+  st.last24h_failures = r.int64(0, 3);
+  st.running = r.int64(0, 4);
+  st.queued = r.int64(0, 5);
+  return st;
+}
+
+bool PostgresStore::ping() {
+  try {
+    read([](pg::Connection& c) { return c.exec("SELECT 1"); });
+    return true;
+  } catch (const StoreError&) {
+    return false;
+  }
+}
+
+}  // namespace cronkit::store

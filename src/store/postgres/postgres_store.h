@@ -1,0 +1,70 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/store.h"
+#include "store/open_store.h"
+#include "store/postgres/pg.h"
+
+namespace cronkit::store {
+
+/// The Store on a PostgreSQL database that several cronkit servers may share. Connections
+/// come from a pool (made on demand, a broken one is dropped and the next call connects
+/// again). Counts are read from the database: other servers write too. A batch of
+/// executions is one statement per kind (unnest of arrays), whatever its size.
+class PostgresStore final : public Store {
+ public:
+  /// Connects to `url` (postgresql://...) and migrates the database. Throws StoreError.
+  explicit PostgresStore(std::string url);
+  ~PostgresStore() override;
+
+  const MigrationReport& migration_report() const { return report_; }
+
+  Page<ListedTask> list_tasks(const TaskFilter& filter) override;
+  std::optional<Task> get_task(std::string_view id) override;
+  std::vector<Task> enabled_tasks() override;
+  std::vector<ScheduleSpec> enabled_schedules() override;
+  bool insert_task(const Task& task) override;
+  bool update_task(const Task& task) override;
+  bool delete_task(std::string_view id) override;
+
+  Page<Execution> list_executions(const ExecutionFilter& filter) override;
+  std::vector<Execution> recent_executions(std::string_view task_id, int limit) override;
+  std::optional<Execution> get_execution(std::string_view id) override;
+  std::unordered_map<std::string, std::string> task_names(
+      std::span<const std::string_view> ids) override;
+  std::vector<bool> write_executions(std::span<const ExecutionWrite> batch) override;
+  std::vector<Execution> queued_executions() override;
+  std::int64_t fail_running(Millis now, std::string_view message) override;
+  std::optional<Millis> latest_scheduled_for(std::string_view task_id) override;
+  std::int64_t delete_successful_before(Millis cutoff) override;
+
+  Stats stats(Millis now) override;
+  bool ping() override;
+  /// Other servers change the data unseen: a new number on every call.
+  std::uint64_t version() const override { return ++version_; }
+
+ private:
+  class Lease;
+  /// A connection for one call: an idle one from the pool, or a new one.
+  Lease connection();
+  /// Runs a read on a connection; if the connection turns out lost (the server restarted,
+  /// or ended it), every idle one is dropped and the read runs once more on a new one.
+  template <typename Read>
+  auto read(Read&& r);
+  /// Forgets the idle connections: one was found lost, the others likely are too.
+  void drop_idle();
+
+  const std::string url_;
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<pg::Connection>> idle_;
+  MigrationReport report_;
+  mutable std::atomic<std::uint64_t> version_{0};
+};
+
+}  // namespace cronkit::store

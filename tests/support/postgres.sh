@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# A private PostgreSQL server for the tests, on a free loopback port:
+#   tests/support/postgres.sh start STATE   initdb into a new temporary directory, start the
+#                                           server, write its URL to STATE (a file)
+#   tests/support/postgres.sh stop STATE    stop the server and remove its directory
+# Run as root (as CI does), the server runs as the postgres user: PostgreSQL refuses root.
+# The tests connect as the superuser `cronkit` (trust, loopback only).
+set -euo pipefail
+
+command=${1:?start or stop}
+state=${2:?state file}
+
+bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$bindir" ] || [ ! -x "$bindir/pg_ctl" ]; then
+  echo "postgres.sh: no PostgreSQL server found under /usr/lib/postgresql (scripts/setup.sh installs it)" >&2
+  exit 1
+fi
+
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+stop() {
+  [ -f "$state.dir" ] || return 0
+  local dir
+  dir=$(cat "$state.dir")
+  if [ -d "$dir/data" ]; then
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$dir"
+  rm -f "$state" "$state.dir"
+}
+
+case $command in
+start)
+  stop
+  mkdir -p "$(dirname "$state")"
+  dir=$(mktemp -d /tmp/cronkit-postgres.XXXXXX)
+  echo "$dir" >"$state.dir"
+  chmod 755 "$dir"
+  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; fi
+  as_owner "$bindir/initdb" -D "$dir/data" -A trust -U cronkit -E UTF8 --locale=C.UTF-8 \
+    --no-sync >"$dir/initdb.log" 2>&1 || {
+    cat "$dir/initdb.log" >&2
+    exit 1
+  }
+  # A port nobody listens on; if another process takes it first, try the next one.
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    port=$((20000 + RANDOM % 40000))
+    port_in_use "$port" && continue
+    # Durability is not under test here: fsync off keeps the suite fast.
+    if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300" \
+      start >/dev/null; then
+      echo "postgresql://cronkit@127.0.0.1:$port/postgres" >"$state"
+      exit 0
+    fi
+    tail -n 5 "$dir/server.log" >&2 || true
+  done
+  echo "postgres.sh: the server did not start" >&2
+  exit 1
+  ;;
+stop)
+  stop
+  ;;
+*)
+  echo "usage: $0 start|stop STATE" >&2
+  exit 2
+  ;;
+esac
