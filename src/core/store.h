@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/cluster.h"
 #include "core/task.h"
 
 namespace cronkit {
@@ -67,9 +68,12 @@ struct ExecutionWrite {
   enum class Kind { insert, update };
   Kind kind = Kind::insert;
   Execution execution;
+  /// In a cluster, the member the row belongs to (an update is refused unless it owns the
+  /// row); empty: the store's own member id. Ignored by a store without a cluster.
+  std::string owner;
 };
 
-/// Where tasks and their executions live. Implementations: SQLite, later PostgreSQL; the
+/// Where tasks and their executions live. Implementations: SQLite and PostgreSQL; the
 /// only code that knows them is open_store(). All methods are thread-safe; each is one
 /// transaction. Failures of the database itself throw StoreError.
 class Store {
@@ -80,6 +84,8 @@ class Store {
   /// A page of tasks, newest first.
   virtual Page<ListedTask> list_tasks(const TaskFilter& filter) = 0;
   virtual std::optional<Task> get_task(std::string_view id) = 0;
+  /// The tasks with these ids that exist, in no particular order.
+  virtual std::vector<Task> get_tasks(std::span<const std::string_view> ids) = 0;
   /// Every enabled task.
   virtual std::vector<Task> enabled_tasks() = 0;
   /// The schedule of every enabled task, for the scheduler to load.
@@ -103,10 +109,12 @@ class Store {
   /// Writes a batch in one transaction (group commit). Returns, per row, whether it was
   /// written: an insert is refused when its task already has a scheduled execution for
   /// that instant (the claim on (task_id, scheduled_for)) or the task no longer exists;
-  /// an update, when the execution no longer exists.
+  /// an update, when the execution no longer exists, is finished already, or (in a
+  /// cluster) belongs to another member.
   virtual std::vector<bool> write_executions(std::span<const ExecutionWrite> batch) = 0;
 
-  /// Executions still queued, oldest first (start-up recovery runs them).
+  /// Executions still queued, oldest first (start-up recovery runs them). A store shared
+  /// by several servers recovers through its Cluster instead.
   virtual std::vector<Execution> queued_executions() = 0;
   /// Marks every running execution failed with `message`; returns how many.
   virtual std::int64_t fail_running(Millis now, std::string_view message) = 0;
@@ -118,6 +126,9 @@ class Store {
   virtual Stats stats(Millis now) = 0;
   /// True if the database answers.
   virtual bool ping() = 0;
+
+  /// How servers share this database, or null when one process owns it (SQLite).
+  virtual Cluster* cluster() { return nullptr; }
 
   /// A number that changes after every commit that changed tasks or executions, for
   /// caching what is read from them: read it before reading the data. A store that cannot

@@ -43,6 +43,7 @@ void Recorder::write(ExecutionWrite w, Done done) {
   {
     std::lock_guard lock{mutex_};
     queue_.push_back({std::move(w), std::move(done)});
+    ++handed_over_;
   }
   wake_.notify_one();
 }
@@ -110,7 +111,15 @@ void Recorder::run() {
     done_wake_.notify_one();
 
     lock.lock();
+    written_ += batch.size();
+    written_cv_.notify_all();
   }
+}
+
+bool Recorder::wait_written(std::chrono::milliseconds timeout) {
+  std::unique_lock lock{mutex_};
+  const std::uint64_t target = handed_over_;
+  return written_cv_.wait_for(lock, timeout, [&] { return written_ >= target; });
 }
 
 void Recorder::notify_loop() {

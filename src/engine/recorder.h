@@ -1,7 +1,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -34,6 +36,9 @@ class Recorder {
   void write(ExecutionWrite w, Done done = {});
   /// False while the store is failing (writes are kept and retried).
   bool healthy() const { return healthy_; }
+  /// Waits until everything handed over before the call is written (or refused); false if
+  /// that took longer than `timeout`.
+  bool wait_written(std::chrono::milliseconds timeout);
 
  private:
   struct Item {
@@ -51,6 +56,9 @@ class Recorder {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Item> queue_;
+  std::uint64_t handed_over_ = 0;  // writes queued so far
+  std::uint64_t written_ = 0;      // of those, written or refused
+  std::condition_variable written_cv_;
   bool stopping_ = false;
   std::atomic<bool> healthy_{true};
   std::thread thread_;

@@ -1,5 +1,11 @@
 #include "store/postgres/postgres_store.h"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <thread>
 #include <unordered_set>
 
 #include "core/clock.h"
@@ -22,6 +28,16 @@ constexpr std::int64_t kScheduleChunk = 50000;
 // How many times a batch is written again after a task it names was deleted meanwhile.
 constexpr int kForeignKeyRetries = 3;
 constexpr std::string_view kForeignKeyViolation = "23503";
+constexpr std::string_view kTaskChannel = "cronkit_tasks";
+// Announces the tasks a statement changed (its CTE `t`) to the other members, on commit,
+// with this member's id (parameter `member`) so that it can skip its own announcements.
+std::string announce(int member) {
+  return "SELECT pg_notify('" + std::string(kTaskChannel) + "', $" + std::to_string(member) +
+         " || ' ' || id) FROM t";
+}
+// The database's clock in epoch milliseconds: members' heartbeats are compared by it alone,
+// so that their own clocks may differ.
+constexpr std::string_view kDbNow = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 // Reads that must agree (a page and its total) see one snapshot.
 constexpr std::string_view kSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
@@ -210,7 +226,8 @@ auto PostgresStore::read(Read&& r) {
   }
 }
 
-PostgresStore::PostgresStore(std::string url) : url_(std::move(url)) {
+PostgresStore::PostgresStore(std::string url)
+    : url_(std::move(url)), member_id_(new_id(SystemClock{}.now())) {
   auto c = connection();
   report_ = migrate_postgres(*c);
 }
@@ -281,6 +298,22 @@ std::optional<Task> PostgresStore::get_task(std::string_view id) {
   });
 }
 
+std::vector<Task> PostgresStore::get_tasks(std::span<const std::string_view> ids) {
+  static const std::string kSql = select_tasks("WHERE id = ANY($1::text[])");
+  pg::ArrayLiteral list;
+  for (std::string_view id : ids)
+    list.add(id);
+  const Params params = Params{}.add(list.take());
+  return read([&](pg::Connection& c) {
+    auto r = c.query(kSql, params);
+    std::vector<Task> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i)
+      out.push_back(read_task(r, i));
+    return out;
+  });
+}
+
 std::vector<Task> PostgresStore::enabled_tasks() {
   static const std::string kSql = select_tasks("WHERE enabled");
   return read([&](pg::Connection& c) {
@@ -316,27 +349,30 @@ std::vector<ScheduleSpec> PostgresStore::enabled_schedules() {
 }
 
 bool PostgresStore::insert_task(const Task& task) {
-  static const std::string kSql = "INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) +
-                                  ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-                                  "$13, $14, $15, $16, $17, $18, $19) ON CONFLICT (id) DO NOTHING";
-  return connection()->query(kSql, task_params(task)).affected() == 1;
+  static const std::string kSql =
+      "WITH t AS (INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) +
+      ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+      "$18, $19) ON CONFLICT (id) DO NOTHING RETURNING id) " +
+      announce(20);
+  return connection()->query(kSql, task_params(task).add(member_id())).rows() == 1;
 }
 
 bool PostgresStore::update_task(const Task& task) {
-  static constexpr std::string_view kSql =
-      "UPDATE scheduled_tasks SET name = $2, cron_expression = $3, timezone = $4, type = $5, "
-      "function_name = $6, function_payload = $7, http_method = $8, http_url = $9, "
+  static const std::string kSql =
+      "WITH t AS (UPDATE scheduled_tasks SET name = $2, cron_expression = $3, timezone = $4, "
+      "type = $5, function_name = $6, function_payload = $7, http_method = $8, http_url = $9, "
       "http_headers = $10, http_body = $11, catch_up = $12, enabled = $13, max_retries = $14, "
       "retry_delay_seconds = $15, timeout_seconds = $16, overlap_policy = $17, "
-      "created_at = $18, updated_at = $19 WHERE id = $1";
-  return connection()->query(kSql, task_params(task)).affected() == 1;
+      "created_at = $18, updated_at = $19 WHERE id = $1 RETURNING id) " +
+      announce(20);
+  return connection()->query(kSql, task_params(task).add(member_id())).rows() == 1;
 }
 
 bool PostgresStore::delete_task(std::string_view id) {
   // The task's executions go with it (ON DELETE CASCADE).
-  return connection()
-             ->query("DELETE FROM scheduled_tasks WHERE id = $1", Params{}.add(id))
-             .affected() == 1;
+  static const std::string kSql =
+      "WITH t AS (DELETE FROM scheduled_tasks WHERE id = $1 RETURNING id) " + announce(2);
+  return connection()->query(kSql, Params{}.add(id).add(member_id())).rows() == 1;
 }
 
 // ---- executions ------------------------------------------------------------------------
@@ -411,11 +447,11 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
   // an update always names an execution inserted by an earlier batch.
   static const std::string kInsert =
       "INSERT INTO task_execution_logs (" + std::string(kExecutionColumns) +
-      ") SELECT v.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], "
-      "$6::int8[], $7::int8[], $8::int8[], $9::text[], $10::text[], $11::text[], $12::int4[], "
-      "$13::int8[], $14::text[]) AS v (id, task_id, status, \"trigger\", scheduled_for, "
-      "queued_at, started_at, finished_at, error_message, result_summary, output, attempts, "
-      "duration_ms, node_id) "
+      ", owner) SELECT v.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+      "$5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::text[], $10::text[], $11::text[], "
+      "$12::int4[], $13::int8[], $14::text[], $15::text[]) AS v (id, task_id, status, "
+      "\"trigger\", scheduled_for, queued_at, started_at, finished_at, error_message, "
+      "result_summary, output, attempts, duration_ms, node_id, owner) "
       // A task deleted meanwhile takes its firings with it (the foreign key would fail the
       // whole statement); a task deleted between this check and the insert fails it, and
       // the batch is written again.
@@ -428,9 +464,12 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
       "result_summary = v.result_summary, output = v.output, attempts = v.attempts, "
       "duration_ms = v.duration_ms, node_id = v.node_id "
       "FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], "
-      "$7::text[], $8::int4[], $9::int8[], $10::text[]) AS v (id, status, started_at, "
-      "finished_at, error_message, result_summary, output, attempts, duration_ms, node_id) "
-      "WHERE t.id = v.id RETURNING t.id";
+      "$7::text[], $8::int4[], $9::int8[], $10::text[], $11::text[]) AS v (id, status, "
+      "started_at, finished_at, error_message, result_summary, output, attempts, duration_ms, "
+      "node_id, owner) "
+      // Only the owner changes an execution, and only until it is finished.
+      "WHERE t.id = v.id AND t.owner = v.owner AND t.status IN ('queued', 'running') "
+      "RETURNING t.id";
   // After a commit whose answer was lost, the same batch comes again: an execution that
   // exists with its own id was written by us.
   static constexpr std::string_view kExisting =
@@ -457,7 +496,8 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
   }
   Params insert_params;
   if (!inserts.empty()) {
-    pg::ArrayLiteral cols[14];
+    const std::string me = member_id();
+    pg::ArrayLiteral cols[15];
     for (std::size_t i : inserts) {
       const Execution& e = batch[i].execution;
       cols[0].add(e.id);
@@ -474,13 +514,15 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
       cols[11].add(std::int64_t{e.attempts});
       cols[12].add(e.duration_ms);
       cols[13].add(e.node_id);
+      cols[14].add(batch[i].owner.empty() ? me : batch[i].owner);
     }
     for (auto& col : cols)
       insert_params.add(col.take());
   }
   Params update_params;
   if (!updates.empty()) {
-    pg::ArrayLiteral cols[10];
+    const std::string me = member_id();
+    pg::ArrayLiteral cols[11];
     for (std::size_t i : updates) {
       const Execution& e = batch[i].execution;
       cols[0].add(e.id);
@@ -493,6 +535,7 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
       cols[7].add(std::int64_t{e.attempts});
       cols[8].add(e.duration_ms);
       cols[9].add(e.node_id);
+      cols[10].add(batch[i].owner.empty() ? me : batch[i].owner);
     }
     for (auto& col : cols)
       update_params.add(col.take());
@@ -612,6 +655,191 @@ bool PostgresStore::ping() {
   } catch (const StoreError&) {
     return false;
   }
+}
+
+}  // namespace cronkit::store
+
+// ---- cluster ---------------------------------------------------------------------------
+
+namespace cronkit::store {
+namespace {
+
+// Listens for announced task changes on a connection of its own, until destroyed.
+class TaskWatch final : public Subscription {
+ public:
+  TaskWatch(std::string url, std::function<std::string()> member,
+            std::function<void(const std::string&)> changed)
+      : url_(std::move(url)), member_(std::move(member)), changed_(std::move(changed)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~TaskWatch() override {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    bool connected_before = false;
+    int failures = 0;
+    while (!stop_) {
+      try {
+        pg::Connection c{url_};
+        c.exec("LISTEN " + std::string(kTaskChannel));
+        // Whatever changed while no one listened is unknown: reload everything.
+        if (connected_before) changed_("");
+        connected_before = true;
+        failures = 0;
+        while (!stop_) {
+          pollfd fd{c.socket(), POLLIN, 0};
+          if (::poll(&fd, 1, 200) < 0 && errno != EINTR) break;
+          for (const std::string& payload : c.notifications()) {
+            auto space = payload.find(' ');
+            if (space == std::string::npos) continue;
+            if (std::string_view{payload}.substr(0, space) == member_()) continue;
+            changed_(payload.substr(space + 1));
+          }
+        }
+      } catch (const StoreError&) {
+        // Lost or cannot connect: try again, backing off up to 2 s.
+        connected_before = true;
+        for (int i = 0; i < std::min(10, 1 << std::min(failures, 4)) && !stop_; ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds{200});
+        ++failures;
+      }
+    }
+  }
+
+  const std::string url_;
+  const std::function<std::string()> member_;
+  const std::function<void(const std::string&)> changed_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::string PostgresStore::member_id() const {
+  std::lock_guard lock{member_mutex_};
+  return member_id_;
+}
+
+std::vector<std::string> PostgresStore::heartbeat(std::string_view node, Millis alive_ms) {
+  static const std::string kBeat =
+      "INSERT INTO cluster_members (member_id, node, joined_at, heartbeat_at) "
+      "VALUES ($1, $2, " +
+      std::string(kDbNow) + ", " + std::string(kDbNow) +
+      ") ON CONFLICT (member_id) DO UPDATE SET node = EXCLUDED.node, "
+      "heartbeat_at = EXCLUDED.heartbeat_at";
+  static const std::string kAlive =
+      "SELECT member_id FROM cluster_members WHERE heartbeat_at >= " + std::string(kDbNow) +
+      " - $1 ORDER BY member_id";
+  auto c = connection();
+  c->query(kBeat, Params{}.add(member_id()).add(node));
+  auto r = c->query(kAlive, Params{}.add(alive_ms));
+  std::vector<std::string> alive;
+  alive.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i)
+    alive.emplace_back(r.text(i, 0));
+  return alive;
+}
+
+void PostgresStore::rejoin() {
+  std::string old;
+  {
+    std::lock_guard lock{member_mutex_};
+    old = std::exchange(member_id_, new_id(SystemClock{}.now()));
+  }
+  // Gone at once: its rows are taken over by the next heartbeat of any member.
+  connection()->query("DELETE FROM cluster_members WHERE member_id = $1", Params{}.add(old));
+}
+
+void PostgresStore::leave() {
+  connection()->query("DELETE FROM cluster_members WHERE member_id = $1",
+                      Params{}.add(member_id()));
+}
+
+Takeover PostgresStore::take_over(Millis dead_after_ms, Millis now, std::string_view message) {
+  // Members with unfinished executions and no recent heartbeat (a left member has none).
+  static const std::string kSilent =
+      "SELECT DISTINCT owner FROM task_execution_logs "
+      "WHERE status IN ('queued', 'running') AND owner <> $1 AND owner NOT IN ("
+      "SELECT member_id FROM cluster_members WHERE heartbeat_at >= " +
+      std::string(kDbNow) + " - $2)";
+  // Each statement names the silent members it saw: a row that another member took over
+  // meanwhile no longer matches once its lock is released (owner changed), so every row is
+  // taken over once.
+  static const std::string kRetry =
+      "UPDATE task_execution_logs l SET status = 'queued', owner = $2, error_message = $3 "
+      "FROM scheduled_tasks t WHERE l.owner = ANY($1::text[]) AND l.status = 'running' "
+      "AND t.id = l.task_id AND l.attempts <= t.max_retries RETURNING " +
+      [] {
+        std::string cols;
+        for (auto col : {"id", "task_id", "status", "\"trigger\"", "scheduled_for", "queued_at",
+                         "started_at", "finished_at", "error_message", "result_summary", "output",
+                         "attempts", "duration_ms", "node_id"}) {
+          cols += (cols.empty() ? "l." : ", l.") + std::string(col);
+        }
+        return cols;
+      }();
+  static const std::string kFail =
+      "UPDATE task_execution_logs SET status = 'failed', error_message = $3, "
+      "finished_at = $2, duration_ms = $2 - started_at "
+      "WHERE owner = ANY($1::text[]) AND status = 'running' RETURNING " +
+      std::string(kExecutionColumns);
+  static const std::string kAdopt =
+      "UPDATE task_execution_logs SET owner = $2 "
+      "WHERE owner = ANY($1::text[]) AND status = 'queued' RETURNING " +
+      std::string(kExecutionColumns);
+  static const std::string kForget =
+      "DELETE FROM cluster_members WHERE heartbeat_at < " + std::string(kDbNow) + " - $1";
+  const std::string me = member_id();
+  Takeover out;
+  auto c = connection();
+  auto silent = c->query(kSilent, Params{}.add(me).add(dead_after_ms));
+  if (silent.rows() == 0) {
+    c->query(kForget, Params{}.add(dead_after_ms));
+    return out;
+  }
+  pg::ArrayLiteral owners;
+  for (int i = 0; i < silent.rows(); ++i)
+    owners.add(silent.text(i, 0));
+  const std::string list = owners.take();
+  pg::Transaction tx{*c};
+  out.queued = read_executions(c->query(kRetry, Params{}.add(list).add(me).add(message)));
+  out.interrupted = read_executions(c->query(kFail, Params{}.add(list).add(now).add(message)));
+  auto adopted = read_executions(c->query(kAdopt, Params{}.add(list).add(me)));
+  out.queued.insert(out.queued.end(), std::make_move_iterator(adopted.begin()),
+                    std::make_move_iterator(adopted.end()));
+  c->query(kForget, Params{}.add(dead_after_ms));
+  tx.commit();
+  std::ranges::sort(out.queued, {}, &Execution::id);
+  return out;
+}
+
+std::vector<bool> PostgresStore::claimed(std::span<const Firing> firings) {
+  static constexpr std::string_view kSql =
+      "SELECT v.i FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS v (task_id, at, i) "
+      "WHERE EXISTS (SELECT 1 FROM task_execution_logs l WHERE l.task_id = v.task_id "
+      "AND l.scheduled_for = v.at AND l.\"trigger\" <> 'manual')";
+  std::vector<bool> out(firings.size(), false);
+  if (firings.empty()) return out;
+  pg::ArrayLiteral ids;
+  pg::ArrayLiteral instants;
+  for (const Firing& f : firings) {
+    ids.add(f.task_id);
+    instants.add(f.scheduled_for);
+  }
+  const Params params = Params{}.add(ids.take()).add(instants.take());
+  auto r = read([&](pg::Connection& c) { return c.query(kSql, params); });
+  for (int i = 0; i < r.rows(); ++i)
+    out[static_cast<std::size_t>(r.int64(i, 0) - 1)] = true;
+  return out;
+}
+
+std::unique_ptr<Subscription> PostgresStore::watch_tasks(
+    std::function<void(const std::string& task_id)> changed) {
+  return std::make_unique<TaskWatch>(
+      url_, [this] { return member_id(); }, std::move(changed));
 }
 
 }  // namespace cronkit::store

@@ -7,17 +7,20 @@
 #include <string>
 #include <vector>
 
+#include "core/cluster.h"
 #include "core/store.h"
 #include "store/open_store.h"
 #include "store/postgres/pg.h"
 
 namespace cronkit::store {
 
-/// The Store on a PostgreSQL database that several cronkit servers may share. Connections
-/// come from a pool (made on demand, a broken one is dropped and the next call connects
-/// again). Counts are read from the database: other servers write too. A batch of
-/// executions is one statement per kind (unnest of arrays), whatever its size.
-class PostgresStore final : public Store {
+/// The Store on a PostgreSQL database that several cronkit servers share, and the
+/// Cluster they form. Connections come from a pool (made on demand; a lost one is dropped,
+/// and a read that met one runs again on a new one). Counts are read from the database:
+/// other servers write too. A batch of executions is one statement per kind (unnest of
+/// arrays), whatever its size. Every execution row names its owner (this process's member
+/// id); changes to tasks are announced with NOTIFY.
+class PostgresStore final : public Store, public Cluster {
  public:
   /// Connects to `url` (postgresql://...) and migrates the database. Throws StoreError.
   explicit PostgresStore(std::string url);
@@ -27,6 +30,7 @@ class PostgresStore final : public Store {
 
   Page<ListedTask> list_tasks(const TaskFilter& filter) override;
   std::optional<Task> get_task(std::string_view id) override;
+  std::vector<Task> get_tasks(std::span<const std::string_view> ids) override;
   std::vector<Task> enabled_tasks() override;
   std::vector<ScheduleSpec> enabled_schedules() override;
   bool insert_task(const Task& task) override;
@@ -48,6 +52,17 @@ class PostgresStore final : public Store {
   bool ping() override;
   /// Other servers change the data unseen: a new number on every call.
   std::uint64_t version() const override { return ++version_; }
+  Cluster* cluster() override { return this; }
+
+  // ---- Cluster
+  std::string member_id() const override;
+  std::vector<std::string> heartbeat(std::string_view node, Millis alive_ms) override;
+  void rejoin() override;
+  void leave() override;
+  Takeover take_over(Millis dead_after_ms, Millis now, std::string_view message) override;
+  std::vector<bool> claimed(std::span<const Firing> firings) override;
+  std::unique_ptr<Subscription> watch_tasks(
+      std::function<void(const std::string& task_id)> changed) override;
 
  private:
   class Lease;
@@ -65,6 +80,8 @@ class PostgresStore final : public Store {
   std::vector<std::unique_ptr<pg::Connection>> idle_;
   MigrationReport report_;
   mutable std::atomic<std::uint64_t> version_{0};
+  mutable std::mutex member_mutex_;
+  std::string member_id_;
 };
 
 }  // namespace cronkit::store

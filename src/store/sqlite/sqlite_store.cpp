@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <unordered_set>
 
 #include "core/clock.h"
 #include "core/ids.h"
@@ -327,6 +328,23 @@ std::optional<Task> SqliteStore::get_task(std::string_view id) {
   return task;
 }
 
+std::vector<Task> SqliteStore::get_tasks(std::span<const std::string_view> ids) {
+  static const std::string kSql = select_tasks("WHERE id = ?1");
+  std::vector<Task> tasks;
+  std::unordered_set<std::string_view> seen;
+  Reader r = reader();
+  sqlite::ReadTransaction snapshot{r.db()};
+  auto& s = r.db().prepare(kSql);
+  for (std::string_view id : ids) {
+    if (!seen.insert(id).second) continue;
+    s.reset();
+    s.bind(1, id);
+    if (s.step()) tasks.push_back(read_task(s));
+  }
+  s.reset();
+  return tasks;
+}
+
 std::vector<Task> SqliteStore::enabled_tasks() {
   std::lock_guard lock{mutex_};
   auto& s = db_.prepare(select_tasks("WHERE enabled = 1"));
@@ -497,7 +515,8 @@ std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> 
   static constexpr std::string_view kUpdate =
       "UPDATE task_execution_logs SET status = ?2, started_at = ?3, finished_at = ?4, "
       "error_message = ?5, result_summary = ?6, output = ?7, attempts = ?8, "
-      "duration_ms = ?9, node_id = ?10 WHERE id = ?1";
+      "duration_ms = ?9, node_id = ?10 "
+      "WHERE id = ?1 AND (status = 'queued' OR status = 'running')";
   std::vector<bool> written;
   written.reserve(batch.size());
   std::lock_guard lock{mutex_};

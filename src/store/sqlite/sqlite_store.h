@@ -29,6 +29,7 @@ class SqliteStore final : public Store {
 
   Page<ListedTask> list_tasks(const TaskFilter& filter) override;
   std::optional<Task> get_task(std::string_view id) override;
+  std::vector<Task> get_tasks(std::span<const std::string_view> ids) override;
   std::vector<Task> enabled_tasks() override;
   std::vector<ScheduleSpec> enabled_schedules() override;
   bool insert_task(const Task& task) override;

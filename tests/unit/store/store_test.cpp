@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -376,6 +379,17 @@ TEST_P(StoreTest, SearchesNamesIgnoringCaseWithLiteralWildcards) {
   EXPECT_EQ(store_->list_tasks({.page_size = 1, .name_contains = "done"}).total, 2);
 }
 
+TEST_P(StoreTest, ReadsSeveralTasksAtOnce) {
+  Task a = task("a", 1000);
+  Task b = task("b", 1001, TaskType::http);
+  task("c", 1002);
+  std::vector<std::string_view> ids{b.id, "missing", a.id, b.id};
+  auto found = store_->get_tasks(ids);
+  std::ranges::sort(found, {}, &Task::name);
+  EXPECT_EQ(found, (std::vector<Task>{a, b}));
+  EXPECT_TRUE(store_->get_tasks({}).empty());
+}
+
 TEST_P(StoreTest, NamesTasksById) {
   Task a = task("alpha", 1000);
   Task b = task("beta", 1001);
@@ -524,6 +538,7 @@ TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   store_.reset();
   exec_directly("DROP TABLE task_execution_logs");
   exec_directly("DROP TABLE scheduled_tasks");
+  exec_directly("DROP TABLE IF EXISTS cluster_members");
   exec_directly("DELETE FROM schema_migrations");
   std::vector<std::thread> starts;
   std::atomic<int> opened{0};
@@ -606,6 +621,163 @@ TEST_P(PostgresStoreTest, AWriteWhoseAnswerWasLostIsRecognisedWhenWrittenAgain) 
   std::vector<ExecutionWrite> again{{ExecutionWrite::Kind::insert, mine},
                                     {ExecutionWrite::Kind::insert, rival}};
   EXPECT_EQ(store_->write_executions(again), (std::vector<bool>{true, false}));
+}
+
+TEST_P(StoreTest, AFinishedExecutionIsNotChangedAgain) {
+  Task t = task("a", 1000);
+  Execution e = execution(t, 60000);
+  ASSERT_TRUE(insert(e));
+  e.status = ExecutionStatus::success;
+  e.finished_at = 60010;
+  ExecutionWrite done{ExecutionWrite::Kind::update, e};
+  ASSERT_TRUE(store_->write_executions({&done, 1}).at(0));
+  Execution late = e;
+  late.status = ExecutionStatus::failed;
+  late.error_message = "interrupted";
+  ExecutionWrite again{ExecutionWrite::Kind::update, late};
+  EXPECT_FALSE(store_->write_executions({&again, 1}).at(0));
+  EXPECT_EQ(store_->get_execution(e.id), e);
+}
+
+TEST_P(StoreTest, OnlyASharedDatabaseHasACluster) {
+  EXPECT_EQ(store_->cluster() != nullptr, GetParam() == Backend::postgres);
+}
+
+// Two servers on one database: `store_` is member A, `b` member B.
+class ClusterTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    auto opened = open_store(url_);
+    ASSERT_TRUE(opened) << opened.error();
+    b_ = std::move(*opened);
+  }
+  void TearDown() override {
+    b_.reset();
+    StoreTest::TearDown();
+  }
+  Cluster& a() { return *store_->cluster(); }
+  Cluster& b() { return *b_->cluster(); }
+
+  std::unique_ptr<Store> b_;
+};
+INSTANTIATE_TEST_SUITE_P(Backends, ClusterTest, ::testing::Values(Backend::postgres),
+                         [](const auto&) { return "postgres"; });
+
+TEST_P(ClusterTest, HeartbeatsTellWhoIsAlive) {
+  EXPECT_NE(a().member_id(), b().member_id());
+  EXPECT_EQ(a().heartbeat("node-a", 5000), (std::vector<std::string>{a().member_id()}));
+  auto both = b().heartbeat("node-b", 5000);
+  auto expected = std::vector<std::string>{a().member_id(), b().member_id()};
+  std::ranges::sort(expected);
+  EXPECT_EQ(both, expected);
+  a().leave();
+  EXPECT_EQ(b().heartbeat("node-b", 5000), (std::vector<std::string>{b().member_id()}));
+  std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  EXPECT_TRUE(b().heartbeat("node-b", 10).size() == 1) << "B's own heartbeat is fresh";
+}
+
+TEST_P(ClusterTest, ASilentMembersExecutionsAreTakenOverOnce) {
+  Task once = task("once", 1000);
+  Task retried = task("retried", 1001);
+  retried.max_retries = 2;
+  ASSERT_TRUE(store_->update_task(retried));
+  a().heartbeat("node-a", 5000);
+  // A claimed three firings: one still queued, two running (attempt 1).
+  Execution queued = execution(once, 60000);
+  Execution running = execution(once, 61000);
+  running.status = ExecutionStatus::running;
+  running.started_at = 61000;
+  running.attempts = 1;
+  Execution retry = execution(retried, 62000);
+  retry.status = ExecutionStatus::running;
+  retry.started_at = 62000;
+  retry.attempts = 1;
+  for (const auto& e : {queued, running, retry})
+    ASSERT_TRUE(insert(e));
+
+  b().heartbeat("node-b", 5000);
+  EXPECT_TRUE(b().take_over(60000, 70000, "interrupted").queued.empty()) << "A is alive";
+
+  std::this_thread::sleep_for(std::chrono::milliseconds{30});
+  b().heartbeat("node-b", 5000);
+  // A and a third member C both try: each row is taken over once.
+  auto c_store = open_store(url_);
+  ASSERT_TRUE(c_store);
+  Cluster& c = *(*c_store)->cluster();
+  c.heartbeat("node-c", 5000);
+  Takeover by_b, by_c;
+  std::thread tb{[&] { by_b = b().take_over(20, 70000, "interrupted: its server went silent"); }};
+  std::thread tc{[&] { by_c = c.take_over(20, 70000, "interrupted: its server went silent"); }};
+  tb.join();
+  tc.join();
+  EXPECT_EQ(by_b.queued.size() + by_c.queued.size(), 2u) << "the queued one and the retry";
+  EXPECT_EQ(by_b.interrupted.size() + by_c.interrupted.size(), 1u);
+  const Takeover& winner = by_b.queued.empty() ? by_c : by_b;
+  ASSERT_EQ(winner.queued.size(), 2u);
+  EXPECT_EQ(winner.queued[0].id, queued.id);
+  EXPECT_EQ(winner.queued[1].id, retry.id);
+  EXPECT_EQ(winner.queued[1].status, ExecutionStatus::queued);
+  EXPECT_EQ(winner.queued[1].attempts, 1);
+  auto failed = store_->get_execution(running.id);
+  EXPECT_EQ(failed->status, ExecutionStatus::failed);
+  EXPECT_EQ(failed->error_message, "interrupted: its server went silent");
+  EXPECT_EQ(failed->finished_at, 70000);
+
+  // A's late writes are refused: the rows are not its own any more.
+  Execution late = queued;
+  late.status = ExecutionStatus::running;
+  ExecutionWrite w{ExecutionWrite::Kind::update, late};
+  EXPECT_FALSE(store_->write_executions({&w, 1}).at(0));
+  // The new owner's are not.
+  Store& owner = by_b.queued.empty() ? **c_store : *b_;
+  EXPECT_TRUE(owner.write_executions({&w, 1}).at(0));
+}
+
+TEST_P(ClusterTest, ARejoinedMemberLeavesItsOldRowsToBeTakenOver) {
+  Task t = task("t", 1000);
+  a().heartbeat("node-a", 5000);
+  Execution e = execution(t, 60000);
+  ASSERT_TRUE(insert(e));
+  const std::string old = a().member_id();
+  a().rejoin();
+  EXPECT_NE(a().member_id(), old);
+  auto taken = a().take_over(60000, 70000, "interrupted");
+  ASSERT_EQ(taken.queued.size(), 1u) << "the old member left nothing alive behind";
+  EXPECT_EQ(taken.queued[0].id, e.id);
+}
+
+TEST_P(ClusterTest, TellsWhichFiringsAreClaimed) {
+  Task t = task("t", 1000);
+  ASSERT_TRUE(insert(execution(t, 60000)));
+  ASSERT_TRUE(insert(execution(t, 62000, Trigger::manual)));
+  std::vector<Firing> firings{{t.id, 60000}, {t.id, 61000}, {t.id, 62000}, {"other", 60000}};
+  EXPECT_EQ(b().claimed(firings), (std::vector<bool>{true, false, false, false}));
+  EXPECT_TRUE(b().claimed({}).empty());
+}
+
+TEST_P(ClusterTest, TaskChangesReachTheOtherMembers) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::string> seen_by_b, seen_by_a;
+  auto watch_b = b().watch_tasks([&](const std::string& id) {
+    std::lock_guard lock{m};
+    seen_by_b.push_back(id);
+    cv.notify_all();
+  });
+  auto watch_a = a().watch_tasks([&](const std::string& id) {
+    std::lock_guard lock{m};
+    seen_by_a.push_back(id);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});  // both listen
+  Task t = task("announced", 1000);
+  t.name = "renamed";
+  ASSERT_TRUE(store_->update_task(t));
+  ASSERT_TRUE(store_->delete_task(t.id));
+  std::unique_lock lock{m};
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds{5}, [&] { return seen_by_b.size() >= 3; }));
+  EXPECT_EQ(seen_by_b, (std::vector<std::string>{t.id, t.id, t.id}));
+  EXPECT_TRUE(seen_by_a.empty()) << "a member is not told of its own changes";
 }
 
 TEST(Ids, AreUuidVersion7AndOrderedByTime) {

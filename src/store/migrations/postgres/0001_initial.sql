@@ -47,7 +47,10 @@ CREATE TABLE task_execution_logs (
   output          TEXT,
   attempts        INTEGER NOT NULL DEFAULT 0,
   duration_ms     BIGINT,
-  node_id         TEXT
+  node_id         TEXT,
+  -- The cluster member that owns the row: only it changes a queued or running execution;
+  -- a member that went silent has its rows taken over (see cluster_members).
+  owner           TEXT COLLATE "C" NOT NULL
 );
 
 -- One execution per scheduled instant of a task: the claim that makes each firing run
@@ -59,3 +62,15 @@ CREATE UNIQUE INDEX task_execution_logs_claim
 CREATE INDEX task_execution_logs_task ON task_execution_logs (task_id, id);
 CREATE INDEX task_execution_logs_unsuccessful
   ON task_execution_logs (status, id) WHERE status <> 'success';
+-- Executions still to finish, by owner: what a silent member leaves to take over.
+CREATE INDEX task_execution_logs_unfinished
+  ON task_execution_logs (owner) WHERE status IN ('queued', 'running');
+
+-- The servers sharing this database. Each process is a member with its own id; it renews
+-- heartbeat_at (the database's clock, epoch milliseconds) every second.
+CREATE TABLE cluster_members (
+  member_id    TEXT COLLATE "C" PRIMARY KEY,
+  node         TEXT NOT NULL,
+  joined_at    BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL
+);
