@@ -33,6 +33,7 @@ step "build (release)" scripts/build.sh release
 step "unit tests, TZ=UTC" env TZ=UTC ctest --preset release
 step "unit tests, TZ=Pacific/Chatham" env TZ=Pacific/Chatham ctest --preset release
 step "API tests against the binary" node --test tests/api/
+step "cluster test: 3 servers on PostgreSQL, one killed every 15 s" node --test tests/cluster/
 step "admin UI unit tests (Vitest)" scripts/web.sh test
 step "admin UI in Chromium against the binary" scripts/web.sh e2e
 step "build (asan-ubsan)" scripts/build.sh asan-ubsan
@@ -41,7 +42,7 @@ step "API tests against the ASan+UBSan binary" \
   env CRONKIT_BIN=build-asan/cronkit ASAN_OPTIONS=detect_leaks=1 node --test tests/api/
 step "build (tsan)" scripts/build.sh tsan
 step "engine, event and store tests under TSan" \
-  env TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -R "Engine|EventHub|Store"
+  env TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -R "Engine|EventHub|Store|Cluster"
 step "differential test against croner" tests/differential/run.sh build
 step "parser fuzzing" tests/fuzzing/run.sh
 

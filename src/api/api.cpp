@@ -654,6 +654,11 @@ Response Api::readyz(Call&) {
   if (!store_.ping()) {
     throw Failure{http::status::service_unavailable, "not ready: the database does not answer"};
   }
+  if (!engine_.ready()) {
+    throw Failure{http::status::service_unavailable,
+                  "not ready: this server's heartbeat has not reached the database lately, so "
+                  "it starts nothing"};
+  }
   return ok(json::object{{"status", "ready"}});
 }
 

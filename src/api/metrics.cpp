@@ -78,6 +78,16 @@ std::string Metrics::render(const engine::EngineCounters& c) const {
   gauge("cronkit_running_executions", "Executions running now.", c.running);
   gauge("cronkit_held_firings", "Firings claimed ahead of their instant.", c.held);
   gauge("cronkit_scheduled_tasks", "Enabled tasks in the scheduler.", c.scheduled_tasks);
+  gauge("cronkit_cluster_members",
+        "Servers sharing the database whose heartbeat is recent, this one included (0: no "
+        "cluster).",
+        c.cluster_members);
+  out +=
+      "# HELP cronkit_executions_taken_over_total Executions taken over from servers that "
+      "stopped responding.\n"
+      "# TYPE cronkit_executions_taken_over_total counter\n"
+      "cronkit_executions_taken_over_total " +
+      std::to_string(c.taken_over) + "\n";
   return out;
 }
 

@@ -1,6 +1,8 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 
@@ -63,6 +65,9 @@ struct Engine::Run {
   // The task's schedule when this firing was claimed (0: not from the schedule).
   std::uint64_t generation = 0;
   enum class State { held, waiting, running, retry_wait } state = State::waiting;
+  // In a cluster: the member that owns the row, and the engine's epoch when it was made.
+  std::string owner;
+  std::uint64_t epoch = 0;
 };
 
 struct Engine::Due {
@@ -80,7 +85,10 @@ Engine::Engine(Store& store, const Clock& clock, const Registry& registry, Engin
       max_workers_(static_cast<std::size_t>(
           std::max(1, std::min(options_.max_concurrency, options_.max_function_threads)))),
       base_workers_(std::max<std::size_t>(2, 2 * std::thread::hardware_concurrency())),
-      recorder_(store) {}
+      recorder_(store),
+      cluster_(store.cluster()) {
+  if (cluster_) member_ = cluster_->member_id();
+}
 
 Engine::~Engine() {
   stop();
@@ -97,22 +105,17 @@ void Engine::start() {
   recorder_.start();
   http_.start();
   const Millis now = clock_.now();
-  store_.fail_running(now, "interrupted by restart");
-  for (const auto& e : store_.queued_executions()) {
-    auto task = store_.get_task(e.task_id);
-    if (!task) continue;
-    auto run = std::make_shared<Run>();
-    run->exec = e;
-    run->task = std::move(*task);
-    std::lock_guard lock{mutex_};
-    claimed_locked(std::move(run));  // one claimed ahead of its instant waits for it
+  if (cluster_) {
+    // What earlier runs of this server left is taken over like any silent member's (a
+    // clean stop left at once; a crash after dead_after_ms), by whichever member is first.
+    beat();
+  } else {
+    store_.fail_running(now, "interrupted by restart");
+    adopt(store_.queued_executions());
   }
   std::vector<Due> due;
-  const std::vector<ScheduleSpec> specs = store_.enabled_schedules();
-  // Tasks share a handful of patterns and zones: parse each once.
-  std::unordered_map<std::string, std::optional<cron::CronExpr>> patterns;
-  std::unordered_map<std::string, const cron::Zone*> zones;
   {
+    const std::vector<ScheduleSpec> specs = store_.enabled_schedules();
     std::lock_guard lock{mutex_};
     // A million tasks must not pay for containers grown by doubling.
     slots_.reserve(specs.size());
@@ -120,29 +123,7 @@ void Engine::start() {
     std::vector<HeapEntry> entries;
     entries.reserve(specs.size());
     heap_ = decltype(heap_){std::greater<>{}, std::move(entries)};
-    for (const auto& spec : specs) {
-      auto p = patterns.find(spec.cron_expression);
-      if (p == patterns.end()) {
-        auto parsed = cron::CronExpr::parse(spec.cron_expression);
-        p = patterns.emplace(spec.cron_expression, parsed ? std::optional{*parsed} : std::nullopt)
-                .first;
-      }
-      auto z = zones.find(spec.timezone);
-      if (z == zones.end()) {
-        auto found = cron::Zone::find(spec.timezone);
-        z = zones.emplace(spec.timezone, found ? found->get() : nullptr).first;
-      }
-      // Stored before validation got stricter: skipped here; the API reports it.
-      if (!p->second || !z->second) continue;
-      add_slot_locked(spec.id, *p->second, z->second, spec.catch_up, now);
-      if (!spec.catch_up) continue;
-      // Catch up once: the latest instant before now, if it came after the task was
-      // created and nothing ran for it (or for any later instant).
-      auto last = p->second->prev_before(to_instant(now) + seconds{1}, *z->second);
-      if (last && to_millis(*last) > spec.created_at) {
-        due.push_back({spec.id, to_millis(*last), Trigger::catch_up});
-      }
-    }
+    due = load_locked(specs, now);
   }
   // Drop catch-ups whose instant already has an execution.
   std::erase_if(due, [&](const Due& d) {
@@ -155,6 +136,41 @@ void Engine::start() {
     next_cleanup_ = now;
   }
   scheduler_ = std::thread([this] { scheduler_loop(); });
+  if (cluster_) {
+    task_watch_ = cluster_->watch_tasks([this](const std::string& id) { task_changed(id); });
+    cluster_thread_ = std::thread([this] { cluster_loop(); });
+  }
+}
+
+std::vector<Engine::Due> Engine::load_locked(const std::vector<ScheduleSpec>& specs, Millis now) {
+  std::vector<Due> catch_ups;
+  // Tasks share a handful of patterns and zones: parse each once.
+  std::unordered_map<std::string, std::optional<cron::CronExpr>> patterns;
+  std::unordered_map<std::string, const cron::Zone*> zones;
+  for (const auto& spec : specs) {
+    auto p = patterns.find(spec.cron_expression);
+    if (p == patterns.end()) {
+      auto parsed = cron::CronExpr::parse(spec.cron_expression);
+      p = patterns.emplace(spec.cron_expression, parsed ? std::optional{*parsed} : std::nullopt)
+              .first;
+    }
+    auto z = zones.find(spec.timezone);
+    if (z == zones.end()) {
+      auto found = cron::Zone::find(spec.timezone);
+      z = zones.emplace(spec.timezone, found ? found->get() : nullptr).first;
+    }
+    // Stored before validation got stricter: skipped here; the API reports it.
+    if (!p->second || !z->second) continue;
+    add_slot_locked(spec.id, *p->second, z->second, spec.catch_up, now);
+    if (!spec.catch_up) continue;
+    // Catch up once: the latest instant before now, if it came after the task was created
+    // and nothing ran for it (or for any later instant).
+    auto last = p->second->prev_before(to_instant(now) + seconds{1}, *z->second);
+    if (last && to_millis(*last) > spec.created_at) {
+      catch_ups.push_back({spec.id, to_millis(*last), Trigger::catch_up});
+    }
+  }
+  return catch_ups;
 }
 
 void Engine::stop() {
@@ -164,7 +180,10 @@ void Engine::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  cluster_wake_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();
+  if (cluster_thread_.joinable()) cluster_thread_.join();
+  task_watch_.reset();
   {
     Lock lock{mutex_};
     runs_changed_.wait_for(lock, std::chrono::milliseconds{options_.shutdown_grace_ms},
@@ -191,6 +210,14 @@ void Engine::stop() {
   }
   http_.stop();
   recorder_.stop();
+  if (cluster_) {
+    try {
+      // What waits here is taken over by the other members at once.
+      cluster_->leave();
+    } catch (const StoreError&) {
+      // Then they take it over once this member's heartbeat is old enough.
+    }
+  }
 }
 
 // ---- tasks -----------------------------------------------------------------------------
@@ -252,6 +279,14 @@ void Engine::unschedule(std::string_view task_id) {
 std::string Engine::trigger(const Task& task) {
   const Millis now = clock_.now();
   auto run = std::make_shared<Run>();
+  {
+    std::lock_guard lock{mutex_};
+    if (cluster_ && !lease_valid_locked()) {
+      throw StoreError("this server cannot reach the database: it starts nothing until it can");
+    }
+    run->owner = member_;
+    run->epoch = epoch_;
+  }
   run->exec.id = new_id(now);
   run->exec.task_id = task.id;
   run->exec.trigger = Trigger::manual;
@@ -260,9 +295,10 @@ std::string Engine::trigger(const Task& task) {
   run->exec.node_id = options_.node_id;
   run->task = task;
   std::string id = run->exec.id;
-  recorder_.write({ExecutionWrite::Kind::insert, run->exec}, [this, run](bool written) {
+  recorder_.write(write_of(*run, ExecutionWrite::Kind::insert), [this, run](bool written) {
     if (!written) return;
     std::lock_guard lock{mutex_};
+    if (run->epoch != epoch_) return;  // this member started over: others take it over
     if (options_.on_change) options_.on_change(run->exec);
     enqueue_locked(run);
   });
@@ -276,6 +312,8 @@ EngineCounters Engine::counters() const {
   c.running = running_;
   c.held = held_;
   c.waiting = static_cast<std::int64_t>(runs_.size()) - running_ - held_;
+  c.cluster_members = static_cast<std::int64_t>(members_.size());
+  c.taken_over = taken_over_;
   return c;
 }
 
@@ -319,9 +357,17 @@ void Engine::scheduler_loop() {
         }
         slot.next = slot.next_after(now);
       } else {
-        due.push_back({task_id, entry.at, Trigger::schedule, slot.generation});
-        if (entry.at > now && (slot.held == Slot::kNever || entry.at < slot.held)) {
-          slot.held = entry.at;
+        if (cluster_ && !lease_valid_locked()) {
+          // Cut off from the database: claim nothing (the others claim what they can);
+          // catch-up tasks run once for the latest such instant when the lease returns.
+          if (slot.catch_up) missed_[task_id] = entry.at;
+        } else if (cluster_ && !owns_locked(task_id, entry.at)) {
+          watches_.push_back({task_id, entry.at, slot.generation});
+        } else {
+          due.push_back({task_id, entry.at, Trigger::schedule, slot.generation});
+          if (entry.at > now && (slot.held == Slot::kNever || entry.at < slot.held)) {
+            slot.held = entry.at;
+          }
         }
         // From the scheduled instant, not from now: a late wake-up neither drifts nor skips.
         slot.next = slot.next_after(entry.at);
@@ -364,28 +410,47 @@ void Engine::scheduler_loop() {
 }
 
 void Engine::dispatch(std::vector<Due> due) {
+  if (due.empty()) return;
   const Millis now = clock_.now();
-  for (auto& d : due) {
-    std::optional<Task> task;
-    try {
-      task = store_.get_task(d.task_id);
-    } catch (const StoreError&) {
-      continue;  // cannot read the definition: the firing is missed, and catch-up covers it
+  std::unordered_map<std::string, Task, IdHash, std::equal_to<>> tasks;
+  try {
+    std::vector<std::string_view> ids;
+    ids.reserve(due.size());
+    for (const auto& d : due)
+      ids.push_back(d.task_id);
+    for (auto& t : store_.get_tasks(ids)) {
+      std::string id = t.id;
+      tasks.emplace(std::move(id), std::move(t));
     }
-    if (!task || !task->enabled) continue;
+  } catch (const StoreError&) {
+    return;  // cannot read the definitions: the firings are missed, and catch-up covers them
+  }
+  std::string owner;
+  std::uint64_t epoch = 0;
+  {
+    std::lock_guard lock{mutex_};
+    owner = member_;
+    epoch = epoch_;
+  }
+  for (auto& d : due) {
+    auto found = tasks.find(d.task_id);
+    if (found == tasks.end() || !found->second.enabled) continue;
     auto run = std::make_shared<Run>();
+    run->owner = owner;
+    run->epoch = epoch;
     run->exec.id = new_id(now);
     run->exec.task_id = d.task_id;
     run->exec.trigger = d.trigger;
     run->exec.scheduled_for = d.scheduled_for;
     run->exec.queued_at = now;
     run->exec.node_id = options_.node_id;
-    run->task = std::move(*task);
+    run->task = found->second;  // a task may fire twice in one batch
     run->generation = d.generation;
     // Run only once the row is stored: the claim on (task, instant) decides.
-    recorder_.write({ExecutionWrite::Kind::insert, run->exec}, [this, run](bool written) {
+    recorder_.write(write_of(*run, ExecutionWrite::Kind::insert), [this, run](bool written) {
       if (!written) return;
       std::lock_guard lock{mutex_};
+      if (run->epoch != epoch_) return;  // this member started over: others take it over
       claimed_locked(run);
     });
   }
@@ -435,7 +500,7 @@ void Engine::release_locked(const std::shared_ptr<Run>& run) {
         run->exec.status = ExecutionStatus::skipped;
         run->exec.finished_at = clock_.now();
         run->exec.result_summary = "skipped: the task was changed or disabled before its instant";
-        record(run->exec);
+        record(*run);
         return;
       }
       run->task = std::move(*task);
@@ -454,7 +519,7 @@ void Engine::enqueue_locked(std::shared_ptr<Run> run) {
     run->exec.status = ExecutionStatus::skipped;
     run->exec.finished_at = now;
     run->exec.result_summary = "skipped: execution " + *active.begin() + " is still running";
-    record(run->exec);
+    record(*run);
     runs_.erase(run->exec.id);  // if it was held there
     return;
   }
@@ -478,6 +543,7 @@ void Engine::enqueue_locked(std::shared_ptr<Run> run) {
 
 void Engine::pump_locked() {
   if (stopping_) return;  // shutting down: let what runs finish, start nothing new
+  if (cluster_ && !lease_valid_locked()) return;  // started again by beat() when it returns
   while (running_ < options_.max_concurrency && !ready_.empty()) {
     auto run = ready_.front();
     ready_.pop_front();
@@ -494,7 +560,7 @@ void Engine::start_attempt_locked(const std::shared_ptr<Run>& run) {
   run->exec.attempts += 1;
   if (!run->exec.started_at) run->exec.started_at = now;
   run->exec.status = ExecutionStatus::running;
-  record(run->exec);
+  record(*run);
   timers_.push({now + run->task.timeout_seconds * Millis{1000}, Timer::Kind::deadline, run->exec.id,
                 run->token});
   wake_.notify_one();
@@ -638,7 +704,7 @@ void Engine::attempt_failed_locked(const std::shared_ptr<Run>& run, ExecutionSta
   if (run->exec.attempts <= run->task.max_retries && !stopping_) {
     run->state = Run::State::retry_wait;
     run->exec.error_message = message;
-    record(run->exec);
+    record(*run);
     timers_.push({clock_.now() + run->task.retry_delay_seconds * Millis{1000}, Timer::Kind::retry,
                   run->exec.id, run->token});
     wake_.notify_one();
@@ -680,7 +746,7 @@ void Engine::finish_locked(const std::shared_ptr<Run>& run, ExecutionStatus stat
   } else {
     run->exec.error_message = std::move(message);
   }
-  record(run->exec);
+  record(*run);
   runs_.erase(run->exec.id);
   auto active = active_.find(run->task.id);
   if (active != active_.end()) {
@@ -690,9 +756,250 @@ void Engine::finish_locked(const std::shared_ptr<Run>& run, ExecutionStatus stat
   runs_changed_.notify_all();
 }
 
-void Engine::record(const Execution& e) {
-  recorder_.write({ExecutionWrite::Kind::update, e});
-  if (options_.on_change) options_.on_change(e);
+void Engine::record(const Run& run) {
+  recorder_.write(write_of(run, ExecutionWrite::Kind::update));
+  if (options_.on_change) options_.on_change(run.exec);
+}
+
+ExecutionWrite Engine::write_of(const Run& run, ExecutionWrite::Kind kind) const {
+  return {kind, run.exec, run.owner};
+}
+
+// ---- recovery and cluster --------------------------------------------------------------
+
+void Engine::adopt(std::vector<Execution> queued) {
+  if (queued.empty()) return;
+  std::vector<std::string_view> ids;
+  ids.reserve(queued.size());
+  for (const auto& e : queued)
+    ids.push_back(e.task_id);
+  std::unordered_map<std::string, Task, IdHash, std::equal_to<>> tasks;
+  for (auto& t : store_.get_tasks(ids)) {
+    std::string id = t.id;
+    tasks.emplace(std::move(id), std::move(t));
+  }
+  std::lock_guard lock{mutex_};
+  for (auto& e : queued) {
+    auto it = tasks.find(e.task_id);
+    if (it == tasks.end()) continue;  // deleted, with its executions
+    auto run = std::make_shared<Run>();
+    run->exec = std::move(e);
+    run->exec.node_id = options_.node_id;
+    run->task = it->second;
+    run->owner = member_;
+    run->epoch = epoch_;
+    claimed_locked(std::move(run));  // one claimed ahead of its instant waits for it
+  }
+}
+
+bool Engine::ready() const {
+  std::lock_guard lock{mutex_};
+  return !cluster_ || lease_valid_locked();
+}
+
+bool Engine::lease_valid_locked() const {
+  return last_beat_ != std::chrono::steady_clock::time_point{} &&
+         std::chrono::steady_clock::now() - last_beat_ <
+             std::chrono::milliseconds{options_.lease_ms};
+}
+
+namespace {
+
+std::uint64_t mix64(std::uint64_t x) {  // splitmix64's finaliser
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t fnv1a(std::string_view s) {  // the same on every member and every build
+  std::uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+bool Engine::owns_locked(std::string_view task_id, Millis at) const {
+  if (members_.size() <= 1) return true;
+  // Rendezvous hashing: each firing goes to one member, firings spread evenly, and when a
+  // member comes or goes only the firings that were or become its own move.
+  const std::uint64_t firing = mix64(fnv1a(task_id) ^ mix64(static_cast<std::uint64_t>(at)));
+  const std::string* best = nullptr;
+  std::uint64_t best_score = 0;
+  for (const auto& m : members_) {
+    const std::uint64_t score = mix64(fnv1a(m) ^ firing);
+    if (!best || score > best_score) {
+      best = &m;
+      best_score = score;
+    }
+  }
+  return *best == member_;
+}
+
+void Engine::abandon_locked() {
+  ++epoch_;
+  for (auto& [id, run] : runs_)
+    cancel_locked(*run);  // late results are ignored (tokens moved on)
+  runs_.clear();
+  active_.clear();
+  ready_.clear();
+  work_.clear();
+  running_ = 0;
+  held_ = 0;
+  for (auto& slot : slots_)
+    slot.held = Slot::kNever;
+  watches_.clear();
+  ++schedule_version_;
+  runs_changed_.notify_all();
+}
+
+void Engine::cluster_loop() {
+  auto next = std::chrono::steady_clock::now();
+  for (;;) {
+    next += std::chrono::milliseconds{options_.heartbeat_ms};
+    {
+      Lock lock{mutex_};
+      if (cluster_wake_.wait_until(lock, next, [&] { return stopping_; })) return;
+    }
+    next = std::max(next, std::chrono::steady_clock::now());  // a slow beat: none to make up
+    beat();
+  }
+}
+
+void Engine::beat() {
+  using std::chrono::milliseconds;
+  using std::chrono::steady_clock;
+  auto sent = steady_clock::now();
+  std::vector<std::string> alive;
+  try {
+    alive = cluster_->heartbeat(options_.node_id, options_.dead_after_ms);
+    bool start_over = false;
+    {
+      std::lock_guard lock{mutex_};
+      // Others take over a member silent for dead_after_ms (by the database's clock, which
+      // saw each heartbeat after it was sent): from one interval before that, this member
+      // assumes they did, forgets its work and starts over under a new id.
+      start_over = last_beat_ != steady_clock::time_point{} &&
+                   steady_clock::now() - last_beat_ >
+                       milliseconds{options_.dead_after_ms - options_.heartbeat_ms};
+      if (start_over) abandon_locked();
+    }
+    if (start_over) {
+      cluster_->rejoin();
+      {
+        std::lock_guard lock{mutex_};
+        member_ = cluster_->member_id();
+      }
+      sent = steady_clock::now();
+      alive = cluster_->heartbeat(options_.node_id, options_.dead_after_ms);
+    }
+  } catch (const StoreError&) {
+    return;  // the lease runs out by itself: nothing starts until a heartbeat gets through
+  }
+  std::vector<Due> due;
+  {
+    std::lock_guard lock{mutex_};
+    last_beat_ = sent;
+    members_ = std::move(alive);
+    if (!std::ranges::binary_search(members_, member_)) {
+      members_.insert(std::ranges::lower_bound(members_, member_), member_);
+    }
+    // Catch-up tasks that fired while the lease was out run once for their latest instant.
+    for (auto& [task_id, at] : missed_)
+      due.push_back({task_id, at, Trigger::catch_up});
+    missed_.clear();
+    pump_locked();  // what waited for the lease
+  }
+
+  try {
+    Takeover taken = cluster_->take_over(options_.dead_after_ms, clock_.now(),
+                                         "interrupted: its server stopped responding");
+    std::lock_guard lock{mutex_};
+    taken_over_ += static_cast<std::int64_t>(taken.queued.size() + taken.interrupted.size());
+    if (options_.on_change) {
+      for (const auto& e : taken.interrupted)
+        options_.on_change(e);
+    }
+    std::ranges::move(taken.queued, std::back_inserter(to_adopt_));
+  } catch (const StoreError&) {
+    // Taken over at a later heartbeat, by this member or another.
+  }
+  if (!to_adopt_.empty()) {
+    try {
+      adopt(std::exchange(to_adopt_, {}));
+    } catch (const StoreError&) {
+      // adopt() read nothing: try again at the next heartbeat. (The rows are this member's:
+      // nobody else runs them while it is alive.)
+    }
+  }
+  if (reload_.exchange(false)) task_changed("");
+
+  // Firings owned by others, checked once backup_after_ms have passed: claimed here if
+  // nobody did (their owner died or never knew of the task).
+  std::vector<Watch> watched;
+  {
+    std::lock_guard lock{mutex_};
+    const Millis now = clock_.now();
+    while (!watches_.empty() && watches_.front().at + options_.backup_after_ms <= now) {
+      watched.push_back(std::move(watches_.front()));
+      watches_.pop_front();
+    }
+  }
+  if (!watched.empty()) {
+    std::vector<Firing> firings;
+    firings.reserve(watched.size());
+    for (const auto& w : watched)
+      firings.push_back({w.task_id, w.at});
+    try {
+      auto claimed = cluster_->claimed(firings);
+      for (std::size_t i = 0; i < watched.size(); ++i) {
+        if (!claimed[i]) {
+          due.push_back(
+              {watched[i].task_id, watched[i].at, Trigger::schedule, watched[i].generation});
+        }
+      }
+    } catch (const StoreError&) {
+      std::lock_guard lock{mutex_};
+      watches_.insert(watches_.begin(), std::make_move_iterator(watched.begin()),
+                      std::make_move_iterator(watched.end()));
+    }
+  }
+  dispatch(std::move(due));
+}
+
+void Engine::task_changed(const std::string& task_id) {
+  try {
+    if (task_id.empty()) {
+      // Changes were missed: every task's schedule is read again.
+      const std::vector<ScheduleSpec> specs = store_.enabled_schedules();
+      std::unordered_set<std::string_view> enabled;
+      for (const auto& spec : specs)
+        enabled.insert(spec.id);
+      std::lock_guard lock{mutex_};
+      std::vector<std::string> gone;
+      for (const auto& [id, slot] : index_) {
+        if (!enabled.contains(id)) gone.push_back(id);
+      }
+      for (const auto& id : gone)
+        free_slot_locked(id);
+      load_locked(specs, clock_.now());  // missed instants are the backups' to claim
+      return;
+    }
+    if (auto task = store_.get_task(task_id)) {
+      schedule(*task);
+    } else {
+      unschedule(task_id);
+    }
+  } catch (const StoreError&) {
+    reload_ = true;  // at the next heartbeat
+  } catch (const std::invalid_argument&) {
+    // Stored before validation got stricter: not scheduled; the API reports it.
+  }
 }
 
 }  // namespace cronkit::engine

@@ -43,6 +43,17 @@ struct EngineOptions {
   // Threads that run function handlers, created as needed up to this many (and never more
   // than max_concurrency). HTTP requests need none: one thread carries them all.
   int max_function_threads = 256;
+  // Several servers on one database (the store has a Cluster): every `heartbeat_ms` this
+  // one renews its heartbeat; without one that reached the database for `lease_ms` it
+  // starts nothing (another may take over its work); the others take over its executions
+  // when it has been silent for `dead_after_ms` (by the database's clock). A firing owned
+  // by another member is checked `backup_after_ms` after its instant and claimed here if
+  // nobody did. lease_ms < dead_after_ms - heartbeat_ms keeps a silent member from starting
+  // what another takes over.
+  Millis heartbeat_ms = 1000;
+  Millis lease_ms = 3000;
+  Millis dead_after_ms = 6000;
+  Millis backup_after_ms = 3000;
   // Told of every state an execution reaches once it is stored as queued: running, waiting
   // to retry, and its end. Called on the engine's threads, in order for one execution,
   // with the engine's lock held: it must be quick and must not call the engine.
@@ -52,15 +63,20 @@ struct EngineOptions {
 struct EngineCounters {
   std::int64_t scheduled_tasks = 0;
   std::int64_t running = 0;
-  std::int64_t waiting = 0;  // queued for a free slot, or waiting to retry
-  std::int64_t held = 0;     // claimed ahead of an instant that has not come yet
+  std::int64_t waiting = 0;          // queued for a free slot, or waiting to retry
+  std::int64_t held = 0;             // claimed ahead of an instant that has not come yet
+  std::int64_t cluster_members = 0;  // alive, this one included (0 without a cluster)
+  std::int64_t taken_over = 0;       // executions taken over from silent members so far
 };
 
 /// Fires enabled tasks at their cron instants and runs them: one timer heap for every
 /// task, a durable queue (each firing is stored as `queued` before it runs, unique on
 /// task and instant), at most max_concurrency executions at once, retries, timeouts,
 /// overlap policies, recovery at start. Firings are claimed shortly before their instant
-/// (queue_ahead_ms) and start at it.
+/// (queue_ahead_ms) and start at it. With a store shared by several servers, each firing
+/// is claimed by one member chosen by hashing (task, instant) over the live members, and
+/// checked by the others later (see EngineOptions::backup_after_ms); a silent member's
+/// executions are taken over.
 ///   Engine e{store, clock, registry, {.max_concurrency = 5}};
 ///   e.start();  e.schedule(task);  ...  e.stop();
 /// Thread-safe.
@@ -84,8 +100,12 @@ class Engine {
   void schedule(const Task& task);
   /// A task was deleted.
   void unschedule(std::string_view task_id);
-  /// Runs a task now, outside its schedule. Returns the new execution's id.
+  /// Runs a task now, outside its schedule. Returns the new execution's id. Throws
+  /// StoreError when this server may not start executions (ready() is false).
   std::string trigger(const Task& task);
+  /// False while this server may not start executions: in a cluster, when its heartbeat
+  /// has not reached the database within lease_ms.
+  bool ready() const;
 
   EngineCounters counters() const;
   /// The next instant the task fires at, if it is scheduled.
@@ -100,6 +120,12 @@ class Engine {
   struct Slot;
   struct Run;
   struct Due;
+  // A firing owned by another member, to check once backup_after_ms have passed.
+  struct Watch {
+    std::string task_id;
+    Millis at;
+    std::uint64_t generation;
+  };
   // How one attempt ended.
   struct Outcome {
     bool ok = false;
@@ -126,6 +152,8 @@ class Engine {
   using Lock = std::unique_lock<std::mutex>;
 
   void scheduler_loop();
+  // Adds a slot for each schedule; returns the catch-up firings they are owed.
+  std::vector<Due> load_locked(const std::vector<ScheduleSpec>& specs, Millis now);
   void worker_loop();
   // Loads the tasks of due firings and hands each to the recorder as `queued`.
   void dispatch(std::vector<Due> due);
@@ -148,7 +176,24 @@ class Engine {
   void free_slot_locked(std::string_view task_id);
   void add_slot_locked(const std::string& task_id, cron::CronExpr expr, const cron::Zone* zone,
                        bool catch_up, Millis now);
-  void record(const Execution& e);
+  void record(const Run& run);
+  // The store write of a run, carrying its owner.
+  ExecutionWrite write_of(const Run& run, ExecutionWrite::Kind kind) const;
+
+  // ---- cluster (only with cluster_)
+  void cluster_loop();
+  // Renews the heartbeat, takes over silent members' work, checks others' firings.
+  void beat();
+  // Whether this member claims the firing: the highest hash of (member, task, instant).
+  bool owns_locked(std::string_view task_id, Millis at) const;
+  bool lease_valid_locked() const;
+  // This member was silent so long that others may have taken over its work: forget all
+  // of it (their writes are refused now) before starting over as a new member.
+  void abandon_locked();
+  // Runs executions this member now owns (taken over, or recovered).
+  void adopt(std::vector<Execution> queued);
+  // Another member changed a task ("" : reload every task).
+  void task_changed(const std::string& task_id);
 
   Store& store_;
   const Clock& clock_;
@@ -190,6 +235,21 @@ class Engine {
   Millis next_cleanup_ = 0;
   std::thread scheduler_;
   std::vector<std::thread> workers_;
+
+  Cluster* const cluster_;            // null: this process alone uses the database
+  std::string member_;                // this member's id (changes when it starts over)
+  std::uint64_t epoch_ = 0;           // moves with member_: claims made before are dropped
+  std::vector<std::string> members_;  // alive, sorted
+  // When the last heartbeat that reached the database was sent (steady clock).
+  std::chrono::steady_clock::time_point last_beat_{};
+  std::vector<Execution> to_adopt_;  // taken over, waiting for their tasks to be read
+  std::atomic<bool> reload_{false};  // a task change was missed: reload every task
+  std::deque<Watch> watches_;
+  std::unordered_map<std::string, Millis> missed_;  // catch-up tasks' instants not claimed
+  std::int64_t taken_over_ = 0;
+  std::condition_variable cluster_wake_;
+  std::thread cluster_thread_;
+  std::unique_ptr<Subscription> task_watch_;
 };
 
 }  // namespace cronkit::engine
