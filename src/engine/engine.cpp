@@ -342,7 +342,11 @@ void Engine::scheduler_loop() {
   while (!stopping_) {
     const Millis now = clock_.now();
     std::vector<Due> due;
-    while (!heap_.empty() && heap_.top().at <= now + options_.queue_ahead_ms) {
+    // Cut off from the database (in a cluster, no heartbeat within the lease): claim
+    // nothing, and look at an instant only when it comes, in case the lease returns first.
+    const bool cut_off = cluster_ && !lease_valid_locked();
+    const Millis ahead = cut_off ? 0 : options_.queue_ahead_ms;
+    while (!heap_.empty() && heap_.top().at <= now + ahead) {
       HeapEntry entry = heap_.top();
       heap_.pop();
       Slot& slot = slots_[entry.slot];
@@ -357,9 +361,9 @@ void Engine::scheduler_loop() {
         }
         slot.next = slot.next_after(now);
       } else {
-        if (cluster_ && !lease_valid_locked()) {
-          // Cut off from the database: claim nothing (the others claim what they can);
-          // catch-up tasks run once for the latest such instant when the lease returns.
+        if (cut_off) {
+          // The others claim what they can; catch-up tasks run once for the latest such
+          // instant when the lease returns.
           if (slot.catch_up) missed_[task_id] = entry.at;
         } else if (cluster_ && !owns_locked(task_id, entry.at)) {
           watches_.push_back({task_id, entry.at, slot.generation});
@@ -397,7 +401,7 @@ void Engine::scheduler_loop() {
       continue;
     }
     Millis until = next_cleanup_;
-    if (!heap_.empty()) until = std::min(until, heap_.top().at - options_.queue_ahead_ms);
+    if (!heap_.empty()) until = std::min(until, heap_.top().at - ahead);
     if (!timers_.empty()) until = std::min(until, timers_.top().at);
     if (stalled) {
       // Function handlers block and work waits for a worker that may still be added: look
@@ -560,7 +564,34 @@ void Engine::start_attempt_locked(const std::shared_ptr<Run>& run) {
   run->exec.attempts += 1;
   if (!run->exec.started_at) run->exec.started_at = now;
   run->exec.status = ExecutionStatus::running;
-  record(*run);
+  if (!cluster_) {
+    record(*run);
+    launch_locked(run);
+    return;
+  }
+  // In a cluster the attempt starts only once `running` is stored under this member: a
+  // member that takes over after a crash then knows what may have started (running: it is
+  // interrupted, or retried) and what surely did not (queued: it runs).
+  if (options_.on_change) options_.on_change(run->exec);
+  recorder_.write(
+      write_of(*run, ExecutionWrite::Kind::update), [this, run, token = run->token](bool written) {
+        std::lock_guard lock{mutex_};
+        if (run->epoch != epoch_ || run->token != token || run->state != Run::State::running) {
+          return;  // timed out, replaced or abandoned meanwhile
+        }
+        if (written) {
+          launch_locked(run);
+          return;
+        }
+        // No longer this member's (taken over) or gone: not run here.
+        --running_;
+        forget_locked(*run);
+        pump_locked();
+      });
+}
+
+void Engine::launch_locked(const std::shared_ptr<Run>& run) {
+  const Millis now = clock_.now();
   timers_.push({now + run->task.timeout_seconds * Millis{1000}, Timer::Kind::deadline, run->exec.id,
                 run->token});
   wake_.notify_one();
@@ -747,12 +778,17 @@ void Engine::finish_locked(const std::shared_ptr<Run>& run, ExecutionStatus stat
     run->exec.error_message = std::move(message);
   }
   record(*run);
-  runs_.erase(run->exec.id);
-  auto active = active_.find(run->task.id);
+  forget_locked(*run);
+}
+
+void Engine::forget_locked(const Run& run) {
+  const std::string id = run.exec.id;  // `run` may live only in runs_
+  auto active = active_.find(run.task.id);
   if (active != active_.end()) {
-    active->second.erase(run->exec.id);
+    active->second.erase(id);
     if (active->second.empty()) active_.erase(active);
   }
+  runs_.erase(id);
   runs_changed_.notify_all();
 }
 
@@ -890,6 +926,9 @@ void Engine::beat() {
       if (start_over) abandon_locked();
     }
     if (start_over) {
+      // What this member finished is written under its old id first (nobody else may have
+      // taken it over yet); then its unfinished rows are taken over like any silent member's.
+      recorder_.wait_written(std::chrono::seconds{2});
       cluster_->rejoin();
       {
         std::lock_guard lock{mutex_};
@@ -913,7 +952,8 @@ void Engine::beat() {
     for (auto& [task_id, at] : missed_)
       due.push_back({task_id, at, Trigger::catch_up});
     missed_.clear();
-    pump_locked();  // what waited for the lease
+    pump_locked();       // what waited for the lease
+    wake_.notify_one();  // the scheduler claims ahead again
   }
 
   try {

@@ -164,6 +164,10 @@ class Engine {
   void enqueue_locked(std::shared_ptr<Run> run);
   void pump_locked();
   void start_attempt_locked(const std::shared_ptr<Run>& run);
+  // Starts the attempt's work: its deadline, then a function worker or the HTTP runner.
+  void launch_locked(const std::shared_ptr<Run>& run);
+  // Drops a run that is over (or no longer this member's) from the books.
+  void forget_locked(const Run& run);
   void attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, Outcome outcome);
   // Starts more function workers when all are busy and the queue has not moved for a
   // while. Returns true while work is waiting for a worker that may still be added.

@@ -3,6 +3,8 @@
 #   tests/support/postgres.sh start STATE   initdb into a new temporary directory, start the
 #                                           server, write its URL to STATE (a file)
 #   tests/support/postgres.sh stop STATE    stop the server and remove its directory
+#   tests/support/postgres.sh halt STATE    stop the server, keeping its data (an outage)
+#   tests/support/postgres.sh resume STATE  start it again on the same port
 # Run as root (as CI does), the server runs as the postgres user: PostgreSQL refuses root.
 # The tests connect as the superuser `cronkit` (trust, loopback only).
 set -euo pipefail
@@ -57,9 +59,10 @@ start)
     port=$((20000 + RANDOM % 40000))
     port_in_use "$port" && continue
     # Durability is not under test here: fsync off keeps the suite fast.
-    if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300" \
+    options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300"
+    if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$options" \
       start >/dev/null; then
+      echo "$options" >"$dir/options"
       echo "postgresql://cronkit@127.0.0.1:$port/postgres" >"$state"
       exit 0
     fi
@@ -71,8 +74,17 @@ start)
 stop)
   stop
   ;;
+halt)
+  dir=$(cat "$state.dir")
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+  ;;
+resume)
+  dir=$(cat "$state.dir")
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(cat "$dir/options")" \
+    start >/dev/null
+  ;;
 *)
-  echo "usage: $0 start|stop STATE" >&2
+  echo "usage: $0 start|stop|halt|resume STATE" >&2
   exit 2
   ;;
 esac
