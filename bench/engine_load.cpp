@@ -4,6 +4,11 @@
 //   engine_load burst TASKS      TASKS every-second tasks: how soon the last one starts
 //   engine_load http COUNT       COUNT http tasks at once against a 1 s endpoint: time, threads
 //   engine_load memory TASKS     TASKS enabled tasks: engine heap per task, load time
+//   engine_load cluster URL NODES TASKS SECONDS
+//                                NODES engines (each with its own connections, as separate
+//                                servers would be) on the PostgreSQL database at URL, TASKS
+//                                no-op tasks firing every second, for SECONDS: executions
+//                                stored per second, how they spread, lag
 #include <dirent.h>
 #include <malloc.h>
 #include <sys/resource.h>
@@ -28,11 +33,13 @@
 #include "core/ids.h"
 #include "engine/engine.h"
 #include "store/open_store.h"
+#include "store/postgres/pg.h"
 
 namespace {
 
 using namespace cronkit;
 using Clock = std::chrono::steady_clock;
+namespace pg = store::pg;
 namespace fs = std::filesystem;
 
 struct TempDb {
@@ -262,7 +269,85 @@ int memory(long n) {
 
 }  // namespace
 
+int cluster(const std::string& url, int nodes, int tasks, int seconds) {
+  SystemClock clock;
+  Registry registry;
+  std::mutex m;
+  std::vector<double> lags;  // ms from instant to handler start, inside the measured window
+  std::atomic<Millis> window_start{0}, window_end{0};
+  registry.add("noop", [&](const TaskContext& ctx) {
+    const Millis at =
+        std::chrono::duration_cast<std::chrono::milliseconds>(ctx.scheduled_for.time_since_epoch())
+            .count();
+    if (at >= window_start && at < window_end) {
+      double ms = std::chrono::duration<double, std::milli>(std::chrono::system_clock::now() -
+                                                            ctx.scheduled_for)
+                      .count();
+      std::lock_guard lock{m};
+      lags.push_back(ms);
+    }
+    return TaskResult{true, ""};
+  });
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < nodes; ++i) {
+    auto s = store::open_store(url);
+    if (!s) {
+      std::cerr << s.error() << "\n";
+      return 1;
+    }
+    stores.push_back(std::move(*s));
+  }
+  for (int i = 0; i < tasks; ++i)
+    stores[0]->insert_task(make_task("* * * * * *", clock.now()));
+  std::vector<std::unique_ptr<engine::Engine>> engines;
+  for (int i = 0; i < nodes; ++i) {
+    engines.push_back(std::make_unique<engine::Engine>(
+        *stores[static_cast<std::size_t>(i)], clock, registry,
+        engine::EngineOptions{.max_concurrency = 10000,
+                              .node_id = "node-" + std::to_string(i + 1),
+                              .max_function_threads = 4}));
+  }
+  for (auto& e : engines)
+    e->start();
+  // Measure whole seconds, after a few to settle.
+  const Millis settle = 3000;
+  const Millis from = (clock.now() + settle) / 1000 * 1000 + 1000;
+  window_start = from;
+  window_end = from + seconds * Millis{1000};
+  std::this_thread::sleep_for(std::chrono::milliseconds{window_end - clock.now() + 3000});
+  for (auto& e : engines)
+    e->stop();
+  // Count what was stored for the window's instants.
+  pg::Connection c{url};
+  auto r = c.query(
+      "SELECT node_id, count(*), count(*) FILTER (WHERE status = 'success') "
+      "FROM task_execution_logs WHERE scheduled_for >= $1 AND scheduled_for < $2 GROUP BY 1 "
+      "ORDER BY 1",
+      pg::Params{}.add(window_start.load()).add(window_end.load()));
+  long total = 0, succeeded = 0;
+  std::string spread;
+  for (int i = 0; i < r.rows(); ++i) {
+    total += r.int64(i, 1);
+    succeeded += r.int64(i, 2);
+    spread += (spread.empty() ? "" : ", ") + std::string(r.text(i, 0)) + " " +
+              std::to_string(r.int64(i, 1));
+  }
+  const long expected = static_cast<long>(tasks) * seconds;
+  std::lock_guard lock{m};
+  std::printf(
+      "cluster: %d node%s, %d every-second no-op tasks, %d s: %ld of %ld firings stored "
+      "(%ld successful) = %.0f executions/s; by node: %s; instant to handler start: median %.0f "
+      "ms, p99 %.0f ms\n",
+      nodes, nodes == 1 ? "" : "s", tasks, seconds, total, expected, succeeded,
+      static_cast<double>(succeeded) / seconds, spread.c_str(),
+      lags.empty() ? 0.0 : percentile(lags, 0.5), lags.empty() ? 0.0 : percentile(lags, 0.99));
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 6 && std::string(argv[1]) == "cluster") {
+    return cluster(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atoi(argv[5]));
+  }
   if (argc != 3) {
     std::cerr << "usage: engine_load throughput|lag|burst|http N\n";
     return 2;

@@ -129,6 +129,8 @@ class Store {
 
   /// How servers share this database, or null when one process owns it (SQLite).
   virtual Cluster* cluster() { return nullptr; }
+  /// How many write_executions() calls may usefully run at once (SQLite has one writer).
+  virtual int writers() const { return 1; }
 
   /// A number that changes after every commit that changed tasks or executions, for
   /// caching what is read from them: read it before reading the data. A store that cannot

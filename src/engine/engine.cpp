@@ -85,7 +85,7 @@ Engine::Engine(Store& store, const Clock& clock, const Registry& registry, Engin
       max_workers_(static_cast<std::size_t>(
           std::max(1, std::min(options_.max_concurrency, options_.max_function_threads)))),
       base_workers_(std::max<std::size_t>(2, 2 * std::thread::hardware_concurrency())),
-      recorder_(store),
+      recorder_(store, store.writers()),
       cluster_(store.cluster()) {
   if (cluster_) member_ = cluster_->member_id();
 }

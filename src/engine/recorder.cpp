@@ -1,36 +1,48 @@
 #include "engine/recorder.h"
 
+#include <algorithm>
 #include <chrono>
 #include <string_view>
 #include <unordered_map>
 
 namespace cronkit::engine {
 
-Recorder::Recorder(Store& store) : store_(store) {}
+Recorder::Recorder(Store& store, int lanes) : store_(store) {
+  for (int i = 0; i < std::max(lanes, 1); ++i)
+    lanes_.push_back(std::make_unique<Lane>());
+}
 
 Recorder::~Recorder() {
   stop();
 }
 
 void Recorder::start() {
-  std::lock_guard lock{mutex_};
-  if (thread_.joinable()) return;
-  stopping_ = false;
   {
     std::lock_guard done_lock{done_mutex_};
+    if (notifier_.joinable()) return;
     done_stopping_ = false;
   }
-  thread_ = std::thread([this] { run(); });
+  for (auto& lane : lanes_) {
+    {
+      std::lock_guard lock{lane->mutex};
+      lane->stopping = false;
+    }
+    lane->thread = std::thread([this, l = lane.get()] { run(*l); });
+  }
   notifier_ = std::thread([this] { notify_loop(); });
 }
 
 void Recorder::stop() {
-  {
-    std::lock_guard lock{mutex_};
-    stopping_ = true;
+  for (auto& lane : lanes_) {
+    {
+      std::lock_guard lock{lane->mutex};
+      lane->stopping = true;
+    }
+    lane->wake.notify_all();
   }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& lane : lanes_) {
+    if (lane->thread.joinable()) lane->thread.join();
+  }
   {
     std::lock_guard lock{done_mutex_};
     done_stopping_ = true;
@@ -40,21 +52,36 @@ void Recorder::stop() {
 }
 
 void Recorder::write(ExecutionWrite w, Done done) {
+  Lane& lane =
+      *lanes_[lanes_.size() == 1 ? 0
+                                 : std::hash<std::string_view>{}(w.execution.id) % lanes_.size()];
   {
-    std::lock_guard lock{mutex_};
-    queue_.push_back({std::move(w), std::move(done)});
-    ++handed_over_;
+    std::lock_guard lock{lane.mutex};
+    lane.queue.push_back({std::move(w), std::move(done)});
+    ++lane.handed_over;
   }
-  wake_.notify_one();
+  lane.wake.notify_one();
 }
 
-void Recorder::run() {
-  std::unique_lock lock{mutex_};
+bool Recorder::wait_written(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (auto& lane : lanes_) {
+    std::unique_lock lock{lane->mutex};
+    const std::uint64_t target = lane->handed_over;
+    if (!lane->written_cv.wait_until(lock, deadline, [&] { return lane->written >= target; })) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void Recorder::run(Lane& lane) {
+  std::unique_lock lock{lane.mutex};
   for (;;) {
-    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and everything is written
+    lane.wake.wait(lock, [&] { return lane.stopping || !lane.queue.empty(); });
+    if (lane.queue.empty()) return;  // stopping, and everything is written
     std::vector<Item> batch;
-    batch.swap(queue_);
+    batch.swap(lane.queue);
     lock.unlock();
 
     // Fold state changes that one transaction would write over each other: when an
@@ -92,7 +119,7 @@ void Recorder::run() {
       } catch (const StoreError&) {
         healthy_ = false;
         lock.lock();
-        bool give_up = stopping_ && attempt >= 5;
+        bool give_up = lane.stopping && attempt >= 5;
         lock.unlock();
         if (give_up) {
           results.assign(writes.size(), false);
@@ -111,15 +138,9 @@ void Recorder::run() {
     done_wake_.notify_one();
 
     lock.lock();
-    written_ += batch.size();
-    written_cv_.notify_all();
+    lane.written += batch.size();
+    lane.written_cv.notify_all();
   }
-}
-
-bool Recorder::wait_written(std::chrono::milliseconds timeout) {
-  std::unique_lock lock{mutex_};
-  const std::uint64_t target = handed_over_;
-  return written_cv_.wait_for(lock, timeout, [&] { return written_ >= target; });
 }
 
 void Recorder::notify_loop() {

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -13,10 +14,12 @@
 
 namespace cronkit::engine {
 
-/// Writes execution states to the store from one thread, in batches: whatever was handed
-/// over while one transaction ran goes into the next (group commit), so the store is not
-/// the bottleneck. Writes keep their order. The completion callbacks run, in the same order,
-/// on a second thread, so that the writer spends its time writing.
+/// Writes execution states to the store in batches: whatever was handed over while one
+/// transaction ran goes into the next (group commit), so the store is not the bottleneck.
+/// With several lanes (a store that takes concurrent writers, Store::writers()), each
+/// execution's writes go to one lane by its id, and the lanes write side by side. The
+/// writes of one execution keep their order, and so do their completion callbacks, which
+/// run on a thread of their own, so that the writers spend their time writing.
 ///   Recorder r{store};  r.start();
 ///   r.write({ExecutionWrite::Kind::insert, e}, [](bool written) { ... });
 class Recorder {
@@ -24,7 +27,7 @@ class Recorder {
   /// Called on the recorder's notifier thread once the write is committed (or refused).
   using Done = std::function<void(bool written)>;
 
-  explicit Recorder(Store& store);
+  explicit Recorder(Store& store, int lanes = 1);
   ~Recorder();
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
@@ -49,19 +52,23 @@ class Recorder {
     Done done;
     bool written;
   };
-  void run();
+  // One writer thread with its queue.
+  struct Lane {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::vector<Item> queue;
+    std::uint64_t handed_over = 0;  // writes queued so far
+    std::uint64_t written = 0;      // of those, written or refused
+    std::condition_variable written_cv;
+    bool stopping = false;
+    std::thread thread;
+  };
+  void run(Lane& lane);
   void notify_loop();
 
   Store& store_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::vector<Item> queue_;
-  std::uint64_t handed_over_ = 0;  // writes queued so far
-  std::uint64_t written_ = 0;      // of those, written or refused
-  std::condition_variable written_cv_;
-  bool stopping_ = false;
+  std::vector<std::unique_ptr<Lane>> lanes_;
   std::atomic<bool> healthy_{true};
-  std::thread thread_;
 
   std::mutex done_mutex_;
   std::condition_variable done_wake_;

@@ -58,8 +58,10 @@ start)
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
     port=$((20000 + RANDOM % 40000))
     port_in_use "$port" && continue
-    # Durability is not under test here: fsync off keeps the suite fast.
-    options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300"
+    # Durability is not under test here: fsync off keeps the suite fast (benchmarks set
+    # CRONKIT_PG_DURABLE=1 for the defaults: fsync and full-page writes on).
+    options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300"
+    if [ "${CRONKIT_PG_DURABLE:-0}" != 1 ]; then options+=" -c fsync=off -c full_page_writes=off"; fi
     if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$options" \
       start >/dev/null; then
       echo "$options" >"$dir/options"

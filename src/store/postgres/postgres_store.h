@@ -53,6 +53,9 @@ class PostgresStore final : public Store, public Cluster {
   /// Other servers change the data unseen: a new number on every call.
   std::uint64_t version() const override { return ++version_; }
   Cluster* cluster() override { return this; }
+  /// Batches written side by side on separate connections: PostgreSQL takes concurrent
+  /// writers, and one connection waits for each commit (measured: docs/performance.md).
+  int writers() const override { return 4; }
 
   // ---- Cluster
   std::string member_id() const override;

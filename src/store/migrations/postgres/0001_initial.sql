@@ -62,9 +62,8 @@ CREATE UNIQUE INDEX task_execution_logs_claim
 CREATE INDEX task_execution_logs_task ON task_execution_logs (task_id, id);
 CREATE INDEX task_execution_logs_unsuccessful
   ON task_execution_logs (status, id) WHERE status <> 'success';
--- Executions still to finish, by owner: what a silent member leaves to take over.
-CREATE INDEX task_execution_logs_unfinished
-  ON task_execution_logs (owner) WHERE status IN ('queued', 'running');
+-- (What a silent member leaves unfinished is found through the status index: an index on
+-- owner made the planner look up batch updates by owner, every row of which matched.)
 
 -- The servers sharing this database. Each process is a member with its own id; it renews
 -- heartbeat_at (the database's clock, epoch milliseconds) every second.
