@@ -38,6 +38,34 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+test("a change made through one server reaches the others within a second", async () => {
+  // A server's next run for a task comes from its own scheduler: it has one once the
+  // change reached it, and none once the task is paused.
+  const nextRunOn = async (node, id) =>
+    (await node.api("GET", `/api/scheduler/tasks/${id}`)).json.data.task.nextRun;
+  const within = async (what, fn) => {
+    const start = Date.now();
+    while (!(await fn())) {
+      assert.ok(Date.now() - start < 1000, `${what}: not within 1 s`);
+      await sleep(20);
+    }
+    return Date.now() - start;
+  };
+  const { json } = await nodes[0].api("POST", "/api/scheduler/tasks", {
+    name: "announced",
+    cronExpression: "0 0 1 1 *",
+    type: "function",
+    functionName: "cleanup-logs",
+  });
+  const id = json.data.id;
+  const created = await within("created", async () => typeof (await nextRunOn(nodes[1], id)) === "number");
+  await within("created on n3", async () => typeof (await nextRunOn(nodes[2], id)) === "number");
+  await nodes[1].api("POST", `/api/scheduler/tasks/${id}/toggle`, { enabled: false });
+  const paused = await within("paused", async () => (await nextRunOn(nodes[0], id)) === null);
+  await nodes[2].api("DELETE", `/api/scheduler/tasks/${id}`);
+  console.log(JSON.stringify({ createdSeenAfterMs: created, pausedSeenAfterMs: paused }));
+});
+
 test("each firing runs exactly once while servers are killed and restarted", async () => {
   const ids = [];
   for (let i = 0; i < TASKS; i++) {
