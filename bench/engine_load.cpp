@@ -4,11 +4,12 @@
 //   engine_load burst TASKS      TASKS every-second tasks: how soon the last one starts
 //   engine_load http COUNT       COUNT http tasks at once against a 1 s endpoint: time, threads
 //   engine_load memory TASKS     TASKS enabled tasks: engine heap per task, load time
-//   engine_load cluster URL NODES TASKS SECONDS
+//   engine_load cluster URL NODES TASKS SECONDS [WRITERS]
 //                                NODES engines (each with its own connections, as separate
 //                                servers would be) on the PostgreSQL database at URL, TASKS
 //                                no-op tasks firing every second, for SECONDS: executions
-//                                stored per second, how they spread, lag
+//                                stored per second, how they spread, lag; WRITERS:
+//                                connections each writes executions on (default 4)
 #include <dirent.h>
 #include <malloc.h>
 #include <sys/resource.h>
@@ -34,6 +35,7 @@
 #include "engine/engine.h"
 #include "store/open_store.h"
 #include "store/postgres/pg.h"
+#include "store/postgres/postgres_store.h"
 
 namespace {
 
@@ -269,7 +271,7 @@ int memory(long n) {
 
 }  // namespace
 
-int cluster(const std::string& url, int nodes, int tasks, int seconds) {
+int cluster(const std::string& url, int nodes, int tasks, int seconds, int writers) {
   SystemClock clock;
   Registry registry;
   std::mutex m;
@@ -290,12 +292,7 @@ int cluster(const std::string& url, int nodes, int tasks, int seconds) {
   });
   std::vector<std::unique_ptr<Store>> stores;
   for (int i = 0; i < nodes; ++i) {
-    auto s = store::open_store(url);
-    if (!s) {
-      std::cerr << s.error() << "\n";
-      return 1;
-    }
-    stores.push_back(std::move(*s));
+    stores.push_back(std::make_unique<store::PostgresStore>(url, writers));
   }
   for (int i = 0; i < tasks; ++i)
     stores[0]->insert_task(make_task("* * * * * *", clock.now()));
@@ -335,18 +332,20 @@ int cluster(const std::string& url, int nodes, int tasks, int seconds) {
   const long expected = static_cast<long>(tasks) * seconds;
   std::lock_guard lock{m};
   std::printf(
-      "cluster: %d node%s, %d every-second no-op tasks, %d s: %ld of %ld firings stored "
+      "cluster: %d node%s (%d writer connections each), %d every-second no-op tasks, %d s: %ld "
+      "of %ld firings stored "
       "(%ld successful) = %.0f executions/s; by node: %s; instant to handler start: median %.0f "
       "ms, p99 %.0f ms\n",
-      nodes, nodes == 1 ? "" : "s", tasks, seconds, total, expected, succeeded,
+      nodes, nodes == 1 ? "" : "s", writers, tasks, seconds, total, expected, succeeded,
       static_cast<double>(succeeded) / seconds, spread.c_str(),
       lags.empty() ? 0.0 : percentile(lags, 0.5), lags.empty() ? 0.0 : percentile(lags, 0.99));
   return 0;
 }
 
 int main(int argc, char** argv) {
-  if (argc == 6 && std::string(argv[1]) == "cluster") {
-    return cluster(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atoi(argv[5]));
+  if ((argc == 6 || argc == 7) && std::string(argv[1]) == "cluster") {
+    return cluster(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atoi(argv[5]),
+                   argc == 7 ? std::atoi(argv[6]) : 4);
   }
   if (argc != 3) {
     std::cerr << "usage: engine_load throughput|lag|burst|http N\n";

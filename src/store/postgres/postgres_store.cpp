@@ -226,8 +226,10 @@ auto PostgresStore::read(Read&& r) {
   }
 }
 
-PostgresStore::PostgresStore(std::string url)
-    : url_(std::move(url)), member_id_(new_id(SystemClock{}.now())) {
+PostgresStore::PostgresStore(std::string url, int writers)
+    : url_(std::move(url)),
+      writers_(std::max(writers, 1)),
+      member_id_(new_id(SystemClock{}.now())) {
   auto c = connection();
   report_ = migrate_postgres(*c);
 }

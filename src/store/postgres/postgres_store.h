@@ -22,8 +22,9 @@ namespace cronkit::store {
 /// id); changes to tasks are announced with NOTIFY.
 class PostgresStore final : public Store, public Cluster {
  public:
-  /// Connects to `url` (postgresql://...) and migrates the database. Throws StoreError.
-  explicit PostgresStore(std::string url);
+  /// Connects to `url` (postgresql://...) and migrates the database. `writers`: see
+  /// writers(). Throws StoreError.
+  explicit PostgresStore(std::string url, int writers = 4);
   ~PostgresStore() override;
 
   const MigrationReport& migration_report() const { return report_; }
@@ -53,9 +54,10 @@ class PostgresStore final : public Store, public Cluster {
   /// Other servers change the data unseen: a new number on every call.
   std::uint64_t version() const override { return ++version_; }
   Cluster* cluster() override { return this; }
-  /// Batches written side by side on separate connections: PostgreSQL takes concurrent
-  /// writers, and one connection waits for each commit (measured: docs/performance.md).
-  int writers() const override { return 4; }
+  /// Batches written side by side on separate connections (4 unless told otherwise):
+  /// PostgreSQL takes concurrent writers, and one connection waits for each commit
+  /// (measured: docs/performance.md).
+  int writers() const override { return writers_; }
 
   // ---- Cluster
   std::string member_id() const override;
@@ -79,6 +81,7 @@ class PostgresStore final : public Store, public Cluster {
   void drop_idle();
 
   const std::string url_;
+  const int writers_;
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<pg::Connection>> idle_;
   MigrationReport report_;
