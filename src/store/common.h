@@ -48,6 +48,24 @@ inline std::string contains_pattern(std::string_view text) {
   return pattern;
 }
 
+inline std::string select_tasks(std::string_view tail) {
+  return "SELECT " + std::string(kTaskColumns) + " FROM scheduled_tasks " + std::string(tail);
+}
+
+inline std::string select_executions(std::string_view tail) {
+  return "SELECT " + std::string(kExecutionColumns) + " FROM task_execution_logs " +
+         std::string(tail);
+}
+
+/// " AND status = <param>", plus the condition of the index of unsuccessful executions
+/// when `status` allows it: SQLite uses a partial index only when the query repeats its
+/// condition, and a generic PostgreSQL plan does not know the parameter's value.
+inline std::string status_is(std::string_view param, ExecutionStatus status) {
+  std::string sql = " AND status = " + std::string(param);
+  if (status != ExecutionStatus::success) sql += " AND status <> 'success'";
+  return sql;
+}
+
 inline bool is_failure(ExecutionStatus s) {
   return s == ExecutionStatus::failed || s == ExecutionStatus::timed_out;
 }

@@ -117,23 +117,6 @@ std::vector<Execution> read_executions(const pg::Result& r) {
   return out;
 }
 
-std::string select_tasks(std::string_view tail) {
-  return "SELECT " + std::string(kTaskColumns) + " FROM scheduled_tasks " + std::string(tail);
-}
-
-std::string select_executions(std::string_view tail) {
-  return "SELECT " + std::string(kExecutionColumns) + " FROM task_execution_logs " +
-         std::string(tail);
-}
-
-// " AND status = $n", and the condition of the index of unsuccessful executions when the
-// status allows it (a generic plan does not know the parameter's value).
-std::string status_is(std::string_view param, ExecutionStatus status) {
-  std::string sql = " AND status = " + std::string(param);
-  if (status != ExecutionStatus::success) sql += " AND status <> 'success'";
-  return sql;
-}
-
 // WHERE from " AND a AND b" (nothing when empty).
 std::string where_clause(const std::string& conditions) {
   return conditions.empty() ? std::string{} : "WHERE" + conditions.substr(4) + " ";

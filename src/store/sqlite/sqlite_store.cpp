@@ -80,26 +80,6 @@ Execution read_execution(const Statement& s) {
   return e;
 }
 
-std::string select_tasks(std::string_view tail) {
-  return "SELECT " + std::string(kTaskColumns) + " FROM scheduled_tasks " + std::string(tail);
-}
-
-std::string select_executions(std::string_view tail) {
-  return "SELECT " + std::string(kExecutionColumns) + " FROM task_execution_logs " +
-         std::string(tail);
-}
-
-// Lets a query on any status but success use the index of unsuccessful executions
-// (SQLite uses a partial index only when the query repeats the index's condition).
-constexpr std::string_view kNotSuccess = "status <> 'success'";
-
-// " AND status = <param>", plus the index's condition when `status` allows it.
-std::string status_is(std::string_view param, ExecutionStatus status) {
-  std::string sql = " AND status = " + std::string(param);
-  if (status != ExecutionStatus::success) sql += " AND " + std::string(kNotSuccess);
-  return sql;
-}
-
 std::int64_t count(Statement& s) {
   s.step();
   return s.int64(0);
