@@ -200,6 +200,22 @@ void check(const Task& t, const Registry& registry, FieldErrors& errors) {
     fail("cronExpression", e.error().describe());
   }
   if (auto z = cron::Zone::find(t.timezone); !z) fail("timezone", z.error());
+  // Fields of either type are checked whenever they are given: the task keeps them.
+  if (t.function_payload && !t.function_payload->empty()) {
+    boost::system::error_code ec;
+    json::parse(*t.function_payload, ec);
+    if (ec) fail("functionPayload", "is not valid JSON: " + ec.message());
+  }
+  if (t.http_url && !t.http_url->empty()) {
+    if (auto p = url_problem(*t.http_url)) fail("httpUrl", *p);
+  }
+  if (t.http_method &&
+      std::find(kMethods.begin(), kMethods.end(), *t.http_method) == kMethods.end()) {
+    fail("httpMethod", "must be one of GET, POST, PUT, PATCH, DELETE");
+  }
+  if (t.http_headers && !t.http_headers->empty()) {
+    if (auto p = headers_problem(*t.http_headers)) fail("httpHeaders", *p);
+  }
   if (has_error(errors, "type")) return;  // what else is needed depends on the type
   if (t.type == TaskType::function) {
     if (!t.function_name || t.function_name->empty()) {
@@ -211,24 +227,8 @@ void check(const Task& t, const Registry& registry, FieldErrors& errors) {
       fail("functionName", "'" + *t.function_name + "' is not a registered function (registered: " +
                                (names.empty() ? "none" : names) + ")");
     }
-    if (t.function_payload && !t.function_payload->empty()) {
-      boost::system::error_code ec;
-      json::parse(*t.function_payload, ec);
-      if (ec) fail("functionPayload", "is not valid JSON: " + ec.message());
-    }
-  } else {
-    if (!t.http_url || t.http_url->empty()) {
-      fail("httpUrl", "is required for an http task");
-    } else if (auto p = url_problem(*t.http_url)) {
-      fail("httpUrl", *p);
-    }
-    if (t.http_method &&
-        std::find(kMethods.begin(), kMethods.end(), *t.http_method) == kMethods.end()) {
-      fail("httpMethod", "must be one of GET, POST, PUT, PATCH, DELETE");
-    }
-    if (t.http_headers && !t.http_headers->empty()) {
-      if (auto p = headers_problem(*t.http_headers)) fail("httpHeaders", *p);
-    }
+  } else if (!t.http_url || t.http_url->empty()) {
+    fail("httpUrl", "is required for an http task");
   }
 }
 

@@ -174,5 +174,26 @@ TEST_F(TaskSpecTest, UpdateIsPartialAndChecksTheMergedTask) {
   EXPECT_EQ(*empty, current);
 }
 
+// Found by the task-spec fuzzer: a field of the other type was stored unchecked, so that
+// the API handed back a payload that is not JSON or headers that could not be sent.
+TEST_F(TaskSpecTest, ChecksTheFieldsOfTheOtherTypeToo) {
+  const std::string f =
+      R"("name":"n","cronExpression":"* * * * *","type":"function","functionName":"say")";
+  EXPECT_EQ(only_error("{" + f + R"(,"httpHeaders":"{"})").field, "httpHeaders");
+  EXPECT_EQ(only_error("{" + f + R"(,"httpUrl":"file:///etc/passwd"})").field, "httpUrl");
+  EXPECT_EQ(only_error("{" + f + R"(,"httpMethod":"TRACE"})").field, "httpMethod");
+  const std::string h =
+      R"("name":"n","cronExpression":"* * * * *","type":"http","httpUrl":"http://a/")";
+  EXPECT_EQ(only_error("{" + h + R"(,"functionPayload":"{\"days\"7:}"})").field, "functionPayload");
+
+  Task current = *create("{" + h + "}");
+  auto updated =
+      task_from_update(boost::json::parse(R"({"functionPayload":"{"})"), current, registry_);
+  ASSERT_FALSE(updated.has_value());
+  EXPECT_EQ(updated.error()[0].field, "functionPayload");
+  // A function name is checked against the registry only when the task runs a function.
+  EXPECT_TRUE(create("{" + h + R"(,"functionName":"not-registered"})").has_value());
+}
+
 }  // namespace
 }  // namespace cronkit::api
