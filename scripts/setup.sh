@@ -7,7 +7,6 @@ packages=(
   g++ cmake ninja-build git ca-certificates
   clang-format                         # the format check
   clang-16 libclang-rt-16-dev          # libFuzzer
-  libc++-16-dev libc++abi-16-dev       # std::expected for clang builds
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev
   libsqlite3-dev                       # the default store

@@ -3,7 +3,8 @@
 # process time zones, again with ASan+UBSan, the engine's under TSan; the store's on SQLite and
 # on a private PostgreSQL server that ctest starts), the REST API against
 # the real binary, the admin UI's unit tests and end-to-end tests in Chromium (screenshots
-# in build/e2e-artifacts), the differential test against croner, and the parser fuzzer.
+# in build/e2e-artifacts), the differential test against croner, and the fuzzers (cron
+# parser, task spec, HTTP request path).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,7 +46,7 @@ step "build (tsan)" scripts/build.sh tsan
 step "engine, event and store tests under TSan" \
   env TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -R "Engine|EventHub|Store|Cluster"
 step "differential test against croner" tests/differential/run.sh build
-step "parser fuzzing" tests/fuzzing/run.sh
+step "fuzzing: cron parser, task spec, HTTP request path" tests/fuzzing/run.sh
 
 echo
 if [ "$failed" -gt 0 ]; then
