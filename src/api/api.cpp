@@ -1,10 +1,12 @@
 #include "api/api.h"
 
+#include <algorithm>
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
 
+#include "api/json_body.h"
 #include "api/json_codec.h"
 #include "api/task_spec.h"
 #include "core/ids.h"
@@ -125,6 +127,74 @@ std::optional<std::string> decode(std::string_view s, bool query) {
   return out;
 }
 
+// True for well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t n = b < 0x80           ? 1
+                    : (b >> 5) == 0x6  ? 2
+                    : (b >> 4) == 0xe  ? 3
+                    : (b >> 3) == 0x1e ? 4
+                                       : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    std::uint32_t cp = n == 1 ? b : n == 2 ? b & 0x1f : n == 3 ? b & 0x0f : b & 0x07;
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c >> 6) != 0x2) return false;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    static constexpr std::uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kSmallest[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n;
+  }
+  return true;
+}
+
+// Decoded query text: valid UTF-8 without control characters.
+bool clean_text(std::string_view s) {
+  return valid_utf8(s) && std::none_of(s.begin(), s.end(),
+                                       [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+}
+
+// Why a request path is refused before any route sees it, if it is: paths are compared as
+// they come, so anything that another server or proxy might read differently (dot
+// segments, encoded slashes, backslashes, NULs, bytes outside printable ASCII, broken
+// escapes, absolute URLs) is a 400 rather than a guess.
+std::optional<std::string_view> path_problem(std::string_view path) {
+  if (!path.starts_with('/')) return "the request target must be a path starting with /";
+  for (char c : path) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b <= 0x20 || b >= 0x7f || c == '\\') return "the path holds a character it may not";
+  }
+  auto decoded = decode(path, false);
+  if (!decoded || !clean_text(*decoded)) return "the path holds a broken or forbidden escape";
+  for (auto escape : {"%2f", "%2F", "%5c", "%5C"}) {
+    if (path.find(escape) != path.npos) return "the path holds an encoded slash";
+  }
+  for (std::size_t start = 1; start <= decoded->size();) {
+    auto end = decoded->find('/', start);
+    if (end == std::string::npos) end = decoded->size();
+    auto segment = std::string_view{*decoded}.substr(start, end - start);
+    if (segment == "." || segment == "..") return "the path holds a . or .. segment";
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+// Refuses a query parameter the route does not take: a typo would otherwise be ignored.
+// (Call::get refuses one given twice.)
+void check_query(const std::vector<std::pair<std::string, std::string>>& query,
+                 const Route& route) {
+  for (const auto& [key, value] : query) {
+    if (std::find(route.query.begin(), route.query.end(), key) != route.query.end()) continue;
+    std::string known;
+    for (const auto& k : route.query)
+      known += (known.empty() ? "" : ", ") + k;
+    bad_parameter(key, known.empty() ? "is not taken here (this route takes no query parameters)"
+                                     : "is not taken here (this route takes " + known + ")");
+  }
+}
+
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   for (std::size_t start = 0;;) {
@@ -183,12 +253,9 @@ struct Api::Call {
     if (!boost::beast::iequals(media, "application/json")) {
       throw Failure{http::status::unsupported_media_type, "Content-Type must be application/json"};
     }
-    boost::system::error_code ec;
-    json::parse_options options;
-    options.max_depth = 32;
-    json::value v = json::parse(req.body(), ec, {}, options);
-    if (ec) throw Failure{http::status::bad_request, "malformed JSON: " + ec.message()};
-    return v;
+    auto v = parse_json_body(req.body());
+    if (!v) throw Failure{http::status::bad_request, std::move(v.error())};
+    return std::move(*v);
   }
 };
 
@@ -236,14 +303,14 @@ bool authorized(const Request& req, const std::string& token) {
 
 const std::vector<Route>& Api::routes() {
   static const std::vector<Route> routes = {
-      {"GET", "/api/scheduler/tasks"},
+      {"GET", "/api/scheduler/tasks", {"page", "pageSize", "type", "enabled", "name"}},
       {"POST", "/api/scheduler/tasks"},
       {"GET", "/api/scheduler/tasks/:id"},
       {"PUT", "/api/scheduler/tasks/:id"},
       {"DELETE", "/api/scheduler/tasks/:id"},
       {"POST", "/api/scheduler/tasks/:id/trigger"},
       {"POST", "/api/scheduler/tasks/:id/toggle"},
-      {"GET", "/api/scheduler/executions"},
+      {"GET", "/api/scheduler/executions", {"page", "pageSize", "taskId", "status"}},
       {"GET", "/api/scheduler/executions/:id"},
       {"GET", "/api/scheduler/stats"},
       {"POST", "/api/scheduler/cron/preview"},
@@ -282,6 +349,9 @@ Reply Api::handle(const Request& req) {
     std::string_view target = req.target();
     auto q = target.find('?');
     auto raw_path = target.substr(0, q);
+    if (auto problem = path_problem(raw_path)) {
+      throw Failure{http::status::bad_request, std::string(*problem)};
+    }
     Call call{req, {}, {}};
     if (q != std::string_view::npos) {
       for (auto pair : split(target.substr(q + 1), '&')) {
@@ -289,7 +359,11 @@ Reply Api::handle(const Request& req) {
         auto eq = pair.find('=');
         auto key = decode(pair.substr(0, eq), true);
         auto value = decode(eq == pair.npos ? std::string_view{} : pair.substr(eq + 1), true);
-        if (!key || !value) throw Failure{http::status::bad_request, "malformed query string"};
+        if (!key || !value || !clean_text(*key) || !clean_text(*value)) {
+          throw Failure{http::status::bad_request,
+                        "malformed query string: broken escape, invalid UTF-8 or a control "
+                        "character"};
+        }
         call.query.emplace_back(std::move(*key), std::move(*value));
       }
     }
@@ -347,6 +421,7 @@ Reply Api::handle(const Request& req) {
         allowed.push_back(all[r].method);
         continue;
       }
+      check_query(call.query, all[r]);
       call.params = std::move(params);
       return handlers[r](*this, call);
     }

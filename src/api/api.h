@@ -35,10 +35,12 @@ inline constexpr std::string_view kAdminUiPath = "/admin/scheduler";
 /// The API's OpenAPI 3.1 description (src/api/openapi/openapi.json).
 std::string_view openapi_json();
 
-/// One endpoint: a method and a path whose `:name` segments match any one segment.
+/// One endpoint: a method, a path whose `:name` segments match any one segment, and the
+/// query parameters it takes (any other, or one given twice, is a 400).
 struct Route {
   std::string method;
   std::string path;
+  std::vector<std::string> query = {};
 };
 
 /// The REST API: the seed's endpoints under /api/scheduler plus health checks, answering

@@ -81,6 +81,18 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(plain_error(http::status::bad_request, "malformed HTTP request", 11));
     }
     Request req = parser_->release();
+    // RFC 9112 3.2: an HTTP/1.1 request without exactly one Host is refused with a 400.
+    if (req.version() >= 11 && req.count(http::field::host) != 1) {
+      return send(plain_error(http::status::bad_request,
+                              "an HTTP/1.1 request needs exactly one Host header", 11));
+    }
+    // RFC 9112 6.3: a transfer coding other than a final chunked leaves the body's length
+    // unknown; the request is refused and the connection closed, so that the bytes after
+    // it are never read as another request.
+    if (req.find(http::field::transfer_encoding) != req.end() && !req.chunked()) {
+      return send(plain_error(http::status::bad_request,
+                              "unsupported Transfer-Encoding: only chunked is accepted", 11));
+    }
     std::optional<Reply> reply;
     try {
       reply.emplace(handler_(req));

@@ -62,10 +62,26 @@ class Reader {
     errors_.push_back({std::move(field), std::move(message)});
   }
 
-  // A string field; null clears an optional one.
+  bool clean(std::string_view field, std::string_view text) {
+    if (field == "name") {
+      if (std::any_of(text.begin(), text.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+        fail(std::string(field), "must not contain control characters");
+        return false;
+      }
+    } else if (text.find('\0') != text.npos) {
+      fail(std::string(field), "must not contain NUL characters");
+      return false;
+    }
+    return true;
+  }
+
+  // A string field; null clears an optional one. No field may hold a NUL: C code (libcurl,
+  // logs) would see the text cut short, not what was checked.
   void text(std::string_view field, std::string& out) {
     if (auto* v = body_.if_contains(field)) {
       if (auto* s = v->if_string()) {
+        if (!clean(field, *s)) return;
         out.assign(s->data(), s->size());
       } else {
         fail(std::string(field), "must be a string, not " + std::string(kind_of(*v)));
@@ -77,6 +93,7 @@ class Reader {
       if (v->is_null()) {
         out.reset();
       } else if (auto* s = v->if_string()) {
+        if (!clean(field, *s)) return;
         out.emplace(s->data(), s->size());
       } else {
         fail(std::string(field), "must be a string or null, not " + std::string(kind_of(*v)));
@@ -206,14 +223,18 @@ void check(const Task& t, const Registry& registry, FieldErrors& errors) {
     json::parse(*t.function_payload, ec);
     if (ec) fail("functionPayload", "is not valid JSON: " + ec.message());
   }
-  if (t.http_url && !t.http_url->empty()) {
+  if (t.http_url && t.http_url->size() > kMaxUrlBytes) {
+    fail("httpUrl", "must be at most " + std::to_string(kMaxUrlBytes) + " bytes");
+  } else if (t.http_url && !t.http_url->empty()) {
     if (auto p = url_problem(*t.http_url)) fail("httpUrl", *p);
   }
   if (t.http_method &&
       std::find(kMethods.begin(), kMethods.end(), *t.http_method) == kMethods.end()) {
     fail("httpMethod", "must be one of GET, POST, PUT, PATCH, DELETE");
   }
-  if (t.http_headers && !t.http_headers->empty()) {
+  if (t.http_headers && t.http_headers->size() > kMaxHeadersBytes) {
+    fail("httpHeaders", "must be at most " + std::to_string(kMaxHeadersBytes) + " bytes");
+  } else if (t.http_headers && !t.http_headers->empty()) {
     if (auto p = headers_problem(*t.http_headers)) fail("httpHeaders", *p);
   }
   if (has_error(errors, "type")) return;  // what else is needed depends on the type

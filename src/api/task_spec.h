@@ -23,6 +23,8 @@ using FieldErrors = std::vector<FieldError>;
 inline constexpr std::size_t kMaxNameChars = 200;
 inline constexpr int kMaxRetries = 100;
 inline constexpr int kMaxSeconds = 86400;
+inline constexpr std::size_t kMaxUrlBytes = 8192;
+inline constexpr std::size_t kMaxHeadersBytes = 16384;  // httpHeaders, as JSON text
 
 /// The task a create request describes (id and timestamps left for the caller), or every
 /// problem with it. Fields are the seed's camelCase names plus `timezone` and

@@ -34,6 +34,7 @@ struct ServeOptions {
   std::string api_token;
   bool insecure = false;
   int max_connections = 1024;
+  int request_timeout_seconds = 30;
   std::string log_format = "text";
   std::string log_level = "info";
   std::int64_t clock_offset_ms = 0;
@@ -127,6 +128,7 @@ int serve(const ServeOptions& o, Registry& registry) {
     server = std::make_unique<api::HttpServer>(
         api::HttpServerOptions{.host = o.host,
                                .port = static_cast<unsigned short>(o.port),
+                               .read_timeout = std::chrono::seconds{o.request_timeout_seconds},
                                .max_connections = o.max_connections},
         [&api](const api::Request& r) {
           const auto begin = std::chrono::steady_clock::now();
@@ -208,6 +210,10 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
   cmd->add_option("--max-connections", o->max_connections,
                   "Open connections at most; more are closed when accepted")
       ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--request-timeout", o->request_timeout_seconds,
+                  "Seconds a request may take to arrive whole; slower and idle clients are cut off")
+      ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   cmd->add_flag("--insecure", o->insecure,
                 "Allow listening on a non-loopback address without --api-token");

@@ -254,6 +254,8 @@ describe("executions, stats, preview, health", () => {
       ["/api/scheduler/tasks?type=shell", "type"],
       ["/api/scheduler/tasks?enabled=maybe", "enabled"],
       ["/api/scheduler/tasks?page=1&page=2", "page"],
+      ["/api/scheduler/tasks?search=x", "search"],
+      ["/api/scheduler/stats?verbose=1", "verbose"],
     ]) {
       const res = await t.api("GET", path);
       assert.equal(res.status, 400, path);

@@ -195,5 +195,34 @@ TEST_F(TaskSpecTest, ChecksTheFieldsOfTheOtherTypeToo) {
   EXPECT_TRUE(create("{" + h + R"(,"functionName":"not-registered"})").has_value());
 }
 
+// A NUL would cut the text short wherever it meets C (libcurl reads the URL up to it), so
+// the task would not be what was checked; control characters have no place in a name.
+TEST_F(TaskSpecTest, RefusesNulAndControlCharacters) {
+  using namespace std::string_literals;
+  const std::string h = R"("cronExpression":"* * * * *","type":"http")";
+  EXPECT_EQ(only_error("{" + h + R"(,"name":"a\u0000b","httpUrl":"http://a/"})"),
+            (FieldError{"name", "must not contain control characters"}));
+  EXPECT_EQ(only_error("{" + h + R"(,"name":"a\u001bb","httpUrl":"http://a/"})").field, "name");
+  EXPECT_EQ(only_error("{" + h + R"(,"name":"n","httpUrl":"http://a/\u0000http://b/"})"),
+            (FieldError{"httpUrl", "must not contain NUL characters"}));
+  EXPECT_EQ(only_error("{" + h + R"(,"name":"n","httpUrl":"http://a/","httpBody":"\u0000"})").field,
+            "httpBody");
+  // Tabs and line breaks are text in a body or a payload.
+  EXPECT_TRUE(
+      create("{" + h + R"(,"name":"n","httpUrl":"http://a/","httpBody":"a\tb\r\nc"})").has_value());
+}
+
+// Found by the hostile-input suite: a URL of 900,000 characters was stored.
+TEST_F(TaskSpecTest, BoundsTheUrlAndTheHeaders) {
+  const std::string h = R"("name":"n","cronExpression":"* * * * *","type":"http")";
+  const std::string at_limit = "http://a/" + std::string(kMaxUrlBytes - 9, 'x');
+  EXPECT_TRUE(create("{" + h + R"(,"httpUrl":")" + at_limit + "\"}").has_value());
+  EXPECT_EQ(only_error("{" + h + R"(,"httpUrl":")" + at_limit + "x\"}"),
+            (FieldError{"httpUrl", "must be at most 8192 bytes"}));
+  std::string headers = R"({\"A\":\")" + std::string(kMaxHeadersBytes, 'v') + R"(\"})";
+  EXPECT_EQ(only_error("{" + h + R"(,"httpUrl":"http://a/","httpHeaders":")" + headers + "\"}"),
+            (FieldError{"httpHeaders", "must be at most 16384 bytes"}));
+}
+
 }  // namespace
 }  // namespace cronkit::api
