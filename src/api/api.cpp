@@ -323,7 +323,44 @@ const std::vector<Route>& Api::routes() {
   return routes;
 }
 
+bool Api::valid_origin(std::string_view origin) {
+  const auto colon = origin.find("://");
+  if (colon == origin.npos) return false;
+  const auto scheme = origin.substr(0, colon);
+  const auto host = origin.substr(colon + 3);
+  return (scheme == "http" || scheme == "https") && !host.empty() &&
+         std::all_of(host.begin(), host.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+                  c == '[' || c == ']';
+         });
+}
+
 Reply Api::handle(const Request& req) {
+  // CORS only for the configured origins, compared exactly: a browser page from anywhere
+  // else gets no Access-Control-* header and cannot read an answer.
+  const auto origin = req.find(http::field::origin);
+  const bool allowed =
+      origin != req.end() && std::find(options_.cors_origins.begin(), options_.cors_origins.end(),
+                                       origin->value()) != options_.cors_origins.end();
+  if (!allowed) return route(req);
+  if (req.method() == http::verb::options &&
+      req.find(http::field::access_control_request_method) != req.end()) {
+    Response res{http::status::no_content, 11};
+    res.set(http::field::access_control_allow_origin, origin->value());
+    res.set(http::field::access_control_allow_methods, "GET, POST, PUT, DELETE");
+    res.set(http::field::access_control_allow_headers, "Authorization, Content-Type");
+    res.set(http::field::access_control_max_age, "600");
+    res.set(http::field::vary, "Origin");
+    res.prepare_payload();
+    return res;
+  }
+  Reply reply = route(req);
+  reply.response.set(http::field::access_control_allow_origin, origin->value());
+  reply.response.set(http::field::vary, "Origin");
+  return reply;
+}
+
+Reply Api::route(const Request& req) {
   // Plain function pointers, in the order of routes(). (An array of pointers to members
   // makes GCC 12's bounds sanitizer report a bogus index.)
   using Handler = Response (*)(Api&, Call&);

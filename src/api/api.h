@@ -27,6 +27,9 @@ struct ApiOptions {
   const Metrics* metrics = nullptr;
   /// The admin UI, served at /admin/scheduler (none: those paths answer 404).
   std::span<const StaticFile> ui_files;
+  /// Origins (scheme://host[:port]) whose pages may call the API from a browser. Empty:
+  /// no CORS headers at all, and preflight requests are refused like any OPTIONS.
+  std::vector<std::string> cors_origins;
 };
 
 /// Where the admin UI lives; "/" redirects there.
@@ -54,11 +57,14 @@ class Api {
       ApiOptions options = {});
 
   Reply handle(const Request& req);
+  /// Whether `origin` is usable in --cors-origin: scheme://host[:port] and nothing else.
+  static bool valid_origin(std::string_view origin);
   /// Every route, for tests and the API description.
   static const std::vector<Route>& routes();
 
  private:
   struct Call;
+  Reply route(const Request& req);
   Response list_tasks(Call& c);
   Response create_task(Call& c);
   Response get_task(Call& c);

@@ -108,6 +108,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send(Response res) {
+    // Every answer, whoever built it: a browser must never guess a type.
+    res.set("X-Content-Type-Options", "nosniff");
     auto msg = std::make_shared<Response>(std::move(res));
     stream_.expires_after(options_.read_timeout);
     http::async_write(stream_, *msg,

@@ -32,6 +32,7 @@ struct ServeOptions {
   int grace_seconds = 30;
   std::string node_id;
   std::string api_token;
+  std::vector<std::string> cors_origins;
   bool insecure = false;
   int max_connections = 1024;
   int request_timeout_seconds = 30;
@@ -122,7 +123,8 @@ int serve(const ServeOptions& o, Registry& registry) {
                {.api_token = o.api_token,
                 .events = &events,
                 .metrics = &metrics,
-                .ui_files = web::admin_ui_files()}};
+                .ui_files = web::admin_ui_files(),
+                .cors_origins = o.cors_origins}};
   std::unique_ptr<api::HttpServer> server;
   try {
     server = std::make_unique<api::HttpServer>(
@@ -198,6 +200,16 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
   cmd->add_option("--api-token", o->api_token,
                   "Require Authorization: Bearer <token> on every route but /healthz")
       ->envname("CRONKIT_API_TOKEN");
+  cmd->add_option("--cors-origin", o->cors_origins,
+                  "Let browser pages from this origin (scheme://host[:port]) call the API; "
+                  "repeat for more. Default: none, no CORS headers")
+      ->check(CLI::Validator(
+          [](const std::string& origin) {
+            return api::Api::valid_origin(origin)
+                       ? std::string{}
+                       : "must be scheme://host[:port], like https://ops.example.com";
+          },
+          "ORIGIN"));
   cmd->add_option("--log-format", o->log_format, "text, or json for one object per line")
       ->envname("CRONKIT_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}))
