@@ -766,6 +766,11 @@ Response Api::readyz(Call&) {
   if (!store_.ping()) {
     throw Failure{http::status::service_unavailable, "not ready: the database does not answer"};
   }
+  if (auto failure = engine_.write_failure()) {
+    throw Failure{
+        http::status::service_unavailable,
+        "not ready: execution records cannot be written (they are kept and retried): " + *failure};
+  }
   if (!engine_.ready()) {
     throw Failure{http::status::service_unavailable,
                   "not ready: this server's heartbeat has not reached the database lately, so "

@@ -106,6 +106,9 @@ class Engine {
   /// False while this server may not start executions: in a cluster, when its heartbeat
   /// has not reached the database within lease_ms.
   bool ready() const;
+  /// While execution records cannot be written (disk full, read-only database), why: the
+  /// records are kept in memory and retried, and nothing is lost unless the process dies.
+  std::optional<std::string> write_failure() const { return recorder_.failure(); }
 
   EngineCounters counters() const;
   /// The next instant the task fires at, if it is scheduled.

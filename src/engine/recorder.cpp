@@ -116,7 +116,11 @@ void Recorder::run(Lane& lane) {
         results = store_.write_executions(writes);
         healthy_ = true;
         break;
-      } catch (const StoreError&) {
+      } catch (const StoreError& e) {
+        {
+          std::lock_guard failure_lock{failure_mutex_};
+          failure_ = e.what();
+        }
         healthy_ = false;
         lock.lock();
         bool give_up = lane.stopping && attempt >= 5;
@@ -141,6 +145,12 @@ void Recorder::run(Lane& lane) {
     lane.written += batch.size();
     lane.written_cv.notify_all();
   }
+}
+
+std::optional<std::string> Recorder::failure() const {
+  if (healthy_) return std::nullopt;
+  std::lock_guard lock{failure_mutex_};
+  return failure_;
 }
 
 void Recorder::notify_loop() {

@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -39,6 +41,8 @@ class Recorder {
   void write(ExecutionWrite w, Done done = {});
   /// False while the store is failing (writes are kept and retried).
   bool healthy() const { return healthy_; }
+  /// Why the last write failed, while the store is failing: the store's message.
+  std::optional<std::string> failure() const;
   /// Waits until everything handed over before the call is written (or refused); false if
   /// that took longer than `timeout`.
   bool wait_written(std::chrono::milliseconds timeout);
@@ -69,6 +73,8 @@ class Recorder {
   Store& store_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::atomic<bool> healthy_{true};
+  mutable std::mutex failure_mutex_;
+  std::string failure_;
 
   std::mutex done_mutex_;
   std::condition_variable done_wake_;

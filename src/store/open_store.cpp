@@ -1,10 +1,35 @@
 #include "store/open_store.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace cronkit::store {
 namespace {
+
+// What SQLite's "unable to open database file" leaves out, when it is the reason: the file
+// or its directory cannot be written (SQLite writes the -wal and -shm files beside it).
+std::string why_not_writable(const std::string& path) {
+  if (path == ":memory:") return "";
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path file{path};
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path{"."};
+  for (const fs::path& p : {file, dir}) {
+    if (!fs::exists(p, ec)) continue;
+    if (::access(p.c_str(), W_OK) != 0) {
+      const int err = errno;
+      return " (" + p.string() + " cannot be written: " + std::strerror(err) +
+             "; the database needs write access to its file and directory)";
+    }
+  }
+  return "";
+}
 
 // The store a URL names, opened and migrated. Throws StoreError.
 std::expected<std::unique_ptr<Store>, std::string> open(std::string_view url,
@@ -16,9 +41,13 @@ std::expected<std::unique_ptr<Store>, std::string> open(std::string_view url,
       if (path.empty()) {
         return std::unexpected("database URL '" + std::string(url) + "' has no path");
       }
-      auto store = std::make_unique<SqliteStore>(path);
-      if (report) *report = store->migration_report();
-      return store;
+      try {
+        auto store = std::make_unique<SqliteStore>(path);
+        if (report) *report = store->migration_report();
+        return store;
+      } catch (const StoreError& e) {
+        return std::unexpected(path + ": " + e.what() + why_not_writable(path));
+      }
     }
     if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
       auto store = std::make_unique<PostgresStore>(std::string(url));

@@ -12,13 +12,23 @@ export async function startServer({
   env = {},
   db = undefined, // a database URL to use instead of a fresh one
   binary = process.env.CRONKIT_BIN ?? join(root, "build/cronkit"),
+  wrap = [], // a command that runs the server: [...wrap, binary, ...arguments]; it must exec
 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "cronkit-api-"));
-  const child = spawn(
+  const command = [
+    ...wrap,
     binary,
-    ["serve", "--port", "0", "--db", db ?? `sqlite:${join(dir, "cronkit.db")}`, ...args],
-    { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] },
-  );
+    "serve",
+    "--port",
+    "0",
+    "--db",
+    db ?? `sqlite:${join(dir, "cronkit.db")}`,
+    ...args,
+  ];
+  const child = spawn(command[0], command.slice(1), {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let log = "";
   const base = await new Promise((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 10000);
@@ -35,6 +45,7 @@ export async function startServer({
   return {
     base,
     dir,
+    pid: child.pid,
     log: () => log,
     // Stops the server; it must exit cleanly (a sanitizer report at exit fails here).
     async stop() {
