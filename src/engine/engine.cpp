@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json/parse.hpp>
+#include <future>
 #include <iterator>
 #include <limits>
 #include <stdexcept>
@@ -279,8 +280,10 @@ void Engine::unschedule(std::string_view task_id) {
 std::string Engine::trigger(const Task& task) {
   const Millis now = clock_.now();
   auto run = std::make_shared<Run>();
+  bool started = false;
   {
     std::lock_guard lock{mutex_};
+    started = started_ && !stopping_;
     if (cluster_ && !lease_valid_locked()) {
       throw StoreError("this server cannot reach the database: it starts nothing until it can");
     }
@@ -295,13 +298,31 @@ std::string Engine::trigger(const Task& task) {
   run->exec.node_id = options_.node_id;
   run->task = task;
   std::string id = run->exec.id;
-  recorder_.write(write_of(*run, ExecutionWrite::Kind::insert), [this, run](bool written) {
-    if (!written) return;
-    std::lock_guard lock{mutex_};
-    if (run->epoch != epoch_) return;  // this member started over: others take it over
-    if (options_.on_change) options_.on_change(run->exec);
-    enqueue_locked(run);
+  if (auto failure = recorder_.failure()) {
+    throw StoreError("execution records cannot be written now: " + *failure);
+  }
+  // The answer waits for the commit: an execution reported as accepted is stored, so it is
+  // readable at once and survives the process. (Before start() it is written at start.)
+  auto stored = std::make_shared<std::promise<bool>>();
+  auto answer = stored->get_future();
+  recorder_.write(write_of(*run, ExecutionWrite::Kind::insert), [this, run, stored](bool written) {
+    if (written) {
+      std::lock_guard lock{mutex_};
+      // A member that started over leaves it to the others to take over.
+      if (run->epoch == epoch_) {
+        if (options_.on_change) options_.on_change(run->exec);
+        enqueue_locked(run);
+      }
+    }
+    stored->set_value(written);
   });
+  if (!started) return id;
+  if (answer.wait_for(std::chrono::seconds{5}) != std::future_status::ready) {
+    throw StoreError(
+        "the database did not confirm the execution within 5 s; it is kept and runs once "
+        "written");
+  }
+  if (!answer.get()) throw StoreError("the execution could not be stored");
   return id;
 }
 

@@ -100,8 +100,10 @@ class Engine {
   void schedule(const Task& task);
   /// A task was deleted.
   void unschedule(std::string_view task_id);
-  /// Runs a task now, outside its schedule. Returns the new execution's id. Throws
-  /// StoreError when this server may not start executions (ready() is false).
+  /// Runs a task now, outside its schedule. Returns the new execution's id once the
+  /// execution is stored (queued; before start(), at once: it is stored by start()). Throws
+  /// StoreError when this server may not start executions (ready() is false), when
+  /// execution records cannot be written, or when the store does not confirm within 5 s.
   std::string trigger(const Task& task);
   /// False while this server may not start executions: in a cluster, when its heartbeat
   /// has not reached the database within lease_ms.

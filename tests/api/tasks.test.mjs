@@ -173,6 +173,18 @@ describe("tasks", () => {
     assert.equal(listed.json.data.list.find((t) => t.id === task.id).lastStatus, "success");
   });
 
+  // A 202 means the execution is stored: readable at once, and not lost if the server
+  // stops right after answering.
+  test("a triggered execution is stored before the answer", async () => {
+    const task = (await t.api("POST", "/api/scheduler/tasks", fnTask)).json.data;
+    for (let i = 0; i < 50; i++) {
+      const trig = await t.api("POST", `/api/scheduler/tasks/${task.id}/trigger`);
+      assert.equal(trig.status, 202);
+      const e = await t.api("GET", `/api/scheduler/executions/${trig.json.data.executionId}`);
+      assert.equal(e.status, 200, `trigger ${i}: ${e.text}`);
+    }
+  });
+
   test("a page polled again changes as soon as its data does", async () => {
     const path = "/api/scheduler/tasks?page=1&pageSize=3";
     const first = (await t.api("GET", path)).json.data;
