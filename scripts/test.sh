@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: format check, unit tests (twice, under different
 # process time zones, again with ASan+UBSan, the engine's under TSan; the store's on SQLite and
-# on a private PostgreSQL server that ctest starts), the REST API against
-# the real binary, the admin UI's unit tests and end-to-end tests in Chromium (screenshots
-# in build/e2e-artifacts), the differential test against croner, and the fuzzers (cron
-# parser, task spec, HTTP request path).
+# on a private PostgreSQL server that ctest starts), the REST API against the real binary
+# (hostile input, faults, a SIGKILL under load, security, an upgrade; again under ASan+UBSan
+# and under TSan), the cluster on PostgreSQL, the admin UI's unit tests and end-to-end tests
+# in Chromium (screenshots in build/e2e-artifacts), the differential test against croner,
+# and the fuzzers (cron parser, task spec, HTTP request path).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,8 +44,10 @@ step "unit tests under ASan+UBSan" env TZ=America/St_Johns ctest --preset asan-u
 step "API tests against the ASan+UBSan binary" \
   env CRONKIT_BIN=build-asan/cronkit ASAN_OPTIONS=detect_leaks=1 node --test tests/api/
 step "build (tsan)" scripts/build.sh tsan
-step "engine, event and store tests under TSan" \
-  env TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -R "Engine|EventHub|Store|Cluster"
+step "engine, worker pool, HTTP client, event and store tests under TSan" \
+  env TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -R "Engine|HttpRunner|EventHub|Store|Cluster"
+step "API tests against the TSan binary (the HTTP server, the engine, the recorder)" \
+  env CRONKIT_BIN=build-tsan/cronkit TSAN_OPTIONS=halt_on_error=1 node --test tests/api/
 step "differential test against croner" tests/differential/run.sh build
 step "fuzzing: cron parser, task spec, HTTP request path" tests/fuzzing/run.sh
 
