@@ -147,6 +147,27 @@ Database::Database(const std::string& path, Mode mode) {
   sqlite3_extended_result_codes(db_, 1);
 }
 
+void Database::bound_wal(int restart_frames) {
+  wal_restart_frames_ = restart_frames;
+  sqlite3_wal_hook(db_, &Database::on_wal_commit, this);  // replaces the auto-checkpoint
+}
+
+int Database::on_wal_commit(void* self, sqlite3* db, const char* schema, int frames) {
+  auto* d = static_cast<Database*>(self);
+  const auto now = std::chrono::steady_clock::now();
+  if (frames >= d->wal_restart_frames_ &&
+      now - d->last_restart_ >= std::chrono::milliseconds{250}) {
+    d->last_restart_ = now;
+    sqlite3_busy_timeout(db, 100);
+    // SQLITE_BUSY (a reader took longer) is fine: a commit 250 ms later tries again.
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+    sqlite3_busy_timeout(db, 5000);
+  } else if (frames >= 1000) {
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
+  return SQLITE_OK;
+}
+
 Database::~Database() {
   statements_.clear();  // finalize before closing
   sqlite3_close(db_);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -82,6 +83,12 @@ class Database {
   /// Resets every statement still in a run, ending the reads that an exception cut short
   /// (an unfinished read keeps a snapshot open, which stops checkpoints).
   void finish_statements();
+  /// Keeps the write-ahead log from growing without end while readers never pause (each
+  /// keeps a snapshot, so SQLite's own checkpoints can copy pages back but never start the
+  /// log over): once a commit leaves `restart_frames` pages in it, the writer waits up to
+  /// 100 ms for the readers of the moment to finish and starts the log from the top, at
+  /// most every 250 ms. Below that, the usual passive checkpoint every 1,000 pages.
+  void bound_wal(int restart_frames);
 
  private:
   // Looked up by string_view, so that finding a prepared statement allocates nothing.
@@ -90,8 +97,12 @@ class Database {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
+  static int on_wal_commit(void* self, sqlite3* db, const char* schema, int frames);
+
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<Statement>, Hash, std::equal_to<>> statements_;
+  int wal_restart_frames_ = 0;
+  std::chrono::steady_clock::time_point last_restart_{};
 };
 
 /// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() ran.

@@ -169,8 +169,14 @@ SqliteStore::Reader SqliteStore::reader() {
   return Reader{*this, std::move(db)};
 }
 
-SqliteStore::SqliteStore(const std::string& path) : path_(path), db_(open_path(path)) {
-  if (path != ":memory:") db_.exec("PRAGMA journal_mode = WAL");
+SqliteStore::SqliteStore(const std::string& path, int wal_restart_pages)
+    : path_(path), db_(open_path(path)) {
+  if (path != ":memory:") {
+    db_.exec("PRAGMA journal_mode = WAL");
+    db_.bound_wal(wal_restart_pages);
+    // When the log starts over, its file is cut back to this size.
+    db_.exec("PRAGMA journal_size_limit = " + std::to_string(4096LL * wal_restart_pages));
+  }
   db_.exec("PRAGMA synchronous = NORMAL");
   db_.exec("PRAGMA foreign_keys = ON");
   db_.exec("PRAGMA busy_timeout = 5000");

@@ -16,6 +16,7 @@
 #include "store/open_store.h"
 #include "store/postgres/pg.h"
 #include "store/sqlite/sqlite.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace cronkit::store {
 namespace {
@@ -521,6 +522,59 @@ TEST_P(StoreTest, ReadsRunBesideWrites) {
   r2.join();
   EXPECT_EQ(store_->list_executions({.task_id = t.id}).total, 400);
   EXPECT_EQ(store_->stats(1000 + 400 * 1000).last24h_executions, 400);
+}
+
+// Found by the soak run: under API reads that never pause, every reader keeps a snapshot in
+// the write-ahead log, so SQLite's own checkpoints never start it over and the file grew by
+// a gigabyte an hour. Two readers here take turns so that one is always inside a read.
+TEST_P(SqliteStoreTest, WriteAheadLogStaysBoundedWhileReadersNeverPause) {
+  store_.reset();
+  auto store = std::make_unique<SqliteStore>(path_, /*wal_restart_pages=*/256);  // 1 MiB
+  Task t;
+  t.id = new_id(1000);
+  t.name = "t";
+  t.cron_expression = "* * * * * *";
+  t.function_name = "f";
+  ASSERT_TRUE(store->insert_task(t));
+
+  std::atomic<bool> done{false};
+  std::thread readers{[&] {
+    sqlite::Database a{path_, sqlite::Database::Mode::read_only};
+    sqlite::Database b{path_, sqlite::Database::Mode::read_only};
+    auto begin = [](sqlite::Database& db) {
+      db.exec("BEGIN");
+      auto& count = db.prepare("SELECT count(*) FROM task_execution_logs");
+      count.step();
+      count.reset();
+    };
+    sqlite::Database* open = &a;
+    begin(a);
+    while (!done) {
+      sqlite::Database* next = open == &a ? &b : &a;
+      begin(*next);  // before the other ends: the log always has a reader
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+      open->exec("COMMIT");
+      open = next;
+    }
+    open->exec("COMMIT");
+  }};
+  // 16 MiB of records, 4 MiB a second at most.
+  const std::string output(4000, 'x');
+  for (int batch = 0; batch < 200; ++batch) {
+    std::vector<ExecutionWrite> writes;
+    for (int i = 0; i < 20; ++i) {
+      Execution e = execution(t, 1000 + (batch * 20 + i) * 1000);
+      e.output = output;
+      writes.push_back({ExecutionWrite::Kind::insert, e});
+    }
+    store->write_executions(writes);
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  done = true;
+  readers.join();
+  const auto wal = fs::file_size(path_ + "-wal");
+  EXPECT_LT(wal, 8u << 20) << "the log was never started over";
+  EXPECT_EQ(store->list_executions({.task_id = t.id}).total, 4000);
 }
 
 TEST_P(StoreTest, DataSurvivesReopening) {
