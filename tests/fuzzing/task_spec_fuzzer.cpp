@@ -70,7 +70,7 @@ void check_task(const Task& t) {
     CHECK(t.function_name && registry().contains(*t.function_name));
   } else {
     CHECK(t.http_url && requests_over_http(*t.http_url));
-    if (t.http_headers) {
+    if (t.http_headers && !t.http_headers->empty()) {  // "" is no headers, as null is
       json::error_code ec;
       json::value headers = json::parse(*t.http_headers, ec);
       CHECK(!ec && headers.is_object());
@@ -81,7 +81,7 @@ void check_task(const Task& t) {
       }
     }
   }
-  if (t.function_payload) {
+  if (t.function_payload && !t.function_payload->empty()) {  // "" is no payload
     json::error_code ec;
     json::parse(*t.function_payload, ec);
     CHECK(!ec);
