@@ -171,6 +171,8 @@ SqliteStore::Reader SqliteStore::reader() {
 
 SqliteStore::SqliteStore(const std::string& path, int wal_restart_pages)
     : path_(path), db_(open_path(path)) {
+  // First: servers starting together take turns at the switch to WAL and the migrations.
+  db_.exec("PRAGMA busy_timeout = 5000");
   if (path != ":memory:") {
     db_.exec("PRAGMA journal_mode = WAL");
     db_.bound_wal(wal_restart_pages);
@@ -179,7 +181,6 @@ SqliteStore::SqliteStore(const std::string& path, int wal_restart_pages)
   }
   db_.exec("PRAGMA synchronous = NORMAL");
   db_.exec("PRAGMA foreign_keys = ON");
-  db_.exec("PRAGMA busy_timeout = 5000");
   // The history's indexes take most writes; keep their hot pages in memory (64 MiB).
   db_.exec("PRAGMA cache_size = -65536");
   report_ = migrate_sqlite(db_);
