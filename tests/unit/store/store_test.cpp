@@ -711,6 +711,12 @@ class ClusterTest : public StoreTest {
     StoreTest::TearDown();
   }
   Cluster& a() { return *store_->cluster(); }
+  // Moves every member's last heartbeat `ms` into the past, as if they had all fallen
+  // silent then: timing tests need no sleeping.
+  void age_heartbeats(Millis ms) {
+    pg::Connection{url_}.exec("UPDATE cluster_members SET heartbeat_at = heartbeat_at - " +
+                              std::to_string(ms));
+  }
   Cluster& b() { return *b_->cluster(); }
 
   std::unique_ptr<Store> b_;
@@ -727,8 +733,12 @@ TEST_P(ClusterTest, HeartbeatsTellWhoIsAlive) {
   EXPECT_EQ(both, expected);
   a().leave();
   EXPECT_EQ(b().heartbeat("node-b", 5000), (std::vector<std::string>{b().member_id()}));
-  std::this_thread::sleep_for(std::chrono::milliseconds{20});
-  EXPECT_TRUE(b().heartbeat("node-b", 10).size() == 1) << "B's own heartbeat is fresh";
+  // Heartbeats an hour old, by the database's clock: a silent member is not alive, and a
+  // heartbeat makes its member alive again.
+  a().heartbeat("node-a", 5000);
+  age_heartbeats(3600000);
+  EXPECT_EQ(b().heartbeat("node-b", 60000), (std::vector<std::string>{b().member_id()}));
+  EXPECT_EQ(a().heartbeat("node-a", 60000), expected);
 }
 
 TEST_P(ClusterTest, ASilentMembersExecutionsAreTakenOverOnce) {
@@ -753,16 +763,22 @@ TEST_P(ClusterTest, ASilentMembersExecutionsAreTakenOverOnce) {
   b().heartbeat("node-b", 5000);
   EXPECT_TRUE(b().take_over(60000, 70000, "interrupted").queued.empty()) << "A is alive";
 
-  std::this_thread::sleep_for(std::chrono::milliseconds{30});
+  // A falls silent: every heartbeat is made an hour old by the database's clock, and then
+  // B and C beat again; a minute counts as silence, so only A is taken over however slow
+  // this machine is.
+  age_heartbeats(3600000);
   b().heartbeat("node-b", 5000);
-  // A and a third member C both try: each row is taken over once.
+  // B and a third member C both try: each row is taken over once.
   auto c_store = open_store(url_);
   ASSERT_TRUE(c_store);
   Cluster& c = *(*c_store)->cluster();
   c.heartbeat("node-c", 5000);
   Takeover by_b, by_c;
-  std::thread tb{[&] { by_b = b().take_over(20, 70000, "interrupted: its server went silent"); }};
-  std::thread tc{[&] { by_c = c.take_over(20, 70000, "interrupted: its server went silent"); }};
+  constexpr Millis kSilence = 60000;
+  std::thread tb{
+      [&] { by_b = b().take_over(kSilence, 70000, "interrupted: its server went silent"); }};
+  std::thread tc{
+      [&] { by_c = c.take_over(kSilence, 70000, "interrupted: its server went silent"); }};
   tb.join();
   tc.join();
   EXPECT_EQ(by_b.queued.size() + by_c.queued.size(), 2u) << "the queued one and the retry";
@@ -811,19 +827,32 @@ TEST_P(ClusterTest, TellsWhichFiringsAreClaimed) {
 }
 
 TEST_P(ClusterTest, TaskChangesReachTheOtherMembers) {
+  Task probe_a = task("probe-a", 900);
+  Task probe_b = task("probe-b", 901);
   std::mutex m;
   std::condition_variable cv;
   std::vector<std::string> seen_by_b, seen_by_a;
+  bool a_listens = false, b_listens = false;
   auto watch_b = b().watch_tasks([&](const std::string& id) {
     std::lock_guard lock{m};
-    seen_by_b.push_back(id);
+    if (id == probe_a.id) b_listens = true;
+    if (id != probe_a.id && id != probe_b.id) seen_by_b.push_back(id);
     cv.notify_all();
   });
   auto watch_a = a().watch_tasks([&](const std::string& id) {
     std::lock_guard lock{m};
-    seen_by_a.push_back(id);
+    if (id == probe_b.id) a_listens = true;
+    if (id != probe_a.id && id != probe_b.id) seen_by_a.push_back(id);
+    cv.notify_all();
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds{300});  // both listen
+  // Each listens once a change made through the other reaches it.
+  for (bool both = false; !both;) {
+    ASSERT_TRUE(store_->update_task(probe_a));
+    ASSERT_TRUE(b_->update_task(probe_b));
+    std::unique_lock lock{m};
+    both =
+        cv.wait_for(lock, std::chrono::milliseconds{200}, [&] { return a_listens && b_listens; });
+  }
   Task t = task("announced", 1000);
   t.name = "renamed";
   ASSERT_TRUE(store_->update_task(t));
