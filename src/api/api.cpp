@@ -599,7 +599,8 @@ Response Api::trigger_task(Call& c) {
   auto task = store_.get_task(c.id());
   if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
   std::string id = engine_.trigger(*task);
-  return ok(json::object{{"executionId", id}}, http::status::accepted);
+  // `triggered` is the seed's answer, kept for its clients.
+  return ok(json::object{{"executionId", id}, {"triggered", true}}, http::status::accepted);
 }
 
 Response Api::toggle_task(Call& c) {
@@ -673,7 +674,9 @@ Response Api::stats(Call&) {
   Answer a;
   a.data().begin_object();
   write_fields(a.data(), stats);
-  a.data().key("scheduledJobs").value(engine_.counters().scheduled_tasks);
+  // `activeJobs` is the seed's name for the same number, kept for its clients.
+  const std::int64_t scheduled = engine_.counters().scheduled_tasks;
+  a.data().key("scheduledJobs").value(scheduled).key("activeJobs").value(scheduled);
   a.data().end_object();
   return std::move(a).done();
 }

@@ -44,6 +44,27 @@ test("list, create, list, stats", async () => {
   assert.equal(stats.enabledTasks, 1);
   assert.equal(stats.last24hExecutions, 0);
   assert.equal(stats.scheduledJobs, 1);
+  assert.equal(stats.activeJobs, 1, "the seed's name for scheduledJobs");
   // Nothing may reach the outside: take the task out again.
   curl("-X", "DELETE", `${base}/api/scheduler/tasks/${task.id}`);
+});
+
+test("a manual run answers as the seed's does, and with the execution", () => {
+  const base = t.server.base;
+  const created = curl(
+    "-X",
+    "POST",
+    `${base}/api/scheduler/tasks`,
+    "-H",
+    "Content-Type: application/json",
+    "-d",
+    '{"name":"by hand","cronExpression":"0 0 1 1 *","type":"http","httpUrl":"http://127.0.0.1:9/"}',
+  );
+  const task = JSON.parse(created).data;
+  const run = JSON.parse(curl("-X", "POST", `${base}/api/scheduler/tasks/${task.id}/trigger`));
+  assert.equal(run.code, 0);
+  assert.equal(run.data.triggered, true);
+  const execution = JSON.parse(curl(`${base}/api/scheduler/executions/${run.data.executionId}`));
+  assert.equal(execution.data.taskId, task.id);
+  assert.equal(execution.data.trigger, "manual");
 });
