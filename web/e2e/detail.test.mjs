@@ -53,6 +53,14 @@ test("a task's detail: configuration, next runs, live history, output; then all 
   assert.match(page.url(), /status=failed/);
   await screenshot(page, "executions");
 
+  // The seed's address of a task's page opens it too (its links and bookmarks keep
+  // working); any other single segment is still not found.
+  await page.goto(`${t.server.base}/admin/scheduler/${task.id}`);
+  await page.getByRole("heading", { name: "hourly sweep" }).waitFor();
+  assert.match(page.url(), new RegExp(`/admin/scheduler/tasks/${task.id}$`));
+  await page.goto(`${t.server.base}/admin/scheduler/no-such-page`);
+  await page.getByText("Nothing here").waitFor();
+
   // Deleting from the detail page goes back to the list.
   await page.goto(`${t.server.base}/admin/scheduler/tasks/${task.id}`);
   await page.getByRole("button", { name: "Delete" }).click();

@@ -1,6 +1,6 @@
 // The create/edit form's model: a draft of every editable field, checks that the browser
 // can make before the server does (JSON that does not parse), and the request body.
-import type { OverlapPolicy, Task, TaskType } from "./types";
+import type { HttpMethod, OverlapPolicy, Task, TaskType } from "./types";
 
 export interface TaskDraft {
   name: string;
@@ -9,7 +9,7 @@ export interface TaskDraft {
   type: TaskType;
   functionName: string;
   functionPayload: string;
-  httpMethod: string;
+  httpMethod: HttpMethod;
   httpUrl: string;
   httpHeaders: string;
   httpBody: string;
@@ -31,8 +31,6 @@ export const cronPresets = [
   { label: "Mondays at 09:00", value: "0 9 * * 1" },
   { label: "Last day of the month, 18:00", value: "0 18 L * *" },
 ];
-
-export const httpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 
 export function browserTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";

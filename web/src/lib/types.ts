@@ -1,9 +1,20 @@
-// The API's records, as docs/api.md describes them. Times are epoch milliseconds.
+// The API's records, as src/api/openapi/openapi.json describes them (types.test.ts holds the
+// two equal: every enum and every field name). Times are epoch milliseconds.
+//
+// Each enum is a list of values first, so that forms and filters offer exactly what the
+// server takes; each record's fields are listed once more as a value (`satisfies` makes
+// the compiler hold that list equal to the interface), so that the test can compare them.
 
-export type TaskType = "function" | "http";
-export type OverlapPolicy = "allow" | "skip" | "replace";
-export type ExecutionStatus = "queued" | "running" | "success" | "failed" | "timed_out" | "skipped";
-export type Trigger = "schedule" | "manual" | "catch_up";
+export const taskTypes = ["function", "http"] as const;
+export type TaskType = (typeof taskTypes)[number];
+export const overlapPolicies = ["allow", "skip", "replace"] as const;
+export type OverlapPolicy = (typeof overlapPolicies)[number];
+export const httpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+export type HttpMethod = (typeof httpMethods)[number];
+export const executionStatuses = ["queued", "running", "success", "failed", "timed_out", "skipped"] as const;
+export type ExecutionStatus = (typeof executionStatuses)[number];
+export const triggers = ["schedule", "manual", "catch-up"] as const;
+export type Trigger = (typeof triggers)[number];
 
 export interface Task {
   id: string;
@@ -13,7 +24,7 @@ export interface Task {
   type: TaskType;
   functionName: string | null;
   functionPayload: string | null;
-  httpMethod: string | null;
+  httpMethod: HttpMethod | null;
   httpUrl: string | null;
   httpHeaders: string | null;
   httpBody: string | null;
@@ -28,6 +39,32 @@ export interface Task {
   nextRun?: number | null;
   lastStatus?: ExecutionStatus | null;
 }
+
+type Fields<T> = { [K in keyof Required<T>]: true };
+
+export const taskFields = {
+  id: true,
+  name: true,
+  cronExpression: true,
+  timezone: true,
+  type: true,
+  functionName: true,
+  functionPayload: true,
+  httpMethod: true,
+  httpUrl: true,
+  httpHeaders: true,
+  httpBody: true,
+  catchUp: true,
+  enabled: true,
+  maxRetries: true,
+  retryDelaySeconds: true,
+  timeoutSeconds: true,
+  overlapPolicy: true,
+  createdAt: true,
+  updatedAt: true,
+  nextRun: true,
+  lastStatus: true,
+} as const satisfies Fields<Task>;
 
 export interface Execution {
   id: string;
@@ -44,9 +81,27 @@ export interface Execution {
   attempts: number;
   durationMs: number | null;
   nodeId: string | null;
-  /// In lists of executions: the task's name.
+  /** In lists of executions: the task's name (null once the task is deleted). */
   taskName?: string | null;
 }
+
+export const executionFields = {
+  id: true,
+  taskId: true,
+  status: true,
+  trigger: true,
+  scheduledFor: true,
+  queuedAt: true,
+  startedAt: true,
+  finishedAt: true,
+  errorMessage: true,
+  resultSummary: true,
+  output: true,
+  attempts: true,
+  durationMs: true,
+  nodeId: true,
+  taskName: true,
+} as const satisfies Fields<Execution>;
 
 export interface Page<T> {
   list: T[];
@@ -59,6 +114,11 @@ export interface TaskPage extends Page<Task> {
   registeredFunctions: string[];
 }
 
+export interface TaskDetail {
+  task: Task;
+  recentExecutions: Execution[];
+}
+
 export interface Stats {
   totalTasks: number;
   enabledTasks: number;
@@ -67,7 +127,20 @@ export interface Stats {
   running: number;
   queued: number;
   scheduledJobs: number;
+  /** The seed's name for scheduledJobs. */
+  activeJobs: number;
 }
+
+export const statsFields = {
+  totalTasks: true,
+  enabledTasks: true,
+  last24hExecutions: true,
+  last24hFailures: true,
+  running: true,
+  queued: true,
+  scheduledJobs: true,
+  activeJobs: true,
+} as const satisfies Fields<Stats>;
 
 export interface FieldError {
   field: string;
