@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <valgrind/callgrind.h>
 
 #include <algorithm>
 #include <atomic>
@@ -95,6 +96,8 @@ class Cost {
     fd_ = static_cast<int>(syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0));
     getrusage(RUSAGE_SELF, &start_);
     start_instructions_ = instructions();
+    // Under `valgrind --tool=callgrind`, count from here: see docs/performance.md.
+    CALLGRIND_ZERO_STATS;
   }
   ~Cost() {
     if (fd_ >= 0) close(fd_);
@@ -105,6 +108,7 @@ class Cost {
   /// "per execution: 0.31 voluntary context switches, 0.02 involuntary, 14.1 us user, 9.8 us
   /// system, 41,000 instructions"
   std::string per(long n) const {
+    CALLGRIND_DUMP_STATS_AT("measured");
     rusage now{};
     getrusage(RUSAGE_SELF, &now);
     auto us = [](const timeval& a, const timeval& b) {
