@@ -16,8 +16,8 @@
 #include <dirent.h>
 #include <linux/perf_event.h>
 #include <malloc.h>
-#include <sys/syscall.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <valgrind/callgrind.h>

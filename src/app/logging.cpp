@@ -1,5 +1,6 @@
 #include "app/logging.h"
 
+#include <spdlog/async.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -46,24 +47,51 @@ class JsonFormatter final : public spdlog::formatter {
 
 }  // namespace
 
+namespace {
+
+// The thread that writes log lines. Callers only queue them: the engine logs every
+// finished execution under its lock, which must never wait for a terminal or a pipe.
+std::shared_ptr<spdlog::details::thread_pool> writer;
+
+std::shared_ptr<spdlog::logger> synchronous_copy(const spdlog::logger& of) {
+  auto logger = std::make_shared<spdlog::logger>("cronkit", of.sinks().begin(), of.sinks().end());
+  logger->set_level(of.level());
+  logger->flush_on(spdlog::level::trace);
+  return logger;
+}
+
+}  // namespace
+
 std::string setup_logging(const std::string& format, const std::string& level) {
   auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off") {
     return "unknown log level '" + level + "' (trace, debug, info, warn, error, off)";
   }
-  auto logger = std::make_shared<spdlog::logger>("cronkit",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   if (format == "json") {
-    logger->set_formatter(std::make_unique<JsonFormatter>());
+    sink->set_formatter(std::make_unique<JsonFormatter>());
   } else if (format == "text") {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+    sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+        "%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc));
   } else {
     return "unknown log format '" + format + "' (text or json)";
   }
+  // 8,192 lines queued at most; a writer that falls further behind makes callers wait
+  // rather than lose lines.
+  writer = std::make_shared<spdlog::details::thread_pool>(8192, 1);
+  auto logger = std::make_shared<spdlog::async_logger>("cronkit", std::move(sink), writer,
+                                                       spdlog::async_overflow_policy::block);
   logger->set_level(lvl);
-  logger->flush_on(spdlog::level::trace);
+  logger->flush_on(spdlog::level::trace);  // each line reaches stderr once written
   spdlog::set_default_logger(std::move(logger));
   return {};
+}
+
+void finish_logging() {
+  if (!writer) return;
+  // Later lines are written at once; the writer thread writes what is queued, then ends.
+  spdlog::set_default_logger(synchronous_copy(*spdlog::default_logger()));
+  writer.reset();
 }
 
 }  // namespace cronkit::app

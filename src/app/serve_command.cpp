@@ -70,6 +70,9 @@ int serve(const ServeOptions& o, Registry& registry) {
     std::cerr << "cronkit: " << problem << "\n";
     return 2;
   }
+  struct Flush {
+    ~Flush() { finish_logging(); }
+  } flush_log_at_exit;
   if (!is_loopback(o.host) && o.api_token.empty() && !o.insecure) {
     std::cerr << "cronkit: refusing to listen on " << o.host
               << " without --api-token: anyone who can reach it could create tasks that run "

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <queue>
@@ -22,8 +23,12 @@
 #include "core/store.h"
 #include "cron/cron_expr.h"
 #include "cronkit/registry.h"
+#include "engine/function_pool.h"
 #include "engine/http_runner.h"
+#include "engine/membership.h"
 #include "engine/recorder.h"
+#include "engine/runner.h"
+#include "engine/timetable.h"
 
 namespace cronkit::engine {
 
@@ -119,26 +124,17 @@ class Engine {
   std::vector<std::optional<Millis>> next_runs(std::span<const std::string_view> task_ids) const;
   /// A number that changes whenever next_run() of any task may have changed, for caching
   /// what is built from them.
-  std::uint64_t schedule_version() const { return schedule_version_.load(); }
+  std::uint64_t schedule_version() const { return timetable_.version(); }
+
+  /// Waits until the scheduler has handled everything due at or before `t` on its clock
+  /// (firings claimed or found missed, timers fired), or `timeout` of real time passed;
+  /// false then. For tests on a manual clock: move the clock, wait for this, and whatever
+  /// was not started by then was not due — no sleeping and hoping.
+  bool processed_until(Millis t, std::chrono::milliseconds timeout = std::chrono::seconds{10});
 
  private:
-  struct Slot;
   struct Run;
-  struct Due;
-  // A firing owned by another member, to check once backup_after_ms have passed.
-  struct Watch {
-    std::string task_id;
-    Millis at;
-    std::uint64_t generation;
-  };
-  // How one attempt ended.
-  struct Outcome {
-    bool ok = false;
-    bool retryable = true;   // false when trying again cannot help (no such function)
-    bool timed_out = false;  // the HTTP client gave up at the deadline
-    std::string message;
-    std::optional<std::string> output;
-  };
+  // A timer of a run: its deadline, the end of its retry delay, or its held instant.
   struct Timer {
     Millis at;
     enum class Kind { deadline, retry, due } kind;
@@ -146,119 +142,87 @@ class Engine {
     std::uint64_t token;
     bool operator>(const Timer& o) const { return at > o.at; }
   };
-  // A task's next instant. `generation` tells a live entry from one left behind by a
-  // reschedule: only the slot's current generation fires.
-  struct HeapEntry {
-    Millis at;
-    std::uint64_t generation;
-    std::uint32_t slot;
-    bool operator>(const HeapEntry& o) const { return at > o.at; }
-  };
   using Lock = std::unique_lock<std::mutex>;
 
+  // ---- the timetable's thread: firings due, timers, daily cleanup
   void scheduler_loop();
-  // Adds a slot for each schedule; returns the catch-up firings they are owed.
-  std::vector<Due> load_locked(const std::vector<ScheduleSpec>& specs, Millis now);
-  void worker_loop();
-  // Loads the tasks of due firings and hands each to the recorder as `queued`.
-  void dispatch(std::vector<Due> due);
-  // A stored firing: runs now, or is held until its instant if that is still ahead.
-  void claimed_locked(std::shared_ptr<Run> run);
-  // A held firing's instant came: runs it unless its task changed so that it no longer fires.
+  // Claims firings: reads their tasks' current definitions and stores each as `queued`,
+  // unique on (task, instant); a firing runs only once its insert commits (on_claimed_locked).
+  void claim(std::vector<DueFiring> due);
+  // A claimed firing: runs now, or is held until its instant if that is still ahead.
+  void on_claimed_locked(std::shared_ptr<Run> run);
+  // A held firing's instant came: runs it unless its task changed so that it no longer
+  // fires then. A changed task's definition is read by the scheduler thread, off the lock.
   void release_locked(const std::shared_ptr<Run>& run);
+  // Reads the definitions of firings whose task changed while they were held (off the lock)
+  // and runs or skips them.
+  void refresh(std::vector<std::shared_ptr<Run>> runs);
+
+  // ---- the run's state machine: waiting, running, retry_wait, finished
   void enqueue_locked(std::shared_ptr<Run> run);
   void pump_locked();
   void start_attempt_locked(const std::shared_ptr<Run>& run);
-  // Starts the attempt's work: its deadline, then a function worker or the HTTP runner.
+  // Starts the attempt's work: its deadline, then the runner of its task's type.
   void launch_locked(const std::shared_ptr<Run>& run);
+  void attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, Outcome outcome);
+  // A failed attempt: retried after the task's delay while attempts remain, else final.
+  void retry_or_fail_locked(const std::shared_ptr<Run>& run, ExecutionStatus final_status,
+                            std::string message);
+  void finish_locked(const std::shared_ptr<Run>& run, ExecutionStatus status, std::string message);
+  void skip_locked(const std::shared_ptr<Run>& run, std::string summary);
+  void cancel_locked(Run& run);
+  void on_timer_locked(const Timer& t);
   // Drops a run that is over (or no longer this member's) from the books.
   void forget_locked(const Run& run);
-  void attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, Outcome outcome);
-  // Starts more function workers when all are busy and the queue has not moved for a
-  // while. Returns true while work is waiting for a worker that may still be added.
-  bool grow_workers_locked();
-  void cancel_locked(Run& run);
-  void attempt_failed_locked(const std::shared_ptr<Run>& run, ExecutionStatus final_status,
-                             std::string message);
-  void finish_locked(const std::shared_ptr<Run>& run, ExecutionStatus status, std::string message);
-  void on_timer_locked(const Timer& t);
-  void free_slot_locked(std::string_view task_id);
-  void add_slot_locked(const std::string& task_id, cron::CronExpr expr, const cron::Zone* zone,
-                       bool catch_up, Millis now);
+  Runner& runner_for(const Task& task);
   void record(const Run& run);
   // The store write of a run, carrying its owner.
   ExecutionWrite write_of(const Run& run, ExecutionWrite::Kind kind) const;
+  // Adds a timer, waking the scheduler only if it sleeps past it.
+  void add_timer_locked(Timer t);
 
-  // ---- cluster (only with cluster_)
-  void cluster_loop();
-  // Renews the heartbeat, takes over silent members' work, checks others' firings.
-  void beat();
-  // Whether this member claims the firing: the highest hash of (member, task, instant).
-  bool owns_locked(std::string_view task_id, Millis at) const;
-  bool lease_valid_locked() const;
-  // This member was silent so long that others may have taken over its work: forget all
-  // of it (their writes are refused now) before starting over as a new member.
-  void abandon_locked();
-  // Runs executions this member now owns (taken over, or recovered).
+  // ---- recovery, and the cluster's hooks (Membership)
+  // Runs executions this member now owns (taken over, or recovered at start).
   void adopt(std::vector<Execution> queued);
-  // Another member changed a task ("" : reload every task).
+  // This member was silent too long: forgets every run (their writes are refused now).
+  void abandon();
+  // The lease holds again: start what waited, claim the catch-ups missed meanwhile.
+  void lease_renewed();
+  // Another member changed a task ("": reload every task).
   void task_changed(const std::string& task_id);
+  bool may_start_locked() const { return !membership_ || membership_->lease_valid(); }
 
   Store& store_;
   const Clock& clock_;
-  const Registry& registry_;
   const EngineOptions options_;
-  const std::size_t max_workers_;   // function threads at most
-  const std::size_t base_workers_;  // started as soon as work waits; more when handlers stall
   Recorder recorder_;
+  FunctionPool functions_;
   HttpRunner http_;
+  std::unique_ptr<Membership> membership_;  // null: this process alone uses the database
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;          // the scheduler thread
-  std::condition_variable work_ready_;    // worker threads
   std::condition_variable runs_changed_;  // stop() waiting for running executions
   bool started_ = false;
   bool stopping_ = false;
-  // Scheduled tasks, compact because there may be a million: slots in a vector (freed ones
-  // reused), the task id kept once, as the key of index_.
-  std::vector<Slot> slots_;
-  std::vector<std::uint32_t> free_slots_;
-  struct IdHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, std::uint32_t, IdHash, std::equal_to<>> index_;
-  std::atomic<std::uint64_t> schedule_version_{0};  // changed under mutex_
-  std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap_;
+  Timetable timetable_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::unordered_map<std::string, std::shared_ptr<Run>> runs_;               // by execution id
   std::unordered_map<std::string, std::unordered_set<std::string>> active_;  // task -> executions
   std::deque<std::shared_ptr<Run>> ready_;                                   // waiting for a slot
-  std::deque<std::pair<std::shared_ptr<Run>, std::uint64_t>> work_;          // for worker threads
+  std::vector<std::shared_ptr<Run>> to_refresh_;  // held firings whose task changed
   int running_ = 0;
   int held_ = 0;
-  int idle_workers_ = 0;
-  std::chrono::steady_clock::time_point progress_;  // when a worker last took an item
-  std::uint64_t next_generation_ = 1;
-  std::uint64_t next_transfer_ = 1;
+  std::uint64_t next_attempt_ = 1;
+  // Moves when this member starts over: runs made before are dropped.
+  std::uint64_t epoch_ = 0;
   Millis next_cleanup_ = 0;
+  Millis wakes_at_ = 0;  // when the sleeping scheduler wakes by itself (max: it is awake)
+  Millis processed_ = std::numeric_limits<Millis>::min();  // see processed_until()
+  std::condition_variable processed_cv_;
+  std::unordered_map<std::string, Millis> missed_;  // catch-up instants not claimed (no lease)
+  std::atomic<bool> reload_{false};                 // a task change was missed: reload all
   std::thread scheduler_;
-  std::vector<std::thread> workers_;
-
-  Cluster* const cluster_;            // null: this process alone uses the database
-  std::string member_;                // this member's id (changes when it starts over)
-  std::uint64_t epoch_ = 0;           // moves with member_: claims made before are dropped
-  std::vector<std::string> members_;  // alive, sorted
-  // When the last heartbeat that reached the database was sent (steady clock).
-  std::chrono::steady_clock::time_point last_beat_{};
-  std::vector<Execution> to_adopt_;  // taken over, waiting for their tasks to be read
-  std::atomic<bool> reload_{false};  // a task change was missed: reload every task
-  std::deque<Watch> watches_;
-  std::unordered_map<std::string, Millis> missed_;  // catch-up tasks' instants not claimed
-  std::int64_t taken_over_ = 0;
-  std::condition_variable cluster_wake_;
-  std::thread cluster_thread_;
-  std::unique_ptr<Subscription> task_watch_;
 };
 
 }  // namespace cronkit::engine

@@ -47,7 +47,7 @@ std::string rfc3339(Millis t) {
 struct HttpRunner::Transfer {
   std::uint64_t id = 0;
   HttpRequest request;
-  Done done;
+  HttpRunner::Answered done;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   std::string output;
@@ -187,7 +187,7 @@ void HttpRunner::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void HttpRunner::submit(std::uint64_t id, HttpRequest request, Done done) {
+void HttpRunner::send(std::uint64_t id, HttpRequest request, Answered done) {
   auto t = std::make_unique<Transfer>();
   t->id = id;
   t->request = std::move(request);
@@ -198,6 +198,22 @@ void HttpRunner::submit(std::uint64_t id, HttpRequest request, Done done) {
     pending_.push_back(std::move(t));
   }
   curl_multi_wakeup(static_cast<CURLM*>(multi_));
+}
+
+void HttpRunner::submit(Attempt attempt, Done done) {
+  Task& t = attempt.task;
+  HttpRequest req;
+  req.method = t.http_method.value_or("GET");
+  req.url = std::move(t.http_url).value_or("");
+  req.headers_json = std::move(t.http_headers).value_or("");
+  req.body = std::move(t.http_body).value_or("");
+  req.timeout_ms = t.timeout_seconds * Millis{1000};
+  req.task_id = std::move(t.id);
+  req.execution_id = std::move(attempt.execution_id);
+  req.scheduled_for = attempt.scheduled_for;
+  send(attempt.id, std::move(req), [done = std::move(done)](HttpResult r) {
+    done({r.ok, true, r.timed_out, std::move(r.summary), std::move(r.output)});
+  });
 }
 
 void HttpRunner::cancel(std::uint64_t id) {

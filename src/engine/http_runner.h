@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/task.h"
+#include "engine/runner.h"
 
 namespace cronkit::engine {
 
@@ -40,25 +41,28 @@ struct HttpResult {
 /// that a thousand slow requests in flight need no thread each. Only http and https, also
 /// after redirects (up to 5).
 ///   HttpRunner r;  r.start();
-///   r.submit(1, request, [](HttpResult res) { ... });   r.cancel(1);
-/// Thread-safe.
-class HttpRunner {
+///   r.send(1, request, [](HttpResult res) { ... });   r.cancel(1);
+/// As a Runner, it runs an http task's attempt as its request. Thread-safe.
+class HttpRunner final : public Runner {
  public:
-  using Done = std::function<void(HttpResult)>;
+  using Answered = std::function<void(HttpResult)>;
 
   HttpRunner();
-  ~HttpRunner();
+  ~HttpRunner() override;
   HttpRunner(const HttpRunner&) = delete;
   HttpRunner& operator=(const HttpRunner&) = delete;
 
-  void start();
+  void start() override;
   /// Aborts what is in flight (their callbacks are not called) and stops the thread.
-  void stop();
-  /// Starts a request; `done` runs on the runner's thread when it ends. `id` names it for
-  /// cancel().
-  void submit(std::uint64_t id, HttpRequest request, Done done);
+  void stop() override;
+  /// Starts a request; `answered` runs on the runner's thread when it ends. `id` names it
+  /// for cancel().
+  void send(std::uint64_t id, HttpRequest request, Answered answered);
+  /// Sends the request of an http task's attempt: its method, URL, headers and body, the
+  /// attempt's deadline as the timeout.
+  void submit(Attempt attempt, Done done) override;
   /// Aborts the request `id` if it is still in flight; its callback is not called.
-  void cancel(std::uint64_t id);
+  void cancel(std::uint64_t id) override;
 
   std::size_t in_flight() const;
 

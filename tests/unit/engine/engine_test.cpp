@@ -175,7 +175,7 @@ TEST_F(EngineTest, RetriesAfterTheDelayAndCountsAttempts) {
   });
   engine_->trigger(t);
   ASSERT_TRUE(eventually([&] { return calls == 1; }));
-  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(engine_->processed_until(clock_.now()));
   EXPECT_EQ(calls, 1) << "no retry before the delay";
   auto waiting = history(t);
   ASSERT_EQ(waiting.size(), 1u);
@@ -243,8 +243,7 @@ TEST_F(EngineTest, TimeoutIsRecordedEvenIfTheHandlerIgnoresIt) {
   ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
   EXPECT_EQ(finished(t)[0].status, ExecutionStatus::timed_out);
   release = true;
-  std::this_thread::sleep_for(20ms);
-  engine_->stop();
+  engine_->stop();  // joins the handler's thread: its late result has been reported
   EXPECT_EQ(finished(t)[0].status, ExecutionStatus::timed_out) << "the late success is ignored";
 }
 
@@ -313,11 +312,13 @@ TEST_F(EngineTest, ConcurrencyLimitHoldsTheRestBack) {
   Task t = add("0 0 0 1 1 *", "gate");
   for (int i = 0; i < 5; ++i)
     engine_->trigger(t);
-  ASSERT_TRUE(eventually([&] { return gate_.entered == 2 && history(t).size() == 5; }));
-  std::this_thread::sleep_for(20ms);
+  // Two started, three wait: the engine's own books say no third was handed to a thread.
+  ASSERT_TRUE(eventually([&] {
+    auto c = engine_->counters();
+    return gate_.entered == 2 && c.running == 2 && c.waiting == 3;
+  }));
+  EXPECT_EQ(history(t).size(), 5u);
   EXPECT_EQ(gate_.entered, 2);
-  EXPECT_EQ(engine_->counters().running, 2);
-  EXPECT_EQ(engine_->counters().waiting, 3);
   gate_.open = true;
   ASSERT_TRUE(eventually([&] { return has_finished(t, 5); }));
   EXPECT_LE(gate_.peak, 2);
@@ -359,7 +360,7 @@ TEST_F(EngineTest, ChangesTakeEffectAtOnce) {
   engine_->schedule(t);
   EXPECT_FALSE(engine_->next_run(t.id));
   clock_.advance(20000);
-  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(engine_->processed_until(clock_.now()));
   EXPECT_TRUE(history(t).empty());
   t.enabled = true;
   engine_->schedule(t);
@@ -385,7 +386,7 @@ TEST_F(EngineTest, ClaimsAFiringAheadAndStartsItAtItsInstant) {
   EXPECT_EQ(claimed.queued_at, at("2026-03-07T12:00:59Z") + 300);
   EXPECT_EQ(engine_->next_run(t.id), at("2026-03-07T12:01:00Z")) << "still the next run";
   EXPECT_TRUE(eventually([&] { return engine_->counters().held == 1; }));
-  std::this_thread::sleep_for(30ms);
+  ASSERT_TRUE(engine_->processed_until(clock_.now()));
   EXPECT_EQ(started, 0) << "not before its instant";
 
   clock_.set(at("2026-03-07T12:01:00Z"));
@@ -462,7 +463,7 @@ TEST_F(EngineTest, AFiringClaimedAheadBeforeARestartRunsAtItsInstant) {
   ASSERT_TRUE(store_->write_executions({&w, 1})[0]);
   start();
   EXPECT_EQ(engine_->counters().held, 1);  // start() returns with it held
-  std::this_thread::sleep_for(30ms);
+  ASSERT_TRUE(engine_->processed_until(clock_.now()));
   EXPECT_EQ(started, 0);
   clock_.set(at("2026-03-07T12:00:00Z") + 600);
   ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
@@ -488,7 +489,7 @@ TEST_F(EngineTest, ForwardJumpDoesNotFloodAndCatchUpRunsOnce) {
   Task eager = add("0 * * * * *", "ok", [](Task& x) { x.catch_up = true; });
   clock_.advance(3600 * 1000 + 30000);  // an hour and a half minute later
   ASSERT_TRUE(eventually([&] { return has_finished(eager, 1); }));
-  std::this_thread::sleep_for(30ms);
+  ASSERT_TRUE(engine_->processed_until(clock_.now()));
   EXPECT_TRUE(history(plain).empty());
   auto caught = finished(eager);
   ASSERT_EQ(caught.size(), 1u);
@@ -510,7 +511,7 @@ TEST_F(EngineTest, BackwardJumpFiresNoInstantTwice) {
   clock_.advance(-25000);  // back before the last two firings
   for (int i = 0; i < 4; ++i) {
     clock_.advance(10000);
-    std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(engine_->processed_until(clock_.now()));
   }
   ASSERT_TRUE(eventually([&] { return has_finished(t, 4); }));
   std::set<Millis> instants;
@@ -555,14 +556,14 @@ TEST_F(EngineTest, RecoversWhatAPreviousRunLeft) {
   // A second start finds that instant done and catches up nothing more.
   engine_.reset();
   start();
-  std::this_thread::sleep_for(30ms);
+  ASSERT_TRUE(engine_->processed_until(clock_.now()));
   EXPECT_EQ(history(t).size(), 1u);
 }
 
 TEST_F(EngineTest, CatchUpNeverReachesBeforeTheTaskExisted) {
   Task t = add("0 0 0 1 1 *", "ok", [](Task& x) { x.catch_up = true; });  // yearly
   start();
-  std::this_thread::sleep_for(30ms);
+  ASSERT_TRUE(engine_->processed_until(clock_.now()));
   EXPECT_TRUE(history(t).empty());
 }
 

@@ -22,8 +22,8 @@ class HttpRunnerTest : public ::testing::Test {
     if (req.execution_id.empty()) req.execution_id = "exec-1";
     std::promise<HttpResult> done;
     auto result = done.get_future();
-    runner_.submit(next_id_++, std::move(req),
-                   [&done](HttpResult r) { done.set_value(std::move(r)); });
+    runner_.send(next_id_++, std::move(req),
+                 [&done](HttpResult r) { done.set_value(std::move(r)); });
     EXPECT_EQ(result.wait_for(std::chrono::seconds{20}), std::future_status::ready);
     return result.get();
   }
@@ -154,7 +154,7 @@ TEST_F(HttpRunnerTest, RejectsBadHeaders) {
 
 TEST_F(HttpRunnerTest, CancelledRequestsNeverCallBack) {
   std::atomic<int> calls{0};
-  runner_.submit(99, get("/hang"), [&](HttpResult) { ++calls; });
+  runner_.send(99, get("/hang"), [&](HttpResult) { ++calls; });
   for (int i = 0; i < 200 && server_.requests().empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
   }
@@ -172,7 +172,7 @@ TEST_F(HttpRunnerTest, ManyRequestsInFlightOnOneThread) {
   std::atomic<int> done{0};
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < kCount; ++i) {
-    runner_.submit(1000 + static_cast<std::uint64_t>(i), get("/slow/500"), [&](HttpResult r) {
+    runner_.send(1000 + static_cast<std::uint64_t>(i), get("/slow/500"), [&](HttpResult r) {
       ok += r.ok;
       ++done;
     });

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "core/task.h"
+
+namespace cronkit::engine {
+
+/// One attempt of an execution, as a runner sees it.
+struct Attempt {
+  std::uint64_t id = 0;  // unique in the process; names the attempt for cancel()
+  Task task;             // the definition the execution runs with
+  std::string execution_id;
+  int number = 1;  // 1 for the first attempt
+  Millis scheduled_for = 0;
+  Millis deadline = 0;  // when the engine records a timeout
+};
+
+/// How an attempt ended.
+struct Outcome {
+  bool ok = false;
+  bool retryable = true;   // false when trying again cannot help (no such function)
+  bool timed_out = false;  // the runner gave up at the deadline
+  std::string message;
+  std::optional<std::string> output;
+};
+
+/// Runs attempts of one task type: function tasks on a pool of threads, HTTP tasks on one
+/// thread through libcurl, and so on. The engine decides what runs when; a runner only
+/// runs and reports. Thread-safe.
+class Runner {
+ public:
+  using Done = std::function<void(Outcome)>;
+  virtual ~Runner() = default;
+
+  virtual void start() = 0;
+  /// Stops its threads; attempts still waiting or in flight are dropped without a report
+  /// (the engine has recorded them already).
+  virtual void stop() = 0;
+  /// Runs the attempt; `done` is called once, on a thread of the runner, when it ends
+  /// (unless it was cancelled or the runner stopped first).
+  virtual void submit(Attempt attempt, Done done) = 0;
+  /// Asks attempt `id` to stop: dropped if it has not started; otherwise told to stop (a
+  /// function through its stop token, a transfer aborted). A report may still come.
+  virtual void cancel(std::uint64_t id) = 0;
+};
+
+}  // namespace cronkit::engine

@@ -1,0 +1,155 @@
+// The timetable alone: no threads, no clock but the numbers passed in.
+#include "engine/timetable.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace cronkit::engine {
+namespace {
+
+Millis at(const std::string& iso) {
+  auto t = cron::parse_time(iso, *cron::Zone::utc());
+  EXPECT_TRUE(t.has_value()) << iso;
+  return t->time_since_epoch().count() * 1000;
+}
+
+cron::CronExpr pattern(const std::string& text) {
+  auto e = cron::CronExpr::parse(text);
+  EXPECT_TRUE(e.has_value()) << text;
+  return *e;
+}
+
+const cron::Zone* zone(const std::string& name) {
+  return cron::Zone::find(name)->get();
+}
+
+struct Taken {
+  std::string task_id;
+  Millis at;
+  bool missed;
+  std::optional<Millis> latest_missed;
+  bool operator==(const Taken&) const = default;
+};
+
+// Takes what is due until `until`, claiming all of it (or none).
+std::vector<Taken> take(Timetable& t, Millis until, Millis now, bool claim = true) {
+  std::vector<Taken> out;
+  t.take_due(until, now, 60000, [&](const Timetable::Due& d) {
+    out.push_back({d.task_id, d.at, d.missed, d.latest_missed});
+    return claim;
+  });
+  return out;
+}
+
+TEST(Timetable, HandsOutInstantsInOrderAndComputesNextRunsFromThem) {
+  Timetable t;
+  const Millis now = at("2026-03-07T12:00:00Z");
+  t.set("a", pattern("*/10 * * * * *"), zone("UTC"), false, now);
+  t.set("b", pattern("5 * * * * *"), zone("UTC"), false, now);
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.earliest(), now + 5000);
+  EXPECT_EQ(t.next_run("a"), now + 10000);
+
+  // Woken 3 s late: nothing is skipped and nothing drifts.
+  auto due = take(t, now + 23000, now + 23000);
+  EXPECT_EQ(due, (std::vector<Taken>{{"b", now + 5000, false, {}},
+                                     {"a", now + 10000, false, {}},
+                                     {"a", now + 20000, false, {}}}));
+  EXPECT_EQ(t.next_run("a"), now + 30000);
+  EXPECT_EQ(t.next_run("b"), now + 65000);
+}
+
+TEST(Timetable, AFiringClaimedAheadIsTheNextRunUntilReleased) {
+  Timetable t;
+  const Millis now = at("2026-03-07T12:00:59Z") + 300;
+  t.set("a", pattern("0 * * * * *"), zone("UTC"), false, now);
+  const auto v = t.version();
+  auto due = take(t, now + 800, now);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_NE(t.version(), v);
+  EXPECT_EQ(t.next_run("a"), at("2026-03-07T12:01:00Z")) << "held";
+  t.release("a", at("2026-03-07T12:01:00Z"));
+  EXPECT_EQ(t.next_run("a"), at("2026-03-07T12:02:00Z"));
+
+  // Not claimed here (another member owns it): not held.
+  take(t, at("2026-03-07T12:02:00Z"), at("2026-03-07T12:01:59Z") + 500, false);
+  EXPECT_EQ(t.next_run("a"), at("2026-03-07T12:03:00Z"));
+}
+
+TEST(Timetable, AMissedInstantIsReportedOnceWithTheLatestForCatchUpTasks) {
+  Timetable t;
+  const Millis now = at("2026-03-07T12:00:00Z");
+  t.set("plain", pattern("0 * * * * *"), zone("UTC"), false, now);
+  t.set("eager", pattern("0 * * * * *"), zone("UTC"), true, now);
+  const Millis later = now + 3600 * 1000 + 30000;  // an hour and a half minute later
+  auto due = take(t, later, later);
+  ASSERT_EQ(due.size(), 2u) << "one each, not sixty";
+  for (const auto& d : due) {
+    EXPECT_TRUE(d.missed);
+    EXPECT_EQ(d.at, at("2026-03-07T12:01:00Z"));
+    EXPECT_EQ(d.latest_missed,
+              d.task_id == "eager" ? std::optional{at("2026-03-07T13:00:00Z")} : std::nullopt);
+  }
+  EXPECT_EQ(t.next_run("plain"), at("2026-03-07T13:01:00Z"));
+}
+
+TEST(Timetable, ARescheduledFiringRunsOnlyIfTheNewScheduleStillFiresThen) {
+  Timetable t;
+  const Millis now = at("2026-03-07T12:00:59Z") + 300;
+  t.set("a", pattern("0 * * * * *"), zone("UTC"), false, now);
+  std::uint64_t claimed_from = 0;
+  t.take_due(now + 800, now, 60000, [&](const Timetable::Due& d) {
+    claimed_from = d.generation;
+    return true;
+  });
+  ASSERT_NE(claimed_from, 0u);
+  const Millis instant = at("2026-03-07T12:01:00Z");
+  EXPECT_EQ(t.standing("a", claimed_from, instant), Timetable::Standing::unchanged);
+  t.set("a", pattern("0 */1 * * * *"), zone("UTC"), false, now);
+  EXPECT_EQ(t.standing("a", claimed_from, instant), Timetable::Standing::changed);
+  t.set("a", pattern("30 * * * * *"), zone("UTC"), false, now);
+  EXPECT_EQ(t.standing("a", claimed_from, instant), Timetable::Standing::gone);
+  t.remove("a");
+  EXPECT_EQ(t.standing("a", claimed_from, instant), Timetable::Standing::gone);
+}
+
+TEST(Timetable, ARemovedTaskNeverFiresAndItsSlotIsReused) {
+  Timetable t;
+  const Millis now = at("2026-03-07T12:00:00Z");
+  t.set("a", pattern("* * * * * *"), zone("UTC"), false, now);
+  EXPECT_TRUE(t.remove("a"));
+  EXPECT_FALSE(t.remove("a"));
+  EXPECT_FALSE(t.next_run("a"));
+  EXPECT_TRUE(take(t, now + 10000, now + 10000).empty()) << "its heap entries are stale";
+  t.set("b", pattern("* * * * * *"), zone("UTC"), false, now);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_EQ(take(t, now + 2000, now + 2000).size(), 2u);
+}
+
+TEST(Timetable, LoadsSchedulesAndOwesCatchUpsOnlyAfterCreation) {
+  Timetable t;
+  const Millis now = at("2026-03-07T12:00:30Z");
+  std::vector<ScheduleSpec> specs{
+      {"old", "0 * * * * *", "UTC", true, at("2026-03-07T11:00:00Z")},
+      {"new", "0 * * * * *", "UTC", true, at("2026-03-07T12:00:10Z")},
+      {"plain", "0 * * * * *", "UTC", false, at("2026-03-07T11:00:00Z")},
+      {"bad", "61 * * * * *", "UTC", false, 0},
+      {"nowhere", "0 * * * * *", "Mars/Olympus", false, 0},
+      {"tokyo", "0 0 9 * * *", "Asia/Tokyo", false, 0},
+  };
+  auto owed = t.load(specs, now);
+  ASSERT_EQ(owed.size(), 1u);
+  EXPECT_EQ(owed[0].task_id, "old");
+  EXPECT_EQ(owed[0].scheduled_for, at("2026-03-07T12:00:00Z"));
+  EXPECT_EQ(owed[0].trigger, Trigger::catch_up);
+  EXPECT_EQ(t.size(), 4u) << "what cannot be parsed is left out";
+  EXPECT_EQ(t.next_run("tokyo"), at("2026-03-08T00:00:00Z"));
+  auto ids = t.task_ids();
+  std::ranges::sort(ids);
+  EXPECT_EQ(ids, (std::vector<std::string>{"new", "old", "plain", "tokyo"}));
+}
+
+}  // namespace
+}  // namespace cronkit::engine
