@@ -266,6 +266,8 @@ Api::Api(Store& store, engine::Engine& engine, const Registry& registry, const C
       registry_(registry),
       clock_(clock),
       options_(std::move(options)),
+      tasks_(store, engine, clock,
+             [this](std::string_view event, const Task& task) { announce(event, task); }),
       ui_(std::string(kAdminUiPath), options_.ui_files) {}
 
 void Api::announce(std::string_view event, const Task& task) {
@@ -541,14 +543,7 @@ Response Api::list_tasks(Call& c) {
 Response Api::create_task(Call& c) {
   auto task = task_from_create(c.body(), registry_);
   if (!task) invalid(std::move(task.error()));
-  std::lock_guard lock{changes_};
-  const Millis now = clock_.now();
-  task->id = new_id(now);
-  task->created_at = task->updated_at = now;
-  store_.insert_task(*task);
-  engine_.schedule(*task);
-  announce("task.created", *task);
-  return ok_record(*task, http::status::created);
+  return ok_record(tasks_.create(std::move(*task)), http::status::created);
 }
 
 Response Api::get_task(Call& c) {
@@ -572,26 +567,17 @@ Response Api::get_task(Call& c) {
 
 Response Api::update_task(Call& c) {
   json::value body = c.body();
-  std::lock_guard lock{changes_};
-  auto current = store_.get_task(c.id());
-  if (!current) throw Failure{http::status::not_found, "no task with id " + c.id()};
-  auto task = task_from_update(body, *current, registry_);
-  if (!task) invalid(std::move(task.error()));
-  task->updated_at = clock_.now();
-  store_.update_task(*task);
-  engine_.schedule(*task);
-  announce("task.updated", *task);
+  auto task = tasks_.update(c.id(), [&](const Task& current) {
+    auto changed = task_from_update(body, current, registry_);
+    if (!changed) invalid(std::move(changed.error()));
+    return std::move(*changed);
+  });
+  if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
   return ok_record(*task);
 }
 
 Response Api::delete_task(Call& c) {
-  std::lock_guard lock{changes_};
-  auto task = store_.get_task(c.id());
-  if (!task || !store_.delete_task(c.id())) {
-    throw Failure{http::status::not_found, "no task with id " + c.id()};
-  }
-  engine_.unschedule(c.id());
-  announce("task.deleted", *task);
+  if (!tasks_.remove(c.id())) throw Failure{http::status::not_found, "no task with id " + c.id()};
   return ok(nullptr);
 }
 
@@ -616,14 +602,8 @@ Response Api::toggle_task(Call& c) {
       if (k != "enabled") invalid({{std::string(k), "is not a field of a toggle"}});
     }
   }
-  std::lock_guard lock{changes_};
-  auto task = store_.get_task(c.id());
+  auto task = tasks_.set_enabled(c.id(), enabled->get_bool());
   if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
-  task->enabled = enabled->get_bool();
-  task->updated_at = clock_.now();
-  store_.update_task(*task);
-  engine_.schedule(*task);
-  announce("task.updated", *task);
   return ok_record(*task);
 }
 

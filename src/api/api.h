@@ -14,6 +14,7 @@
 #include "core/store.h"
 #include "cronkit/registry.h"
 #include "engine/engine.h"
+#include "engine/task_service.h"
 
 namespace cronkit::api {
 
@@ -87,8 +88,7 @@ class Api {
   const Registry& registry_;
   const Clock& clock_;
   const ApiOptions options_;
-  // Task changes are applied to the store and the engine in one order.
-  std::mutex changes_;
+  engine::TaskService tasks_;
   // Pages of tasks, which UIs poll: the same page is built once per change of the data.
   AnswerCache task_pages_;
   StaticSite ui_;

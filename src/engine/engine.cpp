@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/ids.h"
+#include "engine/task_service.h"
 
 namespace cronkit::engine {
 namespace {
@@ -700,30 +701,24 @@ void Engine::lease_renewed() {
 
 void Engine::task_changed(const std::string& task_id) {
   try {
-    if (task_id.empty()) {
-      // Changes were missed: every task's schedule is read again.
-      const std::vector<ScheduleSpec> specs = store_.enabled_schedules();
-      std::unordered_set<std::string_view> enabled;
-      for (const auto& spec : specs)
-        enabled.insert(spec.id);
-      std::lock_guard lock{mutex_};
-      for (const auto& id : timetable_.task_ids()) {
-        if (!enabled.contains(id)) timetable_.remove(id);
-      }
-      timetable_.load(specs, clock_.now());  // missed instants are the backups' to claim
-      wake_.notify_one();
-      return;
-    }
-    if (auto task = store_.get_task(task_id)) {
-      schedule(*task);
-    } else {
-      unschedule(task_id);
-    }
+    TaskService::reload(store_, *this, task_id);
   } catch (const StoreError&) {
     reload_ = true;  // at the next heartbeat
   } catch (const std::invalid_argument&) {
     // Stored before validation got stricter: not scheduled; the API reports it.
   }
+}
+
+void Engine::reload_schedules(const std::vector<ScheduleSpec>& specs) {
+  std::unordered_set<std::string_view> enabled;
+  for (const auto& spec : specs)
+    enabled.insert(spec.id);
+  std::lock_guard lock{mutex_};
+  for (const auto& id : timetable_.task_ids()) {
+    if (!enabled.contains(id)) timetable_.remove(id);
+  }
+  timetable_.load(specs, clock_.now());  // missed instants are the backups' to claim
+  wake_.notify_one();
 }
 
 }  // namespace cronkit::engine

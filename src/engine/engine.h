@@ -100,11 +100,14 @@ class Engine {
   /// rest as interrupted. Executions still waiting stay queued for the next start.
   void stop();
 
-  /// A task was created or changed: schedule it from now on, or drop it if disabled.
+  /// A task was created or changed: schedule it from now on, or drop it if disabled. (Tasks
+  /// are changed through TaskService, which calls this.)
   /// Throws std::invalid_argument if its pattern or time zone is invalid.
   void schedule(const Task& task);
   /// A task was deleted.
   void unschedule(std::string_view task_id);
+  /// Schedules exactly these (every enabled task, read again after changes were missed).
+  void reload_schedules(const std::vector<ScheduleSpec>& specs);
   /// Runs a task now, outside its schedule. Returns the new execution's id once the
   /// execution is stored (queued; before start(), at once: it is stored by start()). Throws
   /// StoreError when this server may not start executions (ready() is false), when

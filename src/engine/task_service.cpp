@@ -1,0 +1,66 @@
+#include "engine/task_service.h"
+
+#include <unordered_set>
+
+#include "core/ids.h"
+#include "engine/engine.h"
+
+namespace cronkit::engine {
+
+TaskService::TaskService(Store& store, Engine& engine, const Clock& clock, Announce announce)
+    : store_(store), engine_(engine), clock_(clock), announce_(std::move(announce)) {}
+
+Task TaskService::create(Task task) {
+  std::lock_guard lock{changes_};
+  const Millis now = clock_.now();
+  task.id = new_id(now);
+  task.created_at = task.updated_at = now;
+  store_.insert_task(task);
+  engine_.schedule(task);
+  if (announce_) announce_("task.created", task);
+  return task;
+}
+
+std::optional<Task> TaskService::update(std::string_view id, const Change& change) {
+  std::lock_guard lock{changes_};
+  auto current = store_.get_task(id);
+  if (!current) return std::nullopt;
+  return apply(change(*current));
+}
+
+std::optional<Task> TaskService::set_enabled(std::string_view id, bool enabled) {
+  std::lock_guard lock{changes_};
+  auto task = store_.get_task(id);
+  if (!task) return std::nullopt;
+  task->enabled = enabled;
+  return apply(std::move(*task));
+}
+
+Task TaskService::apply(Task task) {
+  task.updated_at = clock_.now();
+  store_.update_task(task);
+  engine_.schedule(task);
+  if (announce_) announce_("task.updated", task);
+  return task;
+}
+
+std::optional<Task> TaskService::remove(std::string_view id) {
+  std::lock_guard lock{changes_};
+  auto task = store_.get_task(id);
+  if (!task || !store_.delete_task(id)) return std::nullopt;
+  engine_.unschedule(id);
+  if (announce_) announce_("task.deleted", *task);
+  return task;
+}
+
+void TaskService::reload(Store& store, Engine& engine, const std::string& id) {
+  if (id.empty()) {
+    engine.reload_schedules(store.enabled_schedules());
+  } else if (auto task = store.get_task(id)) {
+    engine.schedule(*task);
+  } else {
+    engine.unschedule(id);
+  }
+}
+
+}  // namespace cronkit::engine

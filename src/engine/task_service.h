@@ -1,0 +1,56 @@
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/store.h"
+
+namespace cronkit::engine {
+
+class Engine;
+
+/// Every change of a task, each done in one place and one order: check, store, schedule,
+/// announce. The API's handlers call it; so does the engine when another server changed a
+/// task (reload). Changes made here are applied one at a time, so the scheduler always
+/// holds the definition the store holds. Thread-safe.
+///   TaskService tasks{store, engine, clock, [](std::string_view event, const Task& t) {...}};
+///   Task t = tasks.create(std::move(validated));
+class TaskService {
+ public:
+  /// Told of each change ("task.created", "task.updated", "task.deleted") once it is stored
+  /// and scheduled.
+  using Announce = std::function<void(std::string_view event, const Task& task)>;
+  /// Makes the new definition from the current one, checking it; throws to refuse.
+  using Change = std::function<Task(const Task& current)>;
+
+  TaskService(Store& store, Engine& engine, const Clock& clock, Announce announce = {});
+
+  /// Stores a new task (its id and times are set here) and schedules it.
+  Task create(Task task);
+  /// Replaces task `id` by what `change` makes of it; nullopt if there is no such task.
+  std::optional<Task> update(std::string_view id, const Change& change);
+  /// Pauses or resumes task `id`; nullopt if there is no such task.
+  std::optional<Task> set_enabled(std::string_view id, bool enabled);
+  /// Deletes task `id` with its executions; the task as it was, or nullopt if none.
+  std::optional<Task> remove(std::string_view id);
+
+  /// Schedules task `id` as the store holds it now (unscheduled if it is gone or paused), or
+  /// every task when `id` is empty: another server changed it. Throws StoreError.
+  static void reload(Store& store, Engine& engine, const std::string& id);
+
+ private:
+  // Stores and schedules a changed task, then announces it.
+  Task apply(Task task);
+
+  Store& store_;
+  Engine& engine_;
+  const Clock& clock_;
+  const Announce announce_;
+  std::mutex changes_;
+};
+
+}  // namespace cronkit::engine
