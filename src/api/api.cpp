@@ -8,6 +8,7 @@
 
 #include "api/json_body.h"
 #include "api/json_codec.h"
+#include "api/request_target.h"
 #include "api/task_spec.h"
 #include "core/ids.h"
 #include "cron/cron_expr.h"
@@ -102,85 +103,6 @@ json::array to_json(const FieldErrors& errors) {
                 to_json(FieldErrors{{std::move(name), std::move(message)}})};
 }
 
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding ("+" is a space in a query); nullopt for a broken escape.
-std::optional<std::string> decode(std::string_view s, bool query) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      int hi = hex(s[i + 1]);
-      int lo = hex(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += query && s[i] == '+' ? ' ' : s[i];
-    }
-  }
-  return out;
-}
-
-// True for well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    std::size_t n = b < 0x80           ? 1
-                    : (b >> 5) == 0x6  ? 2
-                    : (b >> 4) == 0xe  ? 3
-                    : (b >> 3) == 0x1e ? 4
-                                       : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    std::uint32_t cp = n == 1 ? b : n == 2 ? b & 0x1f : n == 3 ? b & 0x0f : b & 0x07;
-    for (std::size_t k = 1; k < n; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      if ((c >> 6) != 0x2) return false;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    static constexpr std::uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kSmallest[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += n;
-  }
-  return true;
-}
-
-// Decoded query text: valid UTF-8 without control characters.
-bool clean_text(std::string_view s) {
-  return valid_utf8(s) && std::none_of(s.begin(), s.end(),
-                                       [](char c) { return static_cast<unsigned char>(c) < 0x20; });
-}
-
-// Why a request path is refused before any route sees it, if it is: paths are compared as
-// they come, so anything that another server or proxy might read differently (dot
-// segments, encoded slashes, backslashes, NULs, bytes outside printable ASCII, broken
-// escapes, absolute URLs) is a 400 rather than a guess.
-std::optional<std::string_view> path_problem(std::string_view path) {
-  if (!path.starts_with('/')) return "the request target must be a path starting with /";
-  for (char c : path) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b <= 0x20 || b >= 0x7f || c == '\\') return "the path holds a character it may not";
-  }
-  auto decoded = decode(path, false);
-  if (!decoded || !clean_text(*decoded)) return "the path holds a broken or forbidden escape";
-  for (auto escape : {"%2f", "%2F", "%5c", "%5C"}) {
-    if (path.find(escape) != path.npos) return "the path holds an encoded slash";
-  }
-  for (std::size_t start = 1; start <= decoded->size();) {
-    auto end = decoded->find('/', start);
-    if (end == std::string::npos) end = decoded->size();
-    auto segment = std::string_view{*decoded}.substr(start, end - start);
-    if (segment == "." || segment == "..") return "the path holds a . or .. segment";
-    start = end + 1;
-  }
-  return std::nullopt;
-}
-
 // Refuses a query parameter the route does not take: a typo would otherwise be ignored.
 // (Call::get refuses one given twice.)
 void check_query(const std::vector<std::pair<std::string, std::string>>& query,
@@ -195,20 +117,10 @@ void check_query(const std::vector<std::pair<std::string, std::string>>& query,
   }
 }
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  for (std::size_t start = 0;;) {
-    auto end = s.find(sep, start);
-    out.push_back(s.substr(start, end == std::string_view::npos ? s.npos : end - start));
-    if (end == std::string_view::npos) return out;
-    start = end + 1;
-  }
-}
-
 }  // namespace
 
 // What a handler knows of its request.
-struct Api::Call {
+struct ApiCall {
   const Request& req;
   std::vector<std::string> params;  // the :segments of the route, in order
   std::vector<std::pair<std::string, std::string>> query;
@@ -304,23 +216,55 @@ bool authorized(const Request& req, const std::string& token) {
 }  // namespace
 
 const std::vector<Route>& Api::routes() {
+  // Handlers are plain function pointers. (Pointers to members make GCC 12's bounds
+  // sanitizer report a bogus index.)
   static const std::vector<Route> routes = {
-      {"GET", "/api/scheduler/tasks", {"page", "pageSize", "type", "enabled", "name"}},
-      {"POST", "/api/scheduler/tasks"},
-      {"GET", "/api/scheduler/tasks/:id"},
-      {"PUT", "/api/scheduler/tasks/:id"},
-      {"DELETE", "/api/scheduler/tasks/:id"},
-      {"POST", "/api/scheduler/tasks/:id/trigger"},
-      {"POST", "/api/scheduler/tasks/:id/toggle"},
-      {"GET", "/api/scheduler/executions", {"page", "pageSize", "taskId", "status"}},
-      {"GET", "/api/scheduler/executions/:id"},
-      {"GET", "/api/scheduler/stats"},
-      {"POST", "/api/scheduler/cron/preview"},
-      {"GET", "/healthz"},
-      {"GET", "/readyz"},
-      {"GET", "/metrics"},
-      {"GET", "/api/openapi.json"},
-      {"GET", "/api/scheduler/events"},  // answered before the table: a stream
+      {"GET",
+       "/api/scheduler/tasks",
+       {"page", "pageSize", "type", "enabled", "name"},
+       [](Api& a, Call& c) -> Reply { return a.list_tasks(c); }},
+      {"POST",
+       "/api/scheduler/tasks",
+       {},
+       [](Api& a, Call& c) -> Reply { return a.create_task(c); }},
+      {"GET",
+       "/api/scheduler/tasks/:id",
+       {},
+       [](Api& a, Call& c) -> Reply { return a.get_task(c); }},
+      {"PUT",
+       "/api/scheduler/tasks/:id",
+       {},
+       [](Api& a, Call& c) -> Reply { return a.update_task(c); }},
+      {"DELETE",
+       "/api/scheduler/tasks/:id",
+       {},
+       [](Api& a, Call& c) -> Reply { return a.delete_task(c); }},
+      {"POST",
+       "/api/scheduler/tasks/:id/trigger",
+       {},
+       [](Api& a, Call& c) -> Reply { return a.trigger_task(c); }},
+      {"POST",
+       "/api/scheduler/tasks/:id/toggle",
+       {},
+       [](Api& a, Call& c) -> Reply { return a.toggle_task(c); }},
+      {"GET",
+       "/api/scheduler/executions",
+       {"page", "pageSize", "taskId", "status"},
+       [](Api& a, Call& c) -> Reply { return a.list_executions(c); }},
+      {"GET",
+       "/api/scheduler/executions/:id",
+       {},
+       [](Api& a, Call& c) -> Reply { return a.get_execution(c); }},
+      {"GET", "/api/scheduler/stats", {}, [](Api& a, Call& c) -> Reply { return a.stats(c); }},
+      {"POST",
+       "/api/scheduler/cron/preview",
+       {},
+       [](Api& a, Call& c) -> Reply { return a.preview(c); }},
+      {"GET", "/healthz", {}, [](Api& a, Call& c) -> Reply { return a.healthz(c); }},
+      {"GET", "/readyz", {}, [](Api& a, Call& c) -> Reply { return a.readyz(c); }},
+      {"GET", "/metrics", {}, [](Api& a, Call& c) -> Reply { return a.metrics(c); }},
+      {"GET", "/api/openapi.json", {}, [](Api& a, Call& c) -> Reply { return a.openapi(c); }},
+      {"GET", "/api/scheduler/events"},  // a stream, answered before the table
   };
   return routes;
 }
@@ -357,55 +301,29 @@ Reply Api::handle(const Request& req) {
     return res;
   }
   Reply reply = route(req);
-  reply.response.set(http::field::access_control_allow_origin, origin->value());
-  reply.response.set(http::field::vary, "Origin");
+  const std::string allow_origin{origin->value()};
+  auto cors = [allow_origin](Response& res) {
+    res.set(http::field::access_control_allow_origin, allow_origin);
+    res.set(http::field::vary, "Origin");
+  };
+  cors(reply.response);
+  if (reply.later) {
+    reply.later = [later = std::move(reply.later), cors](Respond respond_later) {
+      later([respond_later = std::move(respond_later), cors](Response res) {
+        cors(res);
+        respond_later(std::move(res));
+      });
+    };
+  }
   return reply;
 }
 
 Reply Api::route(const Request& req) {
-  // Plain function pointers, in the order of routes(). (An array of pointers to members
-  // makes GCC 12's bounds sanitizer report a bogus index.)
-  using Handler = Response (*)(Api&, Call&);
-  static const Handler handlers[] = {
-      [](Api& a, Call& c) { return a.list_tasks(c); },
-      [](Api& a, Call& c) { return a.create_task(c); },
-      [](Api& a, Call& c) { return a.get_task(c); },
-      [](Api& a, Call& c) { return a.update_task(c); },
-      [](Api& a, Call& c) { return a.delete_task(c); },
-      [](Api& a, Call& c) { return a.trigger_task(c); },
-      [](Api& a, Call& c) { return a.toggle_task(c); },
-      [](Api& a, Call& c) { return a.list_executions(c); },
-      [](Api& a, Call& c) { return a.get_execution(c); },
-      [](Api& a, Call& c) { return a.stats(c); },
-      [](Api& a, Call& c) { return a.preview(c); },
-      [](Api& a, Call& c) { return a.healthz(c); },
-      [](Api& a, Call& c) { return a.readyz(c); },
-      [](Api& a, Call& c) { return a.metrics(c); },
-      [](Api& a, Call& c) { return a.openapi(c); },
-  };
-  static_assert(std::size(handlers) == 15);
   try {
-    std::string_view target = req.target();
-    auto q = target.find('?');
-    auto raw_path = target.substr(0, q);
-    if (auto problem = path_problem(raw_path)) {
-      throw Failure{http::status::bad_request, std::string(*problem)};
-    }
-    Call call{req, {}, {}};
-    if (q != std::string_view::npos) {
-      for (auto pair : split(target.substr(q + 1), '&')) {
-        if (pair.empty()) continue;
-        auto eq = pair.find('=');
-        auto key = decode(pair.substr(0, eq), true);
-        auto value = decode(eq == pair.npos ? std::string_view{} : pair.substr(eq + 1), true);
-        if (!key || !value || !clean_text(*key) || !clean_text(*value)) {
-          throw Failure{http::status::bad_request,
-                        "malformed query string: broken escape, invalid UTF-8 or a control "
-                        "character"};
-        }
-        call.query.emplace_back(std::move(*key), std::move(*value));
-      }
-    }
+    auto target = parse_request_target(req.target());
+    if (!target) throw Failure{http::status::bad_request, std::move(target.error())};
+    const std::string_view raw_path = target->path;
+    Call call{req, {}, std::move(target->query)};
     // The admin UI is public, like any login page; its data comes from the API below.
     if (raw_path == "/") {
       Response res{http::status::found, 11};
@@ -440,15 +358,15 @@ Reply Api::route(const Request& req) {
     }
     auto segments = split(raw_path, '/');
     std::vector<std::string> allowed;
-    const auto& all = routes();
-    for (std::size_t r = 0; r < std::size(handlers); ++r) {
-      auto pattern = split(all[r].path, '/');
+    for (const Route& route : routes()) {
+      if (!route.handler) continue;  // answered above
+      auto pattern = split(route.path, '/');
       if (pattern.size() != segments.size()) continue;
       std::vector<std::string> params;
       bool match = true;
       for (std::size_t i = 0; i < pattern.size() && match; ++i) {
         if (pattern[i].starts_with(':')) {
-          auto v = decode(segments[i], false);
+          auto v = percent_decode(segments[i], false);
           match = v && !v->empty();
           if (match) params.push_back(std::move(*v));
         } else {
@@ -456,13 +374,13 @@ Reply Api::route(const Request& req) {
         }
       }
       if (!match) continue;
-      if (req.method_string() != all[r].method) {
-        allowed.push_back(all[r].method);
+      if (req.method_string() != route.method) {
+        allowed.push_back(route.method);
         continue;
       }
-      check_query(call.query, all[r]);
+      check_query(call.query, route);
       call.params = std::move(params);
-      return handlers[r](*this, call);
+      return route.handler(*this, call);
     }
     if (!allowed.empty()) {
       std::string allow;
@@ -581,12 +499,32 @@ Response Api::delete_task(Call& c) {
   return ok(nullptr);
 }
 
-Response Api::trigger_task(Call& c) {
+Reply Api::trigger_task(Call& c) {
   auto task = store_.get_task(c.id());
   if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
-  std::string id = engine_.trigger(*task);
-  // `triggered` is the seed's answer, kept for its clients.
-  return ok(json::object{{"executionId", id}, {"triggered", true}}, http::status::accepted);
+  // The answer waits for the commit, so that an execution reported as accepted is stored
+  // (readable at once, kept across a crash) — on the recorder's thread, not this one.
+  Reply reply = error({http::status::service_unavailable,
+                       "the database did not confirm the execution within 5 s; it is kept and "
+                       "runs once written"});
+  reply.later = [this, task = std::move(*task)](Respond respond_later) {
+    try {
+      engine_.trigger(task, [respond_later](const std::string& id, bool written) {
+        if (!written) {
+          respond_later(
+              error({http::status::service_unavailable, "the execution could not be stored"}));
+          return;
+        }
+        // `triggered` is the seed's answer, kept for its clients.
+        respond_later(
+            ok(json::object{{"executionId", id}, {"triggered", true}}, http::status::accepted));
+      });
+    } catch (const StoreError& e) {
+      respond_later(error(
+          {http::status::service_unavailable, std::string("database unavailable: ") + e.what()}));
+    }
+  };
+  return reply;
 }
 
 Response Api::toggle_task(Call& c) {

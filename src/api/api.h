@@ -39,12 +39,16 @@ inline constexpr std::string_view kAdminUiPath = "/admin/scheduler";
 /// The API's OpenAPI 3.1 description (src/api/openapi/openapi.json).
 std::string_view openapi_json();
 
-/// One endpoint: a method, a path whose `:name` segments match any one segment, and the
-/// query parameters it takes (any other, or one given twice, is a 400).
+class Api;
+struct ApiCall;  // what a handler knows of its request
+
+/// One endpoint: a method, a path whose `:name` segments match any one segment, the query
+/// parameters it takes (any other, or one given twice, is a 400), and its handler.
 struct Route {
   std::string method;
   std::string path;
   std::vector<std::string> query = {};
+  Reply (*handler)(Api&, ApiCall&) = nullptr;  // null: answered before the table
 };
 
 /// The REST API: the seed's endpoints under /api/scheduler plus health checks, answering
@@ -64,14 +68,14 @@ class Api {
   static const std::vector<Route>& routes();
 
  private:
-  struct Call;
+  using Call = ApiCall;
   Reply route(const Request& req);
   Response list_tasks(Call& c);
   Response create_task(Call& c);
   Response get_task(Call& c);
   Response update_task(Call& c);
   Response delete_task(Call& c);
-  Response trigger_task(Call& c);
+  Reply trigger_task(Call& c);
   Response toggle_task(Call& c);
   Response list_executions(Call& c);
   Response get_execution(Call& c);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -101,10 +102,44 @@ class Session : public std::enable_shared_from_this<Session> {
           plain_error(http::status::internal_server_error, "internal error", req.version()));
     }
     if (reply->on_stream) return start_stream(std::move(*reply), req.version());
+    if (reply->later) return await(std::move(*reply), req.version(), req.keep_alive());
     Response res = std::move(reply->response);
     res.version(req.version());
     if (res.keep_alive()) res.keep_alive(req.keep_alive());
     send(std::move(res));
+  }
+
+  // An answer that comes later: the connection reads nothing more until it is sent (so
+  // pipelined answers keep their order), and no thread waits for it.
+  void await(Reply reply, unsigned version, bool keep_alive) {
+    struct Pending {
+      explicit Pending(asio::any_io_executor ex) : timer(std::move(ex)) {}
+      asio::steady_timer timer;
+      bool answered = false;
+    };
+    auto pending = std::make_shared<Pending>(stream_.get_executor());
+    // Runs on this connection's strand: the first answer wins.
+    auto finish = [self = shared_from_this(), pending, version, keep_alive](Response res) {
+      if (pending->answered) return;
+      pending->answered = true;
+      pending->timer.cancel();
+      res.version(version);
+      if (res.keep_alive()) res.keep_alive(keep_alive);
+      self->send(std::move(res));
+    };
+    stream_.expires_never();
+    pending->timer.expires_after(reply.later_timeout);
+    pending->timer.async_wait([finish, fallback = std::move(reply.response)](beast::error_code ec) {
+      if (!ec) finish(fallback);
+    });
+    auto executor = stream_.get_executor();
+    try {
+      reply.later([executor, finish](Response res) {
+        asio::post(executor, [finish, res = std::move(res)]() mutable { finish(std::move(res)); });
+      });
+    } catch (const std::exception&) {
+      finish(plain_error(http::status::internal_server_error, "internal error", version));
+    }
   }
 
   void send(Response res) {

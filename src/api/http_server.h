@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,13 +24,21 @@ class StreamSink {
   virtual bool send(std::string chunk) = 0;
 };
 
-/// What a handler answers: a whole response, or with `on_stream` set, the header of a
+/// Sends the answer to a request whose reply came `later`; callable from any thread, once.
+using Respond = std::function<void(Response)>;
+
+/// What a handler answers: a whole response; or with `on_stream` set, the header of a
 /// response whose body follows through the sink given to on_stream (until either side
-/// closes the connection).
+/// closes the connection); or with `later` set, an answer that comes later, when something
+/// the handler started has happened: `later` is called at once with the function that sends
+/// it, and if that has not been called within `later_timeout`, `response` is sent instead.
+/// No server thread waits meanwhile.
 struct Reply {
   Reply(Response r) : response(std::move(r)) {}  // NOLINT: a plain response is a reply
   Response response;
   std::function<void(std::shared_ptr<StreamSink>)> on_stream;
+  std::function<void(Respond)> later;
+  std::chrono::milliseconds later_timeout{5000};
 };
 
 struct HttpServerOptions {

@@ -138,16 +138,28 @@ int serve(const ServeOptions& o, Registry& registry) {
         [&api](const api::Request& r) {
           const auto begin = std::chrono::steady_clock::now();
           api::Reply reply = api.handle(r);
-          const api::Response& res = reply.response;
-          if (spdlog::should_log(spdlog::level::debug)) {
-            // The path without its query; never headers or bodies.
-            std::string_view target = r.target();
+          if (!spdlog::should_log(spdlog::level::debug)) return reply;
+          // The path without its query; never headers or bodies.
+          std::string_view target = r.target();
+          auto log = [method = std::string(r.method_string()),
+                      path = std::string(target.substr(0, target.find('?'))),
+                      begin](const api::Response& res) {
             spdlog::debug(
-                "{} {} {} {:.2f} ms", std::string_view{r.method_string()},
-                target.substr(0, target.find('?')), res.result_int(),
+                "{} {} {} {:.2f} ms", method, path, res.result_int(),
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
                     .count());
+          };
+          if (!reply.later) {
+            log(reply.response);
+            return reply;
           }
+          // Logged when it is answered (a timeout's answer is not logged).
+          reply.later = [later = std::move(reply.later), log](api::Respond respond) {
+            later([respond = std::move(respond), log](api::Response res) {
+              log(res);
+              respond(std::move(res));
+            });
+          };
           return reply;
         });
   } catch (const std::exception& e) {

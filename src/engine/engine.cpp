@@ -177,7 +177,7 @@ void Engine::unschedule(std::string_view task_id) {
   timetable_.remove(task_id);
 }
 
-std::string Engine::trigger(const Task& task) {
+std::string Engine::trigger(const Task& task, Stored stored) {
   const Millis now = clock_.now();
   auto run = std::make_shared<Run>();
   bool started = false;
@@ -201,22 +201,31 @@ std::string Engine::trigger(const Task& task) {
   if (auto failure = recorder_.failure()) {
     throw StoreError("execution records cannot be written now: " + *failure);
   }
-  // The answer waits for the commit: an execution reported as accepted is stored, so it is
-  // readable at once and survives the process. (Before start() it is written at start.)
+  // Before start() the recorder writes nothing yet: accepted now, stored by start().
+  if (!started) {
+    stored(id, true);
+    stored = {};
+  }
+  recorder_.write(write_of(*run, ExecutionWrite::Kind::insert),
+                  [this, run, stored = std::move(stored)](bool written) {
+                    if (written) {
+                      std::lock_guard lock{mutex_};
+                      // A member that started over leaves it to the others to take over.
+                      if (run->epoch == epoch_) {
+                        if (options_.on_change) options_.on_change(run->exec);
+                        enqueue_locked(run);
+                      }
+                    }
+                    if (stored) stored(run->exec.id, written);
+                  });
+  return id;
+}
+
+std::string Engine::trigger(const Task& task) {
   auto stored = std::make_shared<std::promise<bool>>();
   auto answer = stored->get_future();
-  recorder_.write(write_of(*run, ExecutionWrite::Kind::insert), [this, run, stored](bool written) {
-    if (written) {
-      std::lock_guard lock{mutex_};
-      // A member that started over leaves it to the others to take over.
-      if (run->epoch == epoch_) {
-        if (options_.on_change) options_.on_change(run->exec);
-        enqueue_locked(run);
-      }
-    }
-    stored->set_value(written);
-  });
-  if (!started) return id;
+  std::string id =
+      trigger(task, [stored](const std::string&, bool written) { stored->set_value(written); });
   if (answer.wait_for(std::chrono::seconds{5}) != std::future_status::ready) {
     throw StoreError(
         "the database did not confirm the execution within 5 s; it is kept and runs once "

@@ -108,10 +108,15 @@ class Engine {
   void unschedule(std::string_view task_id);
   /// Schedules exactly these (every enabled task, read again after changes were missed).
   void reload_schedules(const std::vector<ScheduleSpec>& specs);
-  /// Runs a task now, outside its schedule. Returns the new execution's id once the
-  /// execution is stored (queued; before start(), at once: it is stored by start()). Throws
-  /// StoreError when this server may not start executions (ready() is false), when
-  /// execution records cannot be written, or when the store does not confirm within 5 s.
+  /// Told whether a manual run was stored: called once, on the recorder's thread.
+  using Stored = std::function<void(const std::string& execution_id, bool written)>;
+  /// Runs a task now, outside its schedule, without waiting: `stored` is called once the
+  /// execution is stored as queued or refused (before start(), at once: it is stored by
+  /// start()). Returns the new execution's id. Throws StoreError when this server may not
+  /// start executions (ready() is false) or execution records cannot be written.
+  std::string trigger(const Task& task, Stored stored);
+  /// The same, returning once the execution is stored; also throws StoreError when the
+  /// store does not confirm within 5 s.
   std::string trigger(const Task& task);
   /// False while this server may not start executions: in a cluster, when its heartbeat
   /// has not reached the database within lease_ms.

@@ -3,6 +3,7 @@
 // A small HTTP/1.1 server on 127.0.0.1 and a free port, for tests of outbound requests.
 //   /status/404       answers 404 Not Found
 //   /slow/1500        answers 200 after 1.5 s
+//   /together/100     answers 200 once 100 such requests are open at once (503 after 60 s)
 //   /redirect/3       redirects three times, then /status/200
 //   /redirect-to?URL  redirects to URL
 //   /echo             answers with the request it got
@@ -180,6 +181,18 @@ class TestHttpServer {
         std::this_thread::sleep_for(std::chrono::milliseconds{5});
       }
       respond(fd, 200, "OK", "slow");
+    } else if (p.starts_with("/together/")) {
+      const int n = std::stoi(p.substr(10));
+      ++together_;
+      auto until = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+      while (!stopping_ && together_ < n && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{5});
+      }
+      if (together_ >= n) {
+        respond(fd, 200, "OK", "together");
+      } else {
+        respond(fd, 503, "Service Unavailable", "alone");
+      }
     } else if (p.starts_with("/redirect/")) {
       int n = std::stoi(p.substr(10));
       respond(
@@ -211,6 +224,7 @@ class TestHttpServer {
   std::atomic<bool> stopping_{false};
   std::atomic<int> concurrent_{0};
   std::atomic<int> max_concurrent_{0};
+  std::atomic<int> together_{0};
   std::thread acceptor_;
   mutable std::mutex mutex_;
   std::vector<std::thread> handlers_;

@@ -167,21 +167,23 @@ TEST_F(HttpRunnerTest, CancelledRequestsNeverCallBack) {
 }
 
 TEST_F(HttpRunnerTest, ManyRequestsInFlightOnOneThread) {
+  // The endpoint answers only once all of them are open at once: they must run side by
+  // side, however slow this machine is.
   constexpr int kCount = 100;
   std::atomic<int> ok{0};
   std::atomic<int> done{0};
-  auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < kCount; ++i) {
-    runner_.send(1000 + static_cast<std::uint64_t>(i), get("/slow/500"), [&](HttpResult r) {
+    runner_.send(1000 + static_cast<std::uint64_t>(i), get("/together/100"), [&](HttpResult r) {
       ok += r.ok;
       ++done;
     });
   }
-  while (done < kCount && std::chrono::steady_clock::now() - start < std::chrono::seconds{20}) {
+  const auto start = std::chrono::steady_clock::now();
+  while (done < kCount && std::chrono::steady_clock::now() - start < std::chrono::seconds{90}) {
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
   }
   EXPECT_EQ(ok, kCount);
-  EXPECT_GE(server_.max_concurrent(), kCount / 2) << "requests ran side by side";
+  EXPECT_EQ(server_.max_concurrent(), kCount);
 }
 
 }  // namespace
