@@ -1,15 +1,22 @@
 #pragma once
 
-// What both stores share: the column lists of the seed's tables, paging and row checks.
+// What both stores share: the column lists of the seed's tables and the mapping of rows to
+// records (whatever the driver: a row adapter reads, a sink binds), a small WHERE builder,
+// paging, row checks and the migration runner. What differs stays in each store.
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "core/store.h"
+#include "store/migrations.h"
 
 namespace cronkit::store {
 
@@ -27,6 +34,210 @@ template <typename T>
 T must(std::optional<T> v, std::string_view what) {
   if (!v) throw StoreError("corrupt row: unknown " + std::string(what));
   return *v;
+}
+
+// A row adapter reads column c of the current row: text(c), optional_text(c), int64(c),
+// optional_int64(c), boolean(c). A sink takes the next parameter: a std::string_view, a
+// const std::optional<std::string>&, a bool, a std::int64_t or a
+// const std::optional<std::int64_t>&.
+
+/// A task from a row whose columns are kTaskColumns.
+template <typename Row>
+Task read_task(const Row& r) {
+  Task t;
+  t.id = std::string(r.text(0));
+  t.name = std::string(r.text(1));
+  t.cron_expression = std::string(r.text(2));
+  t.timezone = std::string(r.text(3));
+  t.type = must(parse_task_type(r.text(4)), "task type");
+  t.function_name = r.optional_text(5);
+  t.function_payload = r.optional_text(6);
+  t.http_method = r.optional_text(7);
+  t.http_url = r.optional_text(8);
+  t.http_headers = r.optional_text(9);
+  t.http_body = r.optional_text(10);
+  t.catch_up = r.boolean(11);
+  t.enabled = r.boolean(12);
+  t.max_retries = static_cast<int>(r.int64(13));
+  t.retry_delay_seconds = static_cast<int>(r.int64(14));
+  t.timeout_seconds = static_cast<int>(r.int64(15));
+  t.overlap_policy = must(parse_overlap_policy(r.text(16)), "overlap policy");
+  t.created_at = r.int64(17);
+  t.updated_at = r.int64(18);
+  return t;
+}
+
+/// Gives every column of the task to `add`, in kTaskColumns order.
+template <typename Sink>
+void task_values(const Task& t, Sink&& add) {
+  add(std::string_view{t.id});
+  add(std::string_view{t.name});
+  add(std::string_view{t.cron_expression});
+  add(std::string_view{t.timezone});
+  add(to_string(t.type));
+  add(t.function_name);
+  add(t.function_payload);
+  add(t.http_method);
+  add(t.http_url);
+  add(t.http_headers);
+  add(t.http_body);
+  add(t.catch_up);
+  add(t.enabled);
+  add(std::int64_t{t.max_retries});
+  add(std::int64_t{t.retry_delay_seconds});
+  add(std::int64_t{t.timeout_seconds});
+  add(to_string(t.overlap_policy));
+  add(t.created_at);
+  add(t.updated_at);
+}
+
+/// An execution from a row whose columns are kExecutionColumns.
+template <typename Row>
+Execution read_execution(const Row& r) {
+  Execution e;
+  e.id = std::string(r.text(0));
+  e.task_id = std::string(r.text(1));
+  e.status = must(parse_execution_status(r.text(2)), "execution status");
+  e.trigger = must(parse_trigger(r.text(3)), "trigger");
+  e.scheduled_for = r.int64(4);
+  e.queued_at = r.int64(5);
+  e.started_at = r.optional_int64(6);
+  e.finished_at = r.optional_int64(7);
+  e.error_message = r.optional_text(8);
+  e.result_summary = r.optional_text(9);
+  e.output = r.optional_text(10);
+  e.attempts = static_cast<int>(r.int64(11));
+  e.duration_ms = r.optional_int64(12);
+  e.node_id = r.optional_text(13);
+  return e;
+}
+
+/// Gives every column of the execution to `add`, in kExecutionColumns order.
+template <typename Sink>
+void execution_values(const Execution& e, Sink&& add) {
+  add(std::string_view{e.id});
+  add(std::string_view{e.task_id});
+  add(to_string(e.status));
+  add(to_string(e.trigger));
+  add(e.scheduled_for);
+  add(e.queued_at);
+  add(e.started_at);
+  add(e.finished_at);
+  add(e.error_message);
+  add(e.result_summary);
+  add(e.output);
+  add(std::int64_t{e.attempts});
+  add(e.duration_ms);
+  add(e.node_id);
+}
+
+/// The columns of an execution that change after it is queued: its state.
+inline constexpr std::string_view kExecutionStateColumns =
+    "status, started_at, finished_at, error_message, result_summary, output, attempts, "
+    "duration_ms, node_id";
+
+/// Gives the id, then every column of kExecutionStateColumns, to `add`.
+template <typename Sink>
+void execution_state_values(const Execution& e, Sink&& add) {
+  add(std::string_view{e.id});
+  add(to_string(e.status));
+  add(e.started_at);
+  add(e.finished_at);
+  add(e.error_message);
+  add(e.result_summary);
+  add(e.output);
+  add(std::int64_t{e.attempts});
+  add(e.duration_ms);
+  add(e.node_id);
+}
+
+/// "<mark>1, <mark>2, ..." for `count` parameters: "?1, ?2" (SQLite) or "$1, $2" (PostgreSQL).
+inline std::string placeholders(char mark, int count) {
+  std::string out;
+  for (int i = 1; i <= count; ++i)
+    out += (i > 1 ? ", " : "") + std::string(1, mark) + std::to_string(i);
+  return out;
+}
+
+/// "name = ?2, cron_expression = ?3, ...": every column of `columns` but the first (the
+/// key, parameter 1), each set from its own parameter.
+inline std::string assignments(std::string_view columns, char mark) {
+  std::string out;
+  int n = 0;
+  for (std::size_t start = 0; start < columns.size();) {
+    auto end = columns.find(',', start);
+    if (end == std::string_view::npos) end = columns.size();
+    auto column = columns.substr(start, end - start);
+    while (column.starts_with(' '))
+      column.remove_prefix(1);
+    if (++n > 1) {
+      out += (n > 2 ? ", " : "") + std::string(column) + " = " + std::string(1, mark) +
+             std::to_string(n);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+/// The conditions of a WHERE clause, joined by AND:
+///   Where w;  w.add("type = ?3");  sql += w.sql();   // "WHERE type = ?3 " or ""
+class Where {
+ public:
+  Where& add(std::string_view condition) {
+    conditions_ += (conditions_.empty() ? "WHERE " : " AND ") + std::string(condition);
+    return *this;
+  }
+  std::string sql() const { return conditions_.empty() ? std::string{} : conditions_ + " "; }
+
+ private:
+  std::string conditions_;
+};
+
+/// Folds the states of one execution in a batch: the indexes of the inserts and of the
+/// newest update of each execution, in batch order (it carries everything the older ones
+/// did).
+inline std::vector<std::size_t> newest_states(std::span<const ExecutionWrite> batch) {
+  std::unordered_map<std::string_view, std::size_t> newest;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].kind == ExecutionWrite::Kind::update) newest[batch[i].execution.id] = i;
+  }
+  std::vector<std::size_t> out;
+  out.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].kind == ExecutionWrite::Kind::insert || newest[batch[i].execution.id] == i) {
+      out.push_back(i);
+    }
+  }
+  return out;
+}
+
+/// What the migration runner needs of a dialect, inside the transaction that migrates.
+struct MigrationSteps {
+  std::function<int()> current_version;  // 0 for a new database
+  std::function<void(std::string_view sql)> exec;
+  std::function<void(const Migration& m)> record;  // into schema_migrations
+};
+
+/// Applies the migrations newer than the database's version, in order; refuses a database
+/// whose schema is newer than this cronkit knows.
+inline MigrationReport apply_migrations(const std::vector<Migration>& all,
+                                        const MigrationSteps& steps) {
+  const int newest = all.empty() ? 0 : all.back().version;
+  MigrationReport report;
+  report.version_before = steps.current_version();
+  if (report.version_before > newest) {
+    throw StoreError("the database has schema version " + std::to_string(report.version_before) +
+                     ", newer than this cronkit knows (" + std::to_string(newest) +
+                     "): run a newer cronkit");
+  }
+  for (const auto& m : all) {
+    if (m.version <= report.version_before) continue;
+    steps.exec(m.sql);
+    steps.record(m);
+    report.applied.emplace_back(m.name);
+  }
+  report.version_after = std::max(report.version_before, newest);
+  return report;
 }
 
 /// LIMIT and OFFSET of a page: pages count from 1 and hold 1 to 1000 rows.
@@ -57,11 +268,11 @@ inline std::string select_executions(std::string_view tail) {
          std::string(tail);
 }
 
-/// " AND status = <param>", plus the condition of the index of unsuccessful executions
-/// when `status` allows it: SQLite uses a partial index only when the query repeats its
+/// "status = <param>", plus the condition of the index of unsuccessful executions when
+/// `status` allows it: SQLite uses a partial index only when the query repeats its
 /// condition, and a generic PostgreSQL plan does not know the parameter's value.
 inline std::string status_is(std::string_view param, ExecutionStatus status) {
-  std::string sql = " AND status = " + std::string(param);
+  std::string sql = "status = " + std::string(param);
   if (status != ExecutionStatus::success) sql += " AND status <> 'success'";
   return sql;
 }

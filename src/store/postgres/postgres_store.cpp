@@ -41,72 +41,30 @@ constexpr std::string_view kDbNow = "(extract(epoch FROM clock_timestamp()) * 10
 // Reads that must agree (a page and its total) see one snapshot.
 constexpr std::string_view kSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
+// A row of a result, as common.h's mapping reads it.
+struct Row {
+  const pg::Result& r;
+  int row;
+  std::string_view text(int c) const { return r.text(row, c); }
+  std::optional<std::string> optional_text(int c) const { return r.optional_text(row, c); }
+  std::int64_t int64(int c) const { return r.int64(row, c); }
+  std::optional<std::int64_t> optional_int64(int c) const { return r.optional_int64(row, c); }
+  bool boolean(int c) const { return r.boolean(row, c); }
+};
+
 Task read_task(const pg::Result& r, int row) {
-  Task t;
-  t.id = r.text(row, 0);
-  t.name = r.text(row, 1);
-  t.cron_expression = r.text(row, 2);
-  t.timezone = r.text(row, 3);
-  t.type = must(parse_task_type(r.text(row, 4)), "task type");
-  t.function_name = r.optional_text(row, 5);
-  t.function_payload = r.optional_text(row, 6);
-  t.http_method = r.optional_text(row, 7);
-  t.http_url = r.optional_text(row, 8);
-  t.http_headers = r.optional_text(row, 9);
-  t.http_body = r.optional_text(row, 10);
-  t.catch_up = r.boolean(row, 11);
-  t.enabled = r.boolean(row, 12);
-  t.max_retries = static_cast<int>(r.int64(row, 13));
-  t.retry_delay_seconds = static_cast<int>(r.int64(row, 14));
-  t.timeout_seconds = static_cast<int>(r.int64(row, 15));
-  t.overlap_policy = must(parse_overlap_policy(r.text(row, 16)), "overlap policy");
-  t.created_at = r.int64(row, 17);
-  t.updated_at = r.int64(row, 18);
-  return t;
+  return store::read_task(Row{r, row});
+}
+
+Execution read_execution(const pg::Result& r, int row) {
+  return store::read_execution(Row{r, row});
 }
 
 // Every column of the task, in kTaskColumns order, as $1 to $19.
 Params task_params(const Task& t) {
   Params p;
-  p.add(t.id)
-      .add(t.name)
-      .add(t.cron_expression)
-      .add(t.timezone)
-      .add(to_string(t.type))
-      .add(t.function_name)
-      .add(t.function_payload)
-      .add(t.http_method)
-      .add(t.http_url)
-      .add(t.http_headers)
-      .add(t.http_body)
-      .add(t.catch_up)
-      .add(t.enabled)
-      .add(std::int64_t{t.max_retries})
-      .add(std::int64_t{t.retry_delay_seconds})
-      .add(std::int64_t{t.timeout_seconds})
-      .add(to_string(t.overlap_policy))
-      .add(t.created_at)
-      .add(t.updated_at);
+  task_values(t, [&](const auto& v) { p.add(v); });
   return p;
-}
-
-Execution read_execution(const pg::Result& r, int row) {
-  Execution e;
-  e.id = r.text(row, 0);
-  e.task_id = r.text(row, 1);
-  e.status = must(parse_execution_status(r.text(row, 2)), "execution status");
-  e.trigger = must(parse_trigger(r.text(row, 3)), "trigger");
-  e.scheduled_for = r.int64(row, 4);
-  e.queued_at = r.int64(row, 5);
-  e.started_at = r.optional_int64(row, 6);
-  e.finished_at = r.optional_int64(row, 7);
-  e.error_message = r.optional_text(row, 8);
-  e.result_summary = r.optional_text(row, 9);
-  e.output = r.optional_text(row, 10);
-  e.attempts = static_cast<int>(r.int64(row, 11));
-  e.duration_ms = r.optional_int64(row, 12);
-  e.node_id = r.optional_text(row, 13);
-  return e;
 }
 
 std::vector<Execution> read_executions(const pg::Result& r) {
@@ -117,36 +75,27 @@ std::vector<Execution> read_executions(const pg::Result& r) {
   return out;
 }
 
-// WHERE from " AND a AND b" (nothing when empty).
-std::string where_clause(const std::string& conditions) {
-  return conditions.empty() ? std::string{} : "WHERE" + conditions.substr(4) + " ";
-}
-
 MigrationReport migrate_postgres(pg::Connection& c) {
-  const auto& all = postgres_migrations();
-  const int newest = all.empty() ? 0 : all.back().version;
-  MigrationReport report;
   pg::Transaction tx{c};
   c.exec(kMigrationLock);
   c.exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
-  report.version_before = static_cast<int>(
-      c.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").int64(0, 0));
-  if (report.version_before > newest) {
-    throw StoreError("the database has schema version " + std::to_string(report.version_before) +
-                     ", newer than this cronkit knows (" + std::to_string(newest) +
-                     "): run a newer cronkit");
-  }
-  for (const auto& m : all) {
-    if (m.version <= report.version_before) continue;
-    c.exec(m.sql);
-    c.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            Params{}.add(std::int64_t{m.version}).add(m.name).add(SystemClock{}.now()));
-    report.applied.emplace_back(m.name);
-  }
+  MigrationReport report = apply_migrations(
+      postgres_migrations(),
+      {.current_version =
+           [&] {
+             return static_cast<int>(
+                 c.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").int64(0, 0));
+           },
+       .exec = [&](std::string_view sql) { c.exec(std::string(sql)); },
+       .record =
+           [&](const Migration& m) {
+             c.query(
+                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                 Params{}.add(std::int64_t{m.version}).add(m.name).add(SystemClock{}.now()));
+           }});
   tx.commit();
-  report.version_after = std::max(report.version_before, newest);
   return report;
 }
 
@@ -228,18 +177,16 @@ Page<ListedTask> PostgresStore::list_tasks(const TaskFilter& filter) {
   // count's.
   std::vector<std::string> values;
   auto where = [&](int first) {
-    std::string sql;
+    Where w;
     int n = first;
-    if (filter.type) sql += " AND type = $" + std::to_string(n++);
-    if (filter.enabled) sql += " AND enabled = $" + std::to_string(n++) + "::boolean";
+    if (filter.type) w.add("type = $" + std::to_string(n++));
+    if (filter.enabled) w.add("enabled = $" + std::to_string(n++) + "::boolean");
     // ASCII letters only are folded, as in SQLite's LIKE.
     if (filter.name_contains) {
-      sql +=
-          " AND translate(name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-          " LIKE $" +
-          std::to_string(n++) + " ESCAPE '\\'";
+      w.add("translate(name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') LIKE $" +
+            std::to_string(n++) + " ESCAPE '\\'");
     }
-    return where_clause(sql);
+    return w.sql();
   };
   if (filter.type) values.emplace_back(to_string(*filter.type));
   if (filter.enabled) values.emplace_back(*filter.enabled ? "t" : "f");
@@ -334,22 +281,16 @@ std::vector<ScheduleSpec> PostgresStore::enabled_schedules() {
 }
 
 bool PostgresStore::insert_task(const Task& task) {
-  static const std::string kSql =
-      "WITH t AS (INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) +
-      ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-      "$18, $19) ON CONFLICT (id) DO NOTHING RETURNING id) " +
-      announce(20);
+  static const std::string kSql = "WITH t AS (INSERT INTO scheduled_tasks (" +
+                                  std::string(kTaskColumns) + ") VALUES (" + placeholders('$', 19) +
+                                  ") ON CONFLICT (id) DO NOTHING RETURNING id) " + announce(20);
   return connection()->query(kSql, task_params(task).add(member_id())).rows() == 1;
 }
 
 bool PostgresStore::update_task(const Task& task) {
-  static const std::string kSql =
-      "WITH t AS (UPDATE scheduled_tasks SET name = $2, cron_expression = $3, timezone = $4, "
-      "type = $5, function_name = $6, function_payload = $7, http_method = $8, http_url = $9, "
-      "http_headers = $10, http_body = $11, catch_up = $12, enabled = $13, max_retries = $14, "
-      "retry_delay_seconds = $15, timeout_seconds = $16, overlap_policy = $17, "
-      "created_at = $18, updated_at = $19 WHERE id = $1 RETURNING id) " +
-      announce(20);
+  static const std::string kSql = "WITH t AS (UPDATE scheduled_tasks SET " +
+                                  assignments(kTaskColumns, '$') + " WHERE id = $1 RETURNING id) " +
+                                  announce(20);
   return connection()->query(kSql, task_params(task).add(member_id())).rows() == 1;
 }
 
@@ -366,11 +307,11 @@ Page<Execution> PostgresStore::list_executions(const ExecutionFilter& filter) {
   auto [limit, offset] = limit_offset(filter.page, filter.page_size);
   Page<Execution> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
   auto where = [&](int first) {
-    std::string sql;
+    Where w;
     int n = first;
-    if (filter.task_id) sql += " AND task_id = $" + std::to_string(n++);
-    if (filter.status) sql += status_is("$" + std::to_string(n++), *filter.status);
-    return where_clause(sql);
+    if (filter.task_id) w.add("task_id = $" + std::to_string(n++));
+    if (filter.status) w.add(status_is("$" + std::to_string(n++), *filter.status));
+    return w.sql();
   };
   Params count_params;
   Params row_params;
@@ -460,46 +401,21 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
   static constexpr std::string_view kExisting =
       "SELECT id FROM task_execution_logs WHERE id = ANY($1::text[])";
 
+  // Two states of one execution in a batch: the later is its state (one UPDATE ... FROM
+  // would apply either).
   std::vector<std::size_t> inserts;
   std::vector<std::size_t> updates;
-  {
-    // Two states of one execution in a batch: the later is its state (one UPDATE ... FROM
-    // would apply either).
-    std::unordered_map<std::string_view, std::size_t> newest;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].kind == ExecutionWrite::Kind::insert) {
-        inserts.push_back(i);
-      } else {
-        newest[batch[i].execution.id] = i;
-      }
-    }
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].kind == ExecutionWrite::Kind::update && newest[batch[i].execution.id] == i) {
-        updates.push_back(i);
-      }
-    }
+  for (std::size_t i : newest_states(batch)) {
+    (batch[i].kind == ExecutionWrite::Kind::insert ? inserts : updates).push_back(i);
   }
   Params insert_params;
   if (!inserts.empty()) {
     const std::string me = member_id();
     pg::ArrayLiteral cols[15];
     for (std::size_t i : inserts) {
-      const Execution& e = batch[i].execution;
-      cols[0].add(e.id);
-      cols[1].add(e.task_id);
-      cols[2].add(to_string(e.status));
-      cols[3].add(to_string(e.trigger));
-      cols[4].add(e.scheduled_for);
-      cols[5].add(e.queued_at);
-      cols[6].add(e.started_at);
-      cols[7].add(e.finished_at);
-      cols[8].add(e.error_message);
-      cols[9].add(e.result_summary);
-      cols[10].add(e.output);
-      cols[11].add(std::int64_t{e.attempts});
-      cols[12].add(e.duration_ms);
-      cols[13].add(e.node_id);
-      cols[14].add(batch[i].owner.empty() ? me : batch[i].owner);
+      int col = 0;
+      execution_values(batch[i].execution, [&](const auto& v) { cols[col++].add(v); });
+      cols[col].add(batch[i].owner.empty() ? me : batch[i].owner);
     }
     for (auto& col : cols)
       insert_params.add(col.take());
@@ -509,18 +425,9 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
     const std::string me = member_id();
     pg::ArrayLiteral cols[11];
     for (std::size_t i : updates) {
-      const Execution& e = batch[i].execution;
-      cols[0].add(e.id);
-      cols[1].add(to_string(e.status));
-      cols[2].add(e.started_at);
-      cols[3].add(e.finished_at);
-      cols[4].add(e.error_message);
-      cols[5].add(e.result_summary);
-      cols[6].add(e.output);
-      cols[7].add(std::int64_t{e.attempts});
-      cols[8].add(e.duration_ms);
-      cols[9].add(e.node_id);
-      cols[10].add(batch[i].owner.empty() ? me : batch[i].owner);
+      int col = 0;
+      execution_state_values(batch[i].execution, [&](const auto& v) { cols[col++].add(v); });
+      cols[col].add(batch[i].owner.empty() ? me : batch[i].owner);
     }
     for (auto& col : cols)
       update_params.add(col.take());
@@ -575,7 +482,7 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
 
 std::vector<Execution> PostgresStore::queued_executions() {
   static const std::string kSql = select_executions(
-      "WHERE" + status_is("'queued'", ExecutionStatus::queued).substr(4) + " ORDER BY id");
+      Where{}.add(status_is("'queued'", ExecutionStatus::queued)).sql() + "ORDER BY id");
   return read([&](pg::Connection& c) { return read_executions(c.query(kSql)); });
 }
 

@@ -64,6 +64,22 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+/// A prepared statement for one use: reset (its bindings cleared, its read ended) when the
+/// scope ends, however it ends.
+///   sqlite::Use s{db.prepare(sql)};  s->bind(1, id);  while (s->step()) use(s->text(0));
+class Use {
+ public:
+  explicit Use(Statement& s) : s_(s) {}
+  ~Use() { s_.reset(); }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+  Statement* operator->() const { return &s_; }
+  Statement& operator*() const { return s_; }
+
+ private:
+  Statement& s_;
+};
+
 /// One connection. Not thread-safe: the owner serialises use.
 class Database {
  public:

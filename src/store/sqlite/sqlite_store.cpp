@@ -14,71 +14,44 @@ namespace {
 
 using sqlite::Statement;
 
-Task read_task(const Statement& s) {
-  Task t;
-  t.id = s.text(0);
-  t.name = s.text(1);
-  t.cron_expression = s.text(2);
-  t.timezone = s.text(3);
-  t.type = must(parse_task_type(s.text(4)), "task type");
-  t.function_name = s.optional_text(5);
-  t.function_payload = s.optional_text(6);
-  t.http_method = s.optional_text(7);
-  t.http_url = s.optional_text(8);
-  t.http_headers = s.optional_text(9);
-  t.http_body = s.optional_text(10);
-  t.catch_up = s.int64(11) != 0;
-  t.enabled = s.int64(12) != 0;
-  t.max_retries = static_cast<int>(s.int64(13));
-  t.retry_delay_seconds = static_cast<int>(s.int64(14));
-  t.timeout_seconds = static_cast<int>(s.int64(15));
-  t.overlap_policy = must(parse_overlap_policy(s.text(16)), "overlap policy");
-  t.created_at = s.int64(17);
-  t.updated_at = s.int64(18);
-  return t;
-}
+// A row of a statement, as common.h's mapping reads it.
+struct Row {
+  const Statement& s;
+  std::string_view text(int c) const { return s.text_view(c); }
+  std::optional<std::string> optional_text(int c) const { return s.optional_text(c); }
+  std::int64_t int64(int c) const { return s.int64(c); }
+  std::optional<std::int64_t> optional_int64(int c) const { return s.optional_int64(c); }
+  bool boolean(int c) const { return s.int64(c) != 0; }
+};
 
-// Binds every column of the task, in kTaskColumns order, from ?1.
-void bind_task(Statement& s, const Task& t) {
-  s.bind(1, std::string_view{t.id});
-  s.bind(2, std::string_view{t.name});
-  s.bind(3, std::string_view{t.cron_expression});
-  s.bind(4, std::string_view{t.timezone});
-  s.bind(5, to_string(t.type));
-  s.bind(6, t.function_name);
-  s.bind(7, t.function_payload);
-  s.bind(8, t.http_method);
-  s.bind(9, t.http_url);
-  s.bind(10, t.http_headers);
-  s.bind(11, t.http_body);
-  s.bind(12, std::int64_t{t.catch_up});
-  s.bind(13, std::int64_t{t.enabled});
-  s.bind(14, std::int64_t{t.max_retries});
-  s.bind(15, std::int64_t{t.retry_delay_seconds});
-  s.bind(16, std::int64_t{t.timeout_seconds});
-  s.bind(17, to_string(t.overlap_policy));
-  s.bind(18, t.created_at);
-  s.bind(19, t.updated_at);
+Task read_task(const Statement& s) {
+  return store::read_task(Row{s});
 }
 
 Execution read_execution(const Statement& s) {
-  Execution e;
-  e.id = s.text(0);
-  e.task_id = s.text(1);
-  e.status = must(parse_execution_status(s.text(2)), "execution status");
-  e.trigger = must(parse_trigger(s.text(3)), "trigger");
-  e.scheduled_for = s.int64(4);
-  e.queued_at = s.int64(5);
-  e.started_at = s.optional_int64(6);
-  e.finished_at = s.optional_int64(7);
-  e.error_message = s.optional_text(8);
-  e.result_summary = s.optional_text(9);
-  e.output = s.optional_text(10);
-  e.attempts = static_cast<int>(s.int64(11));
-  e.duration_ms = s.optional_int64(12);
-  e.node_id = s.optional_text(13);
-  return e;
+  return store::read_execution(Row{s});
 }
+
+// Binds values from parameter `first` on, in the order given. Text is bound without a
+// copy when `borrow` is set: it must then outlive the statement's run.
+class Binder {
+ public:
+  Binder(Statement& s, int first = 1, bool borrow = false) : s_(s), next_(first), borrow_(borrow) {}
+  void operator()(std::string_view v) {
+    borrow_ ? s_.bind_borrowed(next_++, v) : s_.bind(next_++, v);
+  }
+  void operator()(const std::optional<std::string>& v) {
+    borrow_ ? s_.bind_borrowed(next_++, v) : s_.bind(next_++, v);
+  }
+  void operator()(bool v) { s_.bind(next_++, std::int64_t{v}); }
+  void operator()(std::int64_t v) { s_.bind(next_++, v); }
+  void operator()(const std::optional<std::int64_t>& v) { s_.bind(next_++, v); }
+
+ private:
+  Statement& s_;
+  int next_;
+  bool borrow_;
+};
 
 std::int64_t count(Statement& s) {
   s.step();
@@ -89,31 +62,27 @@ MigrationReport migrate_sqlite(sqlite::Database& db) {
   db.exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
-  const auto& all = sqlite_migrations();
-  const int newest = all.empty() ? 0 : all.back().version;
-  MigrationReport report;
   sqlite::Transaction tx{db};  // IMMEDIATE: a second process migrating waits for us
-  auto& current = db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-  report.version_before = static_cast<int>(count(current));
-  current.reset();
-  if (report.version_before > newest) {
-    throw StoreError("the database has schema version " + std::to_string(report.version_before) +
-                     ", newer than this cronkit knows (" + std::to_string(newest) +
-                     "): run a newer cronkit");
-  }
-  for (const auto& m : all) {
-    if (m.version <= report.version_before) continue;
-    db.exec(m.sql);
-    auto& record =
-        db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)");
-    record.bind(1, std::int64_t{m.version});
-    record.bind(2, m.name);
-    record.bind(3, SystemClock{}.now());
-    record.run();
-    report.applied.emplace_back(m.name);
-  }
+  MigrationReport report = apply_migrations(
+      sqlite_migrations(),
+      {.current_version =
+           [&] {
+             sqlite::Use current{
+                 db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")};
+             const int version = static_cast<int>(count(*current));
+             return version;
+           },
+       .exec = [&](std::string_view sql) { db.exec(std::string(sql)); },
+       .record =
+           [&](const Migration& m) {
+             sqlite::Use record{db.prepare(
+                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)")};
+             record->bind(1, std::int64_t{m.version});
+             record->bind(2, m.name);
+             record->bind(3, SystemClock{}.now());
+             record->run();
+           }});
   tx.commit();
-  report.version_after = std::max(report.version_before, newest);
   return report;
 }
 
@@ -190,9 +159,10 @@ SqliteStore::SqliteStore(const std::string& path, int wal_restart_pages)
   count_tasks_locked();
   // The window ends at the newest execution, whatever the clock says; a reader whose
   // clock is behind it has the window rebuilt (stats()).
-  auto& newest = db_.prepare("SELECT queued_at FROM task_execution_logs ORDER BY id DESC LIMIT 1");
-  std::int64_t second = newest.step() ? ExecutionWindow::second_of(newest.int64(0)) : 0;
-  newest.reset();
+  sqlite::Use newest{
+      db_.prepare("SELECT queued_at FROM task_execution_logs ORDER BY id DESC LIMIT 1")};
+  std::int64_t second = newest->step() ? ExecutionWindow::second_of(newest->int64(0)) : 0;
+  newest->reset();
   rebuild_window_locked(second);
 }
 
@@ -207,29 +177,27 @@ std::size_t index_of(TaskType type) {
 }  // namespace
 
 void SqliteStore::count_tasks_locked() {
-  auto& s = db_.prepare("SELECT type, enabled, COUNT(*) FROM scheduled_tasks GROUP BY 1, 2");
+  sqlite::Use s{db_.prepare("SELECT type, enabled, COUNT(*) FROM scheduled_tasks GROUP BY 1, 2")};
   for (auto& by_type : tasks_)
     by_type[0] = by_type[1] = 0;
-  while (s.step()) {
-    TaskType type = must(parse_task_type(s.text(0)), "task type");
-    tasks_[index_of(type)][s.int64(1) != 0] = s.int64(2);
+  while (s->step()) {
+    TaskType type = must(parse_task_type(s->text(0)), "task type");
+    tasks_[index_of(type)][s->int64(1) != 0] = s->int64(2);
   }
-  s.reset();
 }
 
 void SqliteStore::rebuild_window_locked(std::int64_t newest_second) {
   window_.reset(newest_second);
   const Millis start = window_.start();
-  auto& s = db_.prepare(
+  sqlite::Use s{db_.prepare(
       "SELECT (queued_at - ?2) / 1000, COUNT(*), SUM(status IN ('failed', 'timed_out')) "
       "FROM task_execution_logs WHERE id >= ?1 AND queued_at >= ?2 AND queued_at < ?3 "
-      "GROUP BY 1");
-  s.bind(1, std::string_view{id_floor(start)});
-  s.bind(2, start);
-  s.bind(3, (newest_second + 1) * 1000);
-  while (s.step())
-    window_.add(start + s.int64(0) * 1000, s.int64(1), s.int64(2));
-  s.reset();
+      "GROUP BY 1")};
+  s->bind(1, std::string_view{id_floor(start)});
+  s->bind(2, start);
+  s->bind(3, (newest_second + 1) * 1000);
+  while (s->step())
+    window_.add(start + s->int64(0) * 1000, s->int64(1), s->int64(2));
 }
 
 void SqliteStore::count_executions_locked(std::span<const ExecutionWrite> batch,
@@ -260,15 +228,15 @@ Page<ListedTask> SqliteStore::list_tasks(const TaskFilter& filter) {
       }
     }
   }
-  std::string where;
-  if (filter.type) where += " AND type = ?3";
-  if (filter.enabled) where += " AND enabled = ?4";
+  Where conditions;
+  if (filter.type) conditions.add("type = ?3");
+  if (filter.enabled) conditions.add("enabled = ?4");
   std::string pattern;  // SQLite's LIKE ignores the case of ASCII letters
   if (filter.name_contains) {
-    where += " AND name LIKE ?5 ESCAPE '\\'";
+    conditions.add("name LIKE ?5 ESCAPE '\\'");
     pattern = contains_pattern(*filter.name_contains);
   }
-  if (!where.empty()) where = "WHERE" + where.substr(4);
+  const std::string where = conditions.sql();
   auto bind_filter = [&](Statement& s) {
     if (filter.type) s.bind(3, to_string(*filter.type));
     if (filter.enabled) s.bind(4, std::int64_t{*filter.enabled});
@@ -283,35 +251,32 @@ Page<ListedTask> SqliteStore::list_tasks(const TaskFilter& filter) {
   std::optional<sqlite::ReadTransaction> snapshot;
   if (filter.name_contains) {
     snapshot.emplace(r.db());
-    auto& total = r.db().prepare("SELECT COUNT(*) FROM scheduled_tasks " + where);
-    bind_filter(total);
-    out.total = count(total);
-    total.reset();
+    sqlite::Use total{r.db().prepare("SELECT COUNT(*) FROM scheduled_tasks " + where)};
+    bind_filter(*total);
+    out.total = count(*total);
   }
-  auto& rows = r.db().prepare("SELECT " + std::string(kTaskColumns) + std::string(kLastStatus) +
-                              where + " ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2");
-  rows.bind(1, limit);
-  rows.bind(2, offset);
-  bind_filter(rows);
+  sqlite::Use rows{r.db().prepare("SELECT " + std::string(kTaskColumns) + std::string(kLastStatus) +
+                                  where + " ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2")};
+  rows->bind(1, limit);
+  rows->bind(2, offset);
+  bind_filter(*rows);
   out.list.reserve(static_cast<std::size_t>(limit));
-  while (rows.step()) {
-    auto& listed = out.list.emplace_back(ListedTask{read_task(rows), std::nullopt});
-    if (!rows.is_null(19)) {
-      listed.last_status = must(parse_execution_status(rows.text_view(19)), "execution status");
+  while (rows->step()) {
+    auto& listed = out.list.emplace_back(ListedTask{read_task(*rows), std::nullopt});
+    if (!rows->is_null(19)) {
+      listed.last_status = must(parse_execution_status(rows->text_view(19)), "execution status");
     }
   }
-  rows.reset();
   return out;
 }
 
 std::optional<Task> SqliteStore::get_task(std::string_view id) {
   static const std::string kSql = select_tasks("WHERE id = ?1");
   Reader r = reader();
-  auto& s = r.db().prepare(kSql);
-  s.bind(1, id);
+  sqlite::Use s{r.db().prepare(kSql)};
+  s->bind(1, id);
   std::optional<Task> task;
-  if (s.step()) task = read_task(s);
-  s.reset();
+  if (s->step()) task = read_task(*s);
   return task;
 }
 
@@ -321,47 +286,45 @@ std::vector<Task> SqliteStore::get_tasks(std::span<const std::string_view> ids) 
   std::unordered_set<std::string_view> seen;
   Reader r = reader();
   sqlite::ReadTransaction snapshot{r.db()};
-  auto& s = r.db().prepare(kSql);
+  sqlite::Use s{r.db().prepare(kSql)};
   for (std::string_view id : ids) {
     if (!seen.insert(id).second) continue;
-    s.reset();
-    s.bind(1, id);
-    if (s.step()) tasks.push_back(read_task(s));
+    s->reset();
+    s->bind(1, id);
+    if (s->step()) tasks.push_back(read_task(*s));
   }
-  s.reset();
   return tasks;
 }
 
 std::vector<Task> SqliteStore::enabled_tasks() {
   std::lock_guard lock{mutex_};
-  auto& s = db_.prepare(select_tasks("WHERE enabled = 1"));
+  sqlite::Use s{db_.prepare(select_tasks("WHERE enabled = 1"))};
   std::vector<Task> tasks;
-  while (s.step())
-    tasks.push_back(read_task(s));
-  s.reset();
+  while (s->step())
+    tasks.push_back(read_task(*s));
   return tasks;
 }
 
 std::vector<ScheduleSpec> SqliteStore::enabled_schedules() {
   std::lock_guard lock{mutex_};
-  auto& s = db_.prepare(
-      "SELECT id, cron_expression, timezone, catch_up, created_at FROM scheduled_tasks "
-      "WHERE enabled = 1");
+  sqlite::Use s{
+      db_.prepare("SELECT id, cron_expression, timezone, catch_up, created_at FROM scheduled_tasks "
+                  "WHERE enabled = 1")};
   std::vector<ScheduleSpec> out;
-  while (s.step()) {
-    out.push_back({s.text(0), s.text(1), s.text(2), s.int64(3) != 0, s.int64(4)});
+  while (s->step()) {
+    out.push_back({s->text(0), s->text(1), s->text(2), s->int64(3) != 0, s->int64(4)});
   }
-  s.reset();
   return out;
 }
 
 bool SqliteStore::insert_task(const Task& task) {
   std::lock_guard lock{mutex_};
-  auto& s = db_.prepare("INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) +
-                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                        "?15, ?16, ?17, ?18, ?19) ON CONFLICT (id) DO NOTHING");
-  bind_task(s, task);
-  if (s.run() != 1) return false;
+  static const std::string kSql = "INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) +
+                                  ") VALUES (" + placeholders('?', 19) +
+                                  ") ON CONFLICT (id) DO NOTHING";
+  sqlite::Use s{db_.prepare(kSql)};
+  task_values(task, Binder{*s});
+  if (s->run() != 1) return false;
   std::lock_guard tallies{tallies_mutex_};
   ++tasks_[index_of(task.type)][task.enabled];
   ++version_;
@@ -370,21 +333,18 @@ bool SqliteStore::insert_task(const Task& task) {
 
 bool SqliteStore::update_task(const Task& task) {
   std::lock_guard lock{mutex_};
-  auto& s = db_.prepare(
-      "UPDATE scheduled_tasks SET name = ?2, cron_expression = ?3, timezone = ?4, type = ?5, "
-      "function_name = ?6, function_payload = ?7, http_method = ?8, http_url = ?9, "
-      "http_headers = ?10, http_body = ?11, catch_up = ?12, enabled = ?13, max_retries = ?14, "
-      "retry_delay_seconds = ?15, timeout_seconds = ?16, overlap_policy = ?17, "
-      "created_at = ?18, updated_at = ?19 WHERE id = ?1");
-  auto& before = db_.prepare("SELECT type, enabled FROM scheduled_tasks WHERE id = ?1");
+  static const std::string kSql =
+      "UPDATE scheduled_tasks SET " + assignments(kTaskColumns, '?') + " WHERE id = ?1";
+  sqlite::Use s{db_.prepare(kSql)};
+  sqlite::Use before{db_.prepare("SELECT type, enabled FROM scheduled_tasks WHERE id = ?1")};
   sqlite::Transaction tx{db_};
-  before.bind(1, std::string_view{task.id});
-  if (!before.step()) return false;
-  const TaskType old_type = must(parse_task_type(before.text(0)), "task type");
-  const bool was_enabled = before.int64(1) != 0;
-  before.reset();
-  bind_task(s, task);
-  s.run();
+  before->bind(1, std::string_view{task.id});
+  if (!before->step()) return false;
+  const TaskType old_type = must(parse_task_type(before->text(0)), "task type");
+  const bool was_enabled = before->int64(1) != 0;
+  before->reset();
+  task_values(task, Binder{*s});
+  s->run();
   tx.commit();
   std::lock_guard tallies{tallies_mutex_};
   --tasks_[index_of(old_type)][was_enabled];
@@ -401,23 +361,23 @@ bool SqliteStore::delete_task(std::string_view id) {
     std::lock_guard tallies{tallies_mutex_};
     window_start = window_.start();
   }
-  auto& history = db_.prepare(
-      "SELECT queued_at, status FROM task_execution_logs WHERE task_id = ?1 AND id >= ?2");
-  auto& s = db_.prepare("DELETE FROM scheduled_tasks WHERE id = ?1 RETURNING type, enabled");
+  sqlite::Use history{db_.prepare(
+      "SELECT queued_at, status FROM task_execution_logs WHERE task_id = ?1 AND id >= ?2")};
+  sqlite::Use s{db_.prepare("DELETE FROM scheduled_tasks WHERE id = ?1 RETURNING type, enabled")};
   sqlite::Transaction tx{db_};
-  history.bind(1, id);
-  history.bind(2, std::string_view{id_floor(window_start)});
+  history->bind(1, id);
+  history->bind(2, std::string_view{id_floor(window_start)});
   std::vector<std::pair<Millis, bool>> leaving;  // queued_at, failed
-  while (history.step()) {
-    leaving.emplace_back(history.int64(0),
-                         is_failure(must(parse_execution_status(history.text_view(1)), "status")));
+  while (history->step()) {
+    leaving.emplace_back(history->int64(0),
+                         is_failure(must(parse_execution_status(history->text_view(1)), "status")));
   }
-  history.reset();
-  s.bind(1, id);
-  if (!s.step()) return false;
-  const TaskType type = must(parse_task_type(s.text(0)), "task type");
-  const bool enabled = s.int64(1) != 0;
-  s.reset();
+  history->reset();
+  s->bind(1, id);
+  if (!s->step()) return false;
+  const TaskType type = must(parse_task_type(s->text(0)), "task type");
+  const bool enabled = s->int64(1) != 0;
+  s->reset();  // a statement in progress would keep the commit from happening
   tx.commit();
   std::lock_guard tallies{tallies_mutex_};
   --tasks_[index_of(type)][enabled];
@@ -428,10 +388,10 @@ bool SqliteStore::delete_task(std::string_view id) {
 }
 
 Page<Execution> SqliteStore::list_executions(const ExecutionFilter& filter) {
-  std::string where;
-  if (filter.task_id) where += " AND task_id = ?3";
-  if (filter.status) where += status_is("?4", *filter.status);
-  if (!where.empty()) where = "WHERE" + where.substr(4);
+  Where conditions;
+  if (filter.task_id) conditions.add("task_id = ?3");
+  if (filter.status) conditions.add(status_is("?4", *filter.status));
+  const std::string where = conditions.sql();
   auto bind_filter = [&](Statement& s) {
     if (filter.task_id) s.bind(3, std::string_view{*filter.task_id});
     if (filter.status) s.bind(4, to_string(*filter.status));
@@ -440,41 +400,39 @@ Page<Execution> SqliteStore::list_executions(const ExecutionFilter& filter) {
   Page<Execution> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
   Reader r = reader();
   sqlite::ReadTransaction snapshot{r.db()};  // the page and the total agree
-  auto& rows = r.db().prepare(select_executions(where + " ORDER BY id DESC LIMIT ?1 OFFSET ?2"));
-  rows.bind(1, limit);
-  rows.bind(2, offset);
-  bind_filter(rows);
-  while (rows.step())
-    out.list.push_back(read_execution(rows));
-  rows.reset();
-  auto& total = r.db().prepare("SELECT COUNT(*) FROM task_execution_logs " + where);
-  bind_filter(total);
-  out.total = count(total);
-  total.reset();
+  sqlite::Use rows{
+      r.db().prepare(select_executions(where + " ORDER BY id DESC LIMIT ?1 OFFSET ?2"))};
+  rows->bind(1, limit);
+  rows->bind(2, offset);
+  bind_filter(*rows);
+  while (rows->step())
+    out.list.push_back(read_execution(*rows));
+  rows->reset();
+  sqlite::Use total{r.db().prepare("SELECT COUNT(*) FROM task_execution_logs " + where)};
+  bind_filter(*total);
+  out.total = count(*total);
   return out;
 }
 
 std::vector<Execution> SqliteStore::recent_executions(std::string_view task_id, int limit) {
   static const std::string kSql = select_executions("WHERE task_id = ?1 ORDER BY id DESC LIMIT ?2");
   Reader r = reader();
-  auto& s = r.db().prepare(kSql);
-  s.bind(1, task_id);
-  s.bind(2, std::int64_t{std::clamp(limit, 0, 1000)});
+  sqlite::Use s{r.db().prepare(kSql)};
+  s->bind(1, task_id);
+  s->bind(2, std::int64_t{std::clamp(limit, 0, 1000)});
   std::vector<Execution> out;
-  while (s.step())
-    out.push_back(read_execution(s));
-  s.reset();
+  while (s->step())
+    out.push_back(read_execution(*s));
   return out;
 }
 
 std::optional<Execution> SqliteStore::get_execution(std::string_view id) {
   static const std::string kSql = select_executions("WHERE id = ?1");
   Reader r = reader();
-  auto& s = r.db().prepare(kSql);
-  s.bind(1, id);
+  sqlite::Use s{r.db().prepare(kSql)};
+  s->bind(1, id);
   std::optional<Execution> e;
-  if (s.step()) e = read_execution(s);
-  s.reset();
+  if (s->step()) e = read_execution(*s);
   return e;
 }
 
@@ -483,32 +441,29 @@ std::unordered_map<std::string, std::string> SqliteStore::task_names(
   std::unordered_map<std::string, std::string> names;
   Reader r = reader();
   sqlite::ReadTransaction snapshot{r.db()};
-  auto& s = r.db().prepare("SELECT name FROM scheduled_tasks WHERE id = ?1");
+  sqlite::Use s{r.db().prepare("SELECT name FROM scheduled_tasks WHERE id = ?1")};
   for (std::string_view id : ids) {
     if (names.contains(std::string(id))) continue;
-    s.reset();
-    s.bind(1, id);
-    if (s.step()) names.emplace(id, s.text(0));
+    s->reset();
+    s->bind(1, id);
+    if (s->step()) names.emplace(id, s->text(0));
   }
-  s.reset();
   return names;
 }
 
 std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> batch) {
-  static const std::string kInsert =
-      "INSERT INTO task_execution_logs (" + std::string(kExecutionColumns) +
-      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
-      "ON CONFLICT DO NOTHING";
-  static constexpr std::string_view kUpdate =
-      "UPDATE task_execution_logs SET status = ?2, started_at = ?3, finished_at = ?4, "
-      "error_message = ?5, result_summary = ?6, output = ?7, attempts = ?8, "
-      "duration_ms = ?9, node_id = ?10 "
-      "WHERE id = ?1 AND (status = 'queued' OR status = 'running')";
+  static const std::string kInsert = "INSERT INTO task_execution_logs (" +
+                                     std::string(kExecutionColumns) + ") VALUES (" +
+                                     placeholders('?', 14) + ") ON CONFLICT DO NOTHING";
+  static const std::string kUpdate =
+      "UPDATE task_execution_logs SET " +
+      assignments("id, " + std::string(kExecutionStateColumns), '?') +
+      " WHERE id = ?1 AND (status = 'queued' OR status = 'running')";
   std::vector<bool> written;
   written.reserve(batch.size());
   std::lock_guard lock{mutex_};
-  auto& insert = db_.prepare(kInsert);
-  auto& update = db_.prepare(kUpdate);
+  sqlite::Use insert{db_.prepare(kInsert)};
+  sqlite::Use update{db_.prepare(kUpdate)};
   sqlite::Transaction tx{db_};
   // The batch outlives each statement's run, so its text is bound without copies.
   // (Multi-row INSERT ... RETURNING and UPDATE ... FROM (VALUES ...) were measured: both
@@ -518,43 +473,19 @@ std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> 
     if (w.kind == ExecutionWrite::Kind::insert) {
       // The claim: refused if this instant of the task is taken (DO NOTHING) or the task
       // is gone (the foreign key fails the statement alone, not the transaction).
-      insert.reset();
-      insert.bind_borrowed(1, std::string_view{e.id});
-      insert.bind_borrowed(2, std::string_view{e.task_id});
-      insert.bind_borrowed(3, to_string(e.status));
-      insert.bind_borrowed(4, to_string(e.trigger));
-      insert.bind(5, e.scheduled_for);
-      insert.bind(6, e.queued_at);
-      insert.bind(7, e.started_at);
-      insert.bind(8, e.finished_at);
-      insert.bind_borrowed(9, e.error_message);
-      insert.bind_borrowed(10, e.result_summary);
-      insert.bind_borrowed(11, e.output);
-      insert.bind(12, std::int64_t{e.attempts});
-      insert.bind(13, e.duration_ms);
-      insert.bind_borrowed(14, e.node_id);
+      insert->reset();
+      execution_values(e, Binder{*insert, 1, true});
       try {
-        written.push_back(insert.run() == 1);
+        written.push_back(insert->run() == 1);
       } catch (const sqlite::ConstraintError&) {
         written.push_back(false);  // the task was deleted meanwhile
       }
     } else {
-      update.reset();
-      update.bind_borrowed(1, std::string_view{e.id});
-      update.bind_borrowed(2, to_string(e.status));
-      update.bind(3, e.started_at);
-      update.bind(4, e.finished_at);
-      update.bind_borrowed(5, e.error_message);
-      update.bind_borrowed(6, e.result_summary);
-      update.bind_borrowed(7, e.output);
-      update.bind(8, std::int64_t{e.attempts});
-      update.bind(9, e.duration_ms);
-      update.bind_borrowed(10, e.node_id);
-      written.push_back(update.run() == 1);
+      update->reset();
+      execution_state_values(e, Binder{*update, 1, true});
+      written.push_back(update->run() == 1);
     }
   }
-  insert.reset();  // let go of the batch's text
-  update.reset();
   tx.commit();
   count_executions_locked(batch, written);
   if (std::ranges::find(written, true) != written.end()) ++version_;
@@ -563,27 +494,25 @@ std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> 
 
 std::vector<Execution> SqliteStore::queued_executions() {
   std::lock_guard lock{mutex_};
-  auto& s = db_.prepare(select_executions(
-      "WHERE" + status_is("'queued'", ExecutionStatus::queued).substr(4) + " ORDER BY id"));
+  sqlite::Use s{db_.prepare(select_executions(
+      Where{}.add(status_is("'queued'", ExecutionStatus::queued)).sql() + "ORDER BY id"))};
   std::vector<Execution> out;
-  while (s.step())
-    out.push_back(read_execution(s));
-  s.reset();
+  while (s->step())
+    out.push_back(read_execution(*s));
   return out;
 }
 
 std::int64_t SqliteStore::fail_running(Millis now, std::string_view message) {
   std::lock_guard lock{mutex_};
-  auto& s = db_.prepare(
+  sqlite::Use s{db_.prepare(
       "UPDATE task_execution_logs SET status = 'failed', error_message = ?2, finished_at = ?1, "
       "duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE ?1 - started_at END "
-      "WHERE status = 'running' RETURNING queued_at");
-  s.bind(1, now);
-  s.bind(2, message);
+      "WHERE status = 'running' RETURNING queued_at")};
+  s->bind(1, now);
+  s->bind(2, message);
   std::vector<Millis> failed;
-  while (s.step())
-    failed.push_back(s.int64(0));
-  s.reset();
+  while (s->step())
+    failed.push_back(s->int64(0));
   std::lock_guard tallies{tallies_mutex_};
   for (Millis queued_at : failed)
     window_.add(queued_at, 0, 1);
@@ -593,13 +522,12 @@ std::int64_t SqliteStore::fail_running(Millis now, std::string_view message) {
 
 std::optional<Millis> SqliteStore::latest_scheduled_for(std::string_view task_id) {
   std::lock_guard lock{mutex_};
-  auto& s = db_.prepare(
-      "SELECT MAX(scheduled_for) FROM task_execution_logs "
-      "WHERE task_id = ?1 AND \"trigger\" <> 'manual'");
-  s.bind(1, task_id);
-  s.step();
-  auto v = s.optional_int64(0);
-  s.reset();
+  sqlite::Use s{
+      db_.prepare("SELECT MAX(scheduled_for) FROM task_execution_logs "
+                  "WHERE task_id = ?1 AND \"trigger\" <> 'manual'")};
+  s->bind(1, task_id);
+  s->step();
+  auto v = s->optional_int64(0);
   return v;
 }
 
@@ -612,20 +540,20 @@ std::int64_t SqliteStore::delete_successful_before(Millis cutoff) {
   }
   // Successes inside the 24-hour window (a retention of 0 days) leave it too.
   std::vector<Millis> leaving;
-  auto& s = db_.prepare("DELETE FROM task_execution_logs WHERE status = 'success' AND id < ?1");
+  sqlite::Use s{
+      db_.prepare("DELETE FROM task_execution_logs WHERE status = 'success' AND id < ?1")};
   sqlite::Transaction tx{db_};
   if (cutoff > window_start) {
-    auto& inside = db_.prepare(
-        "SELECT queued_at FROM task_execution_logs "
-        "WHERE status = 'success' AND id >= ?1 AND id < ?2");
-    inside.bind(1, std::string_view{id_floor(window_start)});
-    inside.bind(2, std::string_view{id_floor(cutoff)});
-    while (inside.step())
-      leaving.push_back(inside.int64(0));
-    inside.reset();
+    sqlite::Use inside{
+        db_.prepare("SELECT queued_at FROM task_execution_logs "
+                    "WHERE status = 'success' AND id >= ?1 AND id < ?2")};
+    inside->bind(1, std::string_view{id_floor(window_start)});
+    inside->bind(2, std::string_view{id_floor(cutoff)});
+    while (inside->step())
+      leaving.push_back(inside->int64(0));
   }
-  s.bind(1, std::string_view{id_floor(cutoff)});
-  const std::int64_t deleted = s.run();
+  s->bind(1, std::string_view{id_floor(cutoff)});
+  const std::int64_t deleted = s->run();
   tx.commit();
   std::lock_guard tallies{tallies_mutex_};
   for (Millis queued_at : leaving)
@@ -654,25 +582,24 @@ Stats SqliteStore::stats(Millis now) {
   }
   // Few rows are running or queued at a time: both counts read a short range of the
   // index of unsuccessful executions.
-  static const std::string kSql = "SELECT (SELECT COUNT(*) FROM task_execution_logs WHERE" +
-                                  status_is("'running'", ExecutionStatus::running).substr(4) +
-                                  "), (SELECT COUNT(*) FROM task_execution_logs WHERE" +
-                                  status_is("'queued'", ExecutionStatus::queued).substr(4) + ")";
+  static const std::string kSql =
+      "SELECT (SELECT COUNT(*) FROM task_execution_logs " +
+      Where{}.add(status_is("'running'", ExecutionStatus::running)).sql() +
+      "), (SELECT COUNT(*) FROM task_execution_logs " +
+      Where{}.add(status_is("'queued'", ExecutionStatus::queued)).sql() + ")";
   Reader r = reader();
-  auto& s = r.db().prepare(kSql);
-  s.step();
-  st.running = s.int64(0);
-  st.queued = s.int64(1);
-  s.reset();
+  sqlite::Use s{r.db().prepare(kSql)};
+  s->step();
+  st.running = s->int64(0);
+  st.queued = s->int64(1);
   return st;
 }
 
 bool SqliteStore::ping() {
   try {
     Reader r = reader();
-    auto& s = r.db().prepare("SELECT 1");
-    s.step();
-    s.reset();
+    sqlite::Use s{r.db().prepare("SELECT 1")};
+    s->step();
     return true;
   } catch (const StoreError&) {
     return false;
