@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { serverForFile } from "./server.mjs";
 
 const token = "s3cret-token-for-tests";
-const t = serverForFile({ env: { CRONKIT_API_TOKEN: token } });
+// At debug level every request is logged: the most chances for the token to leak.
+const t = serverForFile({ env: { CRONKIT_API_TOKEN: token }, args: ["--log-level", "debug"] });
 
 // The routes, from the server's own description (a unit test checks that it lists exactly
 // the router's routes).
@@ -64,5 +65,6 @@ test("the token opens every route", async () => {
 });
 
 test("the token is not written to the log", async () => {
+  await t.server.settleLog();
   assert.ok(!t.server.log().includes(token));
 });

@@ -6,12 +6,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { client, eventually, serverForFile, startServer } from "./server.mjs";
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import { client, eventually, serverForFile, sleep, startReceiver, startServer } from "./server.mjs";
 
 describe("the disk fills while tasks run", () => {
   // The database lives on a 6 MiB tmpfs in a mount namespace of the server's own; the test
@@ -163,44 +160,37 @@ describe("HTTP targets that misbehave", () => {
   // nothing; /stall: no answer at all; /drip: a byte every 50 ms, forever; /flood: bytes as
   // fast as they go, forever; /big: 10 MB.
   let target;
-  const sockets = new Set();
   before(async () => {
     const big = Buffer.alloc(10 << 20, "x");
     const chunk = Buffer.alloc(64 << 10, "y");
-    target = createServer((req, res) => {
-      const path = new URL(req.url, "http://x").pathname;
-      if (path === "/reset") return req.socket.destroy();
-      if (path === "/stall-body") {
-        res.writeHead(200, { "content-length": 1000 });
-        return res.write("0123456789");
-      }
-      if (path === "/stall") return;
-      if (path === "/drip") {
-        res.writeHead(200);
-        const timer = setInterval(() => res.write("d"), 50);
-        return res.on("close", () => clearInterval(timer));
-      }
-      if (path === "/flood") {
-        res.writeHead(200);
-        const more = () => {
-          while (res.write(chunk));
-        };
-        res.on("drain", more);
-        return more();
-      }
-      res.writeHead(200, { "content-length": big.length });
-      res.end(big);
+    target = await startReceiver({
+      respond(req, res) {
+        const path = new URL(req.url, "http://x").pathname;
+        if (path === "/reset") return req.socket.destroy();
+        if (path === "/stall-body") {
+          res.writeHead(200, { "content-length": 1000 });
+          return res.write("0123456789");
+        }
+        if (path === "/stall") return;
+        if (path === "/drip") {
+          res.writeHead(200);
+          const timer = setInterval(() => res.write("d"), 50);
+          return res.on("close", () => clearInterval(timer));
+        }
+        if (path === "/flood") {
+          res.writeHead(200);
+          const more = () => {
+            while (res.write(chunk));
+          };
+          res.on("drain", more);
+          return more();
+        }
+        res.writeHead(200, { "content-length": big.length });
+        res.end(big);
+      },
     });
-    target.on("connection", (s) => {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-    });
-    await new Promise((r) => target.listen(0, "127.0.0.1", r));
   });
-  after(() => {
-    for (const s of sockets) s.destroy();
-    target.close();
-  });
+  after(() => target.close());
 
   async function run(path, timeoutSeconds, n = 1) {
     const task = (
@@ -208,7 +198,7 @@ describe("HTTP targets that misbehave", () => {
         name: path,
         cronExpression: "0 0 1 1 *",
         type: "http",
-        httpUrl: `http://127.0.0.1:${target.address().port}${path}`,
+        httpUrl: target.url(path),
         timeoutSeconds,
       })
     ).json.data;

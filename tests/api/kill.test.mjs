@@ -6,28 +6,22 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { client, eventually, startServer } from "./server.mjs";
+import { client, eventually, startReceiver, startServer } from "./server.mjs";
 
 const tasks = 1000;
-let target;
-const requests = new Map(); // "task scheduled-for" -> requests received
+let target; // answers after 1.5 s
 before(async () => {
-  target = createServer((req, res) => {
-    const key = `${req.headers["x-cronkit-task-id"]} ${Date.parse(req.headers["x-cronkit-scheduled-for"])}`;
-    requests.set(key, (requests.get(key) ?? 0) + 1);
-    const timer = setTimeout(() => res.end("ok"), 1500);
-    res.on("close", () => clearTimeout(timer));
+  target = await startReceiver({
+    backlog: 4096,
+    respond(req, res) {
+      const timer = setTimeout(() => res.end("ok"), 1500);
+      res.on("close", () => clearTimeout(timer));
+    },
   });
-  target.maxConnections = 20000;
-  await new Promise((r) => target.listen({ port: 0, host: "127.0.0.1", backlog: 4096 }, r));
 });
-after(() => {
-  target.closeAllConnections();
-  target.close();
-});
+after(() => target.close());
 
 const dir = mkdtempSync(join(tmpdir(), "cronkit-kill-"));
 const db = join(dir, "cronkit.db");
@@ -47,7 +41,7 @@ async function killWhenBusy(server) {
 test("after SIGKILL with 1,000 executions in flight, every firing has exactly one terminal record", async (ctx) => {
   let server = await start();
   let api = client(server.base);
-  const url = `http://127.0.0.1:${target.address().port}/slow`;
+  const url = target.url("/slow");
   for (let i = 0; i < tasks; i++) {
     const res = await api("POST", "/api/scheduler/tasks", {
       name: `busy ${i}`,
@@ -77,7 +71,7 @@ test("after SIGKILL with 1,000 executions in flight, every firing has exactly on
     const s = (await api("GET", "/api/scheduler/stats")).json.data;
     return s.running === 0 && s.queued === 0;
   }, 30000);
-  await server.stop().catch((e) => assert.fail(e)); // also removes its own empty directory
+  await server.stop().catch((e) => assert.fail(e));
 
   const sql = (q) => execFileSync("sqlite3", ["-readonly", db, q], { encoding: "utf8" }).trim();
   assert.equal(sql("PRAGMA integrity_check"), "ok");
@@ -99,7 +93,12 @@ test("after SIGKILL with 1,000 executions in flight, every firing has exactly on
   const succeeded = Number(sql("SELECT count(*) FROM task_execution_logs WHERE status = 'success'"));
   assert.ok(interrupted >= tasks, `${interrupted} interrupted: the kills cut off running work`);
   assert.ok(succeeded > 0, "executions finished between the kills");
-  // Every firing the target saw has its record.
+  // Every firing the target saw has its record. "task scheduled-for" -> requests received:
+  const requests = new Map();
+  for (const { headers } of target.requests) {
+    const key = `${headers["x-cronkit-task-id"]} ${Date.parse(headers["x-cronkit-scheduled-for"])}`;
+    requests.set(key, (requests.get(key) ?? 0) + 1);
+  }
   const recorded = new Set(
     sql("SELECT task_id || ' ' || scheduled_for FROM task_execution_logs").split("\n"),
   );

@@ -4,34 +4,31 @@
 // an origin is configured. (auth.test.mjs checks the token on every route.)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { connect } from "node:net";
-import { eventually, serverForFile, startServer, client } from "./server.mjs";
+import { eventually, serverForFile, startReceiver, startServer, client } from "./server.mjs";
 
 const t = serverForFile({ args: ["--log-level", "debug"] });
 
-// A target on loopback: /redirect?to=URL answers 302 to URL; anything else answers 200 and
-// records the request's headers and body.
-const seen = [];
+// A target on loopback that records every request: /redirect?to=URL answers 302 to URL;
+// anything else answers 200.
 let target;
 before(async () => {
-  target = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      const url = new URL(req.url, "http://x");
-      if (url.pathname === "/redirect") {
-        res.writeHead(302, { location: url.searchParams.get("to") });
-        return res.end();
-      }
-      seen.push({ headers: req.headers, body });
-      res.end("fine");
-    });
+  target = await startReceiver({
+    respond(req, res, record) {
+      req.on("data", (c) => (record.body += c));
+      req.on("end", () => {
+        const url = new URL(req.url, "http://x");
+        if (url.pathname === "/redirect") {
+          res.writeHead(302, { location: url.searchParams.get("to") });
+          return res.end();
+        }
+        res.end("fine");
+      });
+    },
   });
-  await new Promise((r) => target.listen(0, "127.0.0.1", r));
 });
 after(() => target.close());
-const targetUrl = (path) => `http://127.0.0.1:${target.address().port}${path}`;
+const targetUrl = (path) => target.url(path);
 
 async function httpTask(fields) {
   const res = await t.api("POST", "/api/scheduler/tasks", {
@@ -134,10 +131,11 @@ test("a task's headers and body never reach the log or the event stream", async 
   controller.abort();
   await reading;
 
-  const got = seen.find((r) => r.headers["x-api-key"] === secretHeader);
+  const got = target.requests.find((r) => r.headers["x-api-key"] === secretHeader);
   assert.ok(got, "the target received the header");
   assert.equal(got.body, secretBody);
   assert.ok(streamed.includes(task.id));
+  await t.server.settleLog();
   for (const secret of [secretHeader, secretBody]) {
     assert.ok(!streamed.includes(secret), `${secret} in the event stream`);
     assert.ok(!t.server.log().includes(secret), `${secret} in the log`);

@@ -1,15 +1,13 @@
-// Helpers for the cluster tests: a private PostgreSQL server, cronkit servers that can be
-// killed and restarted, and an HTTP endpoint that records every request the tasks make.
-import { spawn, execFileSync } from "node:child_process";
-import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:http";
-import { join, resolve } from "node:path";
+// Helpers for the cluster tests, on the shared harness (tests/support/harness.mjs): a
+// private PostgreSQL server, cronkit servers that can be killed and restarted, and an HTTP
+// endpoint that records every request the tasks make.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Server, root, sleep, startReceiver as receiver } from "../support/harness.mjs";
 
-export const root = resolve(new URL("../..", import.meta.url).pathname);
-const binary = process.env.CRONKIT_BIN ?? join(root, "build/cronkit");
+export { eventually, root, sleep } from "../support/harness.mjs";
 export const artifacts = join(root, "build/cluster-artifacts");
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // tests/support/postgres.sh start|stop|halt|resume STATE
 export function postgres(command, state) {
@@ -24,89 +22,32 @@ export function psql(url, sql) {
   });
 }
 
-// A cronkit server named `name` (its --node-id); its log goes to build/cluster-artifacts.
-export class Node {
+// A cronkit server named `name` (its --node-id) on the database at `dbUrl`; its log goes
+// to build/cluster-artifacts. start() again after a stop or a kill.
+export class Node extends Server {
   constructor(name, dbUrl, args = []) {
+    super({ db: dbUrl, args: ["--node-id", name, ...args], logPath: join(artifacts, `${name}.log`) });
     this.name = name;
-    this.dbUrl = dbUrl;
-    this.args = args;
-    mkdirSync(artifacts, { recursive: true });
-    this.logPath = join(artifacts, `${name}.log`);
-    createWriteStream(this.logPath).end();
-  }
-
-  // Starts the server; resolves once it listens.
-  start() {
-    const log = createWriteStream(this.logPath, { flags: "a" });
-    const child = spawn(
-      binary,
-      ["serve", "--port", "0", "--db", this.dbUrl, "--node-id", this.name, ...this.args],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
-    this.child = child;
-    let text = "";
-    let listening = false;
-    return new Promise((resolveStart, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name} did not start:\n${text}`)), 15000);
-      child.stderr.on("data", (chunk) => {
-        log.write(chunk);
-        if (listening) return;
-        text += chunk;
-        const m = /listening on (http:\/\/[0-9.]+:[0-9]+)/.exec(text);
-        if (m) {
-          listening = true;
-          clearTimeout(timer);
-          this.base = m[1];
-          resolveStart(this.base);
-        }
-      });
-      child.on("exit", (code, signal) => {
-        log.end();
-        if (!listening) reject(new Error(`${this.name} exited with ${code ?? signal}:\n${text}`));
-      });
-    });
-  }
-
-  running() {
-    return this.child && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  // Sends `signal`; resolves with the exit code or signal.
-  stop(signal = "SIGTERM") {
-    if (!this.running()) return Promise.resolve(null);
-    const exited = new Promise((r) => this.child.once("exit", (code, sig) => r(code ?? sig)));
-    this.child.kill(signal);
-    return exited;
-  }
-
-  async api(method, path, body) {
-    const res = await fetch(this.base + path, {
-      method,
-      headers: body ? { "content-type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = await res.json().catch(() => undefined);
-    return { status: res.status, json };
   }
 }
 
-// Records every request: "taskId scheduledFor(ISO)" -> [{ execution, at }].
+// Records every request; `received` maps "taskId scheduledFor(ISO)" to [{ execution, at }]
+// (built anew at each read: keep it while it is used).
 export async function startReceiver() {
-  const received = new Map();
-  const server = createServer((req, res) => {
-    const at = new Date(req.headers["x-cronkit-scheduled-for"]).toISOString();
-    const key = `${req.headers["x-cronkit-task-id"]} ${at}`;
-    const seen = received.get(key) ?? [];
-    seen.push({ execution: req.headers["x-cronkit-execution-id"], at: Date.now() });
-    received.set(key, seen);
-    req.resume();
-    req.on("end", () => res.end("ok"));
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const r = await receiver();
   return {
-    received,
-    url: `http://127.0.0.1:${server.address().port}/hook`,
-    close: () => server.close(),
+    url: r.url("/hook"),
+    get received() {
+      const received = new Map();
+      for (const { headers, at } of r.requests) {
+        const key = `${headers["x-cronkit-task-id"]} ${new Date(headers["x-cronkit-scheduled-for"]).toISOString()}`;
+        const seen = received.get(key) ?? [];
+        seen.push({ execution: headers["x-cronkit-execution-id"], at });
+        received.set(key, seen);
+      }
+      return received;
+    },
+    close: () => r.close(),
   };
 }
 

@@ -125,11 +125,12 @@ test("each firing runs exactly once while servers are killed and restarted", asy
   }
   // Each firing reached the receiver at most once, and a successful one exactly once, from
   // its own execution.
-  const twice = [...receiver.received].filter(([, seen]) => seen.length > 1);
+  const received = receiver.received;
+  const twice = [...received].filter(([, seen]) => seen.length > 1);
   const unseen = [];
   for (const [key, r] of byFiring) {
     if (r.status !== "success") continue;
-    const seen = receiver.received.get(key);
+    const seen = received.get(key);
     if (!seen || seen.length !== 1 || seen[0].execution !== r.id) unseen.push(key);
   }
   const perNode = {};

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { Node, drained, executions, postgres, sleep, startReceiver } from "./cluster.mjs";
+import { Node, drained, eventually, executions, postgres, sleep, startReceiver } from "./cluster.mjs";
 
 const work = mkdtempSync(join(tmpdir(), "cronkit-outage-"));
 const pgState = join(work, "postgres.url");
@@ -29,13 +29,10 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function eventually(what, fn, timeoutMs) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await fn()) return Date.now();
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(100);
-  }
+// When fn() first holds (ms since the epoch).
+async function when(what, fn, timeoutMs) {
+  await eventually(fn, timeoutMs, what, 100);
+  return Date.now();
 }
 
 test("a server cut off from the database fires nothing and catches up when it returns", async () => {
@@ -58,7 +55,7 @@ test("a server cut off from the database fires nothing and catches up when it re
 
   const down = Date.now();
   postgres("halt", pgState);
-  const notReady = await eventually(
+  const notReady = await when(
     "/readyz says not ready",
     async () => (await node.api("GET", "/readyz")).status === 503,
     5000,
@@ -66,13 +63,13 @@ test("a server cut off from the database fires nothing and catches up when it re
   await sleep(Math.max(0, down + 8000 - Date.now()));
   const up = Date.now();
   postgres("resume", pgState);
-  const ready = await eventually(
+  const ready = await when(
     "/readyz says ready again",
     async () => (await node.api("GET", "/readyz")).status === 200,
     15000,
   );
   // Firings carry on after the outage.
-  await eventually(
+  await when(
     "firings after the outage",
     () => [...receiver.received.values()].some((seen) => seen.some((s) => s.at > ready + 1500)),
     10000,
@@ -89,10 +86,11 @@ test("a server cut off from the database fires nothing and catches up when it re
   // Nothing started while the server could not renew its heartbeat: allow the 3 s lease
   // (firings claimed before the outage may start within it).
   const startedWhileDown = [];
-  for (const [key, seen] of receiver.received) {
+  const received = receiver.received;
+  for (const [key, seen] of received) {
     for (const s of seen) if (s.at > down + 3500 && s.at < up) startedWhileDown.push(key);
   }
-  const twice = [...receiver.received].filter(([, seen]) => seen.length > 1);
+  const twice = [...received].filter(([, seen]) => seen.length > 1);
   const rows = executions(dbUrl);
   const catchUps = rows.filter((r) => r.trigger === "catch-up");
   console.log(

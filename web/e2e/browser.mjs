@@ -5,7 +5,7 @@ import { after, before } from "node:test";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
-import { client, startServer } from "../../tests/api/server.mjs";
+import { client, startServer } from "../../tests/support/harness.mjs";
 
 const root = resolve(new URL("../..", import.meta.url).pathname);
 export const artifacts = join(root, "build/e2e-artifacts");

@@ -3,7 +3,7 @@
 // http task created, edited and run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
+import { startReceiver } from "../../tests/support/harness.mjs";
 import { browserForFile, screenshot } from "./browser.mjs";
 
 const t = browserForFile();
@@ -61,13 +61,8 @@ test("create a function task, with the preview and the errors on the way", async
 });
 
 test("create an http task: the server's URL error on its field, then a run that calls it", async () => {
-  const hits = [];
-  const target = createServer((req, res) => {
-    hits.push(`${req.method} ${req.url} ${req.headers["x-from"]}`);
-    res.end("pong");
-  });
-  await new Promise((r) => target.listen(0, "127.0.0.1", r));
-  const url = `http://127.0.0.1:${target.address().port}/ping`;
+  const target = await startReceiver();
+  const url = target.url("/ping");
   try {
     const { page } = t;
     await page.goto(`${t.server.base}/admin/scheduler/`);
@@ -89,7 +84,10 @@ test("create an http task: the server's URL error on its field, then a run that 
     const row = page.getByRole("row", { name: /ping/ });
     await row.getByRole("button", { name: "Run ping now" }).click();
     await row.getByText("success").waitFor();
-    assert.deepEqual(hits, ["GET /ping cronkit"]);
+    assert.deepEqual(
+      target.requests.map((r) => `${r.method} ${r.path} ${r.headers["x-from"]}`),
+      ["GET /ping cronkit"],
+    );
     assert.deepEqual(t.offsite, []);
   } finally {
     target.close();
