@@ -602,7 +602,13 @@ void Engine::on_timer_locked(const Timer& t) {
 
 void Engine::cancel_locked(Run& run) {
   ++run.token;
-  if (run.attempt) runner_for(run.task).cancel(run.attempt);
+  if (run.attempt) {
+    // Not handed over yet (a batch in the making): it never starts.
+    const auto same = [&](const Runner::Job& j) { return j.attempt.id == run.attempt; };
+    if (std::erase_if(function_jobs_, same) + std::erase_if(http_jobs_, same) == 0) {
+      runner_for(run.task).cancel(run.attempt);
+    }
+  }
   run.attempt = 0;
 }
 

@@ -183,6 +183,8 @@ class Engine {
   // Drops a run that is over (or no longer this member's) from the books.
   void forget_locked(const Run& run);
   Runner& runner_for(const Task& task);
+  // Hands the attempts launched while batch_launches_ was set to their runners.
+  void flush_launches_locked();
   void record(const Run& run);
   // The store write of a run, carrying its owner.
   ExecutionWrite write_of(const Run& run, ExecutionWrite::Kind kind) const;
@@ -219,6 +221,9 @@ class Engine {
   std::unordered_map<std::string, std::unordered_set<std::string>> active_;  // task -> executions
   std::deque<std::shared_ptr<Run>> ready_;                                   // waiting for a slot
   std::vector<std::shared_ptr<Run>> to_refresh_;  // held firings whose task changed
+  bool batch_launches_ = false;  // launch_locked collects attempts instead of handing them over
+  std::vector<Runner::Job> function_jobs_;
+  std::vector<Runner::Job> http_jobs_;
   int running_ = 0;
   int held_ = 0;
   std::uint64_t next_attempt_ = 1;

@@ -51,19 +51,20 @@ std::size_t FunctionPool::threads() const {
   return workers_.size();
 }
 
-void FunctionPool::submit(Attempt attempt, Done done) {
+void FunctionPool::submit(std::vector<Job> jobs) {
   std::lock_guard lock{mutex_};
-  if (stopping_) return;
+  if (stopping_ || jobs.empty()) return;
   if (queue_.empty()) progress_ = std::chrono::steady_clock::now();
-  queue_.push_back({std::move(attempt), std::move(done)});
+  for (auto& job : jobs)
+    queue_.push_back(std::move(job));
   // Idle threads take everything queued before they wait again: wake one per item only
   // while there are idle ones for it (a burst of 10,000 items must not make 10,000 system
   // calls). Beyond the base threads, more come only when the handlers stall.
-  if (queue_.size() <= idle_) {
+  for (std::size_t woken = 0; woken < idle_ && woken < jobs.size(); ++woken)
     work_ready_.notify_one();
-  } else if (workers_.size() < base_threads_) {
+  while (queue_.size() > idle_ && workers_.size() < base_threads_)
     workers_.emplace_back([this] { work(); });
-  } else if (workers_.size() < max_threads_) {
+  if (queue_.size() > idle_ && workers_.size() < max_threads_) {
     if (!watcher_.joinable()) {
       watcher_ = std::thread([this] { watch(); });
     } else if (watcher_asleep_) {
@@ -94,9 +95,11 @@ void FunctionPool::work() {
     progress_ = std::chrono::steady_clock::now();
     const std::uint64_t id = item.attempt.id;
     const std::stop_token stop = running_[id].get_token();
+    ++in_handlers_;
     lock.unlock();
     Outcome outcome = call(item.attempt, stop);
     lock.lock();
+    --in_handlers_;
     running_.erase(id);
     lock.unlock();
     item.done(std::move(outcome));
@@ -113,8 +116,11 @@ void FunctionPool::watch() {
       watcher_asleep_ = false;
       continue;
     }
+    // A stall is every thread inside a handler and none taking an item for a while: threads
+    // that wait to report an outcome (the engine's lock is busy) are not blocked handlers,
+    // and more threads would only queue up behind the same lock.
     const auto now = std::chrono::steady_clock::now();
-    if (now - progress_ >= kStallCheck) {
+    if (in_handlers_ == workers_.size() && now - progress_ >= kStallCheck) {
       // Every thread is busy and none has taken an item for a while: the handlers block
       // (sleep, I/O). Double the threads, so that 256 are reached within a few milliseconds.
       const std::size_t add =

@@ -30,17 +30,15 @@ class FunctionPool final : public Runner {
 
   void start() override {}
   void stop() override;
-  void submit(Attempt attempt, Done done) override;
+  using Runner::submit;
+  void submit(std::vector<Job> jobs) override;
   void cancel(std::uint64_t id) override;
 
   /// Threads started so far.
   std::size_t threads() const;
 
  private:
-  struct Item {
-    Attempt attempt;
-    Done done;
-  };
+  using Item = Job;
   using Lock = std::unique_lock<std::mutex>;
 
   void work();
@@ -60,6 +58,7 @@ class FunctionPool final : public Runner {
   std::vector<std::thread> workers_;
   std::thread watcher_;
   std::size_t idle_ = 0;
+  std::size_t in_handlers_ = 0;  // threads inside a handler now
   bool watcher_asleep_ = false;
   std::chrono::steady_clock::time_point progress_;  // when a thread last took an item
   bool stopping_ = false;

@@ -188,32 +188,51 @@ void HttpRunner::stop() {
 }
 
 void HttpRunner::send(std::uint64_t id, HttpRequest request, Answered done) {
+  std::vector<std::unique_ptr<Transfer>> one;
+  one.push_back(make_transfer(id, std::move(request), std::move(done)));
+  add(std::move(one));
+}
+
+std::unique_ptr<HttpRunner::Transfer> HttpRunner::make_transfer(std::uint64_t id,
+                                                                HttpRequest request,
+                                                                Answered done) {
   auto t = std::make_unique<Transfer>();
   t->id = id;
   t->request = std::move(request);
   t->done = std::move(done);
-  ++in_flight_;
-  {
-    std::lock_guard lock{mutex_};
-    pending_.push_back(std::move(t));
-  }
-  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  return t;
 }
 
-void HttpRunner::submit(Attempt attempt, Done done) {
-  Task& t = attempt.task;
-  HttpRequest req;
-  req.method = t.http_method.value_or("GET");
-  req.url = std::move(t.http_url).value_or("");
-  req.headers_json = std::move(t.http_headers).value_or("");
-  req.body = std::move(t.http_body).value_or("");
-  req.timeout_ms = t.timeout_seconds * Millis{1000};
-  req.task_id = std::move(t.id);
-  req.execution_id = std::move(attempt.execution_id);
-  req.scheduled_for = attempt.scheduled_for;
-  send(attempt.id, std::move(req), [done = std::move(done)](HttpResult r) {
-    done({r.ok, true, r.timed_out, std::move(r.summary), std::move(r.output)});
-  });
+void HttpRunner::add(std::vector<std::unique_ptr<Transfer>> transfers) {
+  in_flight_ += transfers.size();
+  {
+    std::lock_guard lock{mutex_};
+    for (auto& t : transfers)
+      pending_.push_back(std::move(t));
+  }
+  curl_multi_wakeup(static_cast<CURLM*>(multi_));  // once for the whole burst
+}
+
+void HttpRunner::submit(std::vector<Job> jobs) {
+  std::vector<std::unique_ptr<Transfer>> transfers;
+  transfers.reserve(jobs.size());
+  for (auto& [attempt, done] : jobs) {
+    Task& t = attempt.task;
+    HttpRequest req;
+    req.method = t.http_method.value_or("GET");
+    req.url = std::move(t.http_url).value_or("");
+    req.headers_json = std::move(t.http_headers).value_or("");
+    req.body = std::move(t.http_body).value_or("");
+    req.timeout_ms = t.timeout_seconds * Millis{1000};
+    req.task_id = std::move(t.id);
+    req.execution_id = std::move(attempt.execution_id);
+    req.scheduled_for = attempt.scheduled_for;
+    transfers.push_back(
+        make_transfer(attempt.id, std::move(req), [done = std::move(done)](HttpResult r) {
+          done({r.ok, true, r.timed_out, std::move(r.summary), std::move(r.output)});
+        }));
+  }
+  add(std::move(transfers));
 }
 
 void HttpRunner::cancel(std::uint64_t id) {

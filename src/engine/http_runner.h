@@ -58,9 +58,10 @@ class HttpRunner final : public Runner {
   /// Starts a request; `answered` runs on the runner's thread when it ends. `id` names it
   /// for cancel().
   void send(std::uint64_t id, HttpRequest request, Answered answered);
-  /// Sends the request of an http task's attempt: its method, URL, headers and body, the
-  /// attempt's deadline as the timeout.
-  void submit(Attempt attempt, Done done) override;
+  /// Sends the request of each http task's attempt: its method, URL, headers and body, the
+  /// task's timeout.
+  using Runner::submit;
+  void submit(std::vector<Job> jobs) override;
   /// Aborts the request `id` if it is still in flight; its callback is not called.
   void cancel(std::uint64_t id) override;
 
@@ -68,6 +69,10 @@ class HttpRunner final : public Runner {
 
  private:
   struct Transfer;
+  static std::unique_ptr<Transfer> make_transfer(std::uint64_t id, HttpRequest request,
+                                                 Answered done);
+  // Hands transfers to the runner's thread, waking it once.
+  void add(std::vector<std::unique_ptr<Transfer>> transfers);
   void run();
   void add_pending();
   void finish(Transfer* t, int curl_code);

@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/task.h"
 
@@ -36,13 +37,25 @@ class Runner {
   using Done = std::function<void(Outcome)>;
   virtual ~Runner() = default;
 
+  /// An attempt and what to call when it ends.
+  struct Job {
+    Attempt attempt;
+    Done done;
+  };
+
   virtual void start() = 0;
   /// Stops its threads; attempts still waiting or in flight are dropped without a report
   /// (the engine has recorded them already).
   virtual void stop() = 0;
-  /// Runs the attempt; `done` is called once, on a thread of the runner, when it ends
-  /// (unless it was cancelled or the runner stopped first).
-  virtual void submit(Attempt attempt, Done done) = 0;
+  /// Runs the attempts; each job's `done` is called once, on a thread of the runner, when
+  /// its attempt ends (unless it was cancelled or the runner stopped first). A burst handed
+  /// over at once costs one hand-off, not one per attempt.
+  virtual void submit(std::vector<Job> jobs) = 0;
+  void submit(Attempt attempt, Done done) {
+    std::vector<Job> jobs;
+    jobs.push_back({std::move(attempt), std::move(done)});
+    submit(std::move(jobs));
+  }
   /// Asks attempt `id` to stop: dropped if it has not started; otherwise told to stop (a
   /// function through its stop token, a transfer aborted). A report may still come.
   virtual void cancel(std::uint64_t id) = 0;
