@@ -496,7 +496,7 @@ void Engine::start_attempt_locked(const std::shared_ptr<Run>& run) {
   run->exec.status = ExecutionStatus::running;
   if (!membership_) {
     record(*run);
-    launch_locked(run);
+    launch_locked(run, now);
     return;
   }
   // In a cluster the attempt starts only once `running` is stored under this member: a
@@ -510,7 +510,7 @@ void Engine::start_attempt_locked(const std::shared_ptr<Run>& run) {
           return;  // timed out, replaced or abandoned meanwhile
         }
         if (written) {
-          launch_locked(run);
+          launch_locked(run, clock_.now());
           return;
         }
         // No longer this member's (taken over) or gone: not run here.
@@ -525,8 +525,8 @@ Runner& Engine::runner_for(const Task& task) {
   return functions_;
 }
 
-void Engine::launch_locked(const std::shared_ptr<Run>& run) {
-  const Millis deadline = clock_.now() + run->task.timeout_seconds * Millis{1000};
+void Engine::launch_locked(const std::shared_ptr<Run>& run, Millis started) {
+  const Millis deadline = started + run->task.timeout_seconds * Millis{1000};
   add_timer_locked({deadline, Timer::Kind::deadline, run->exec.id, run->token});
   run->attempt = next_attempt_++;
   runner_for(run->task).submit({.id = run->attempt,
@@ -563,11 +563,13 @@ void Engine::attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, 
 void Engine::retry_or_fail_locked(const std::shared_ptr<Run>& run, ExecutionStatus final_status,
                                   std::string message) {
   if (run->exec.attempts <= run->task.max_retries && !stopping_) {
+    // Timed from when the attempt ended, read before anything is recorded: whoever sees
+    // the failure stored knows the retry's time is set.
+    const Millis retry_at = clock_.now() + run->task.retry_delay_seconds * Millis{1000};
     run->state = Run::State::retry_wait;
     run->exec.error_message = message;
     record(*run);
-    add_timer_locked({clock_.now() + run->task.retry_delay_seconds * Millis{1000},
-                      Timer::Kind::retry, run->exec.id, run->token});
+    add_timer_locked({retry_at, Timer::Kind::retry, run->exec.id, run->token});
     return;
   }
   finish_locked(run, final_status, std::move(message));

@@ -170,8 +170,9 @@ class Engine {
   void enqueue_locked(std::shared_ptr<Run> run);
   void pump_locked();
   void start_attempt_locked(const std::shared_ptr<Run>& run);
-  // Starts the attempt's work: its deadline, then the runner of its task's type.
-  void launch_locked(const std::shared_ptr<Run>& run);
+  // Starts the attempt's work: its deadline (timed from `started`, read before anything
+  // about the attempt was recorded), then the runner of its task's type.
+  void launch_locked(const std::shared_ptr<Run>& run, Millis started);
   void attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, Outcome outcome);
   // A failed attempt: retried after the task's delay while attempts remain, else final.
   void retry_or_fail_locked(const std::shared_ptr<Run>& run, ExecutionStatus final_status,

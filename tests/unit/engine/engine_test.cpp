@@ -182,7 +182,8 @@ TEST_F(EngineTest, RetriesAfterTheDelayAndCountsAttempts) {
   ASSERT_TRUE(eventually([&] { return history(t)[0].error_message == "attempt 1"; }));
   clock_.advance(10000);
   ASSERT_TRUE(eventually([&] { return calls == 2; }));
-  // The retry is timed from when the failed attempt is recorded: wait for that first.
+  // The retry is timed from when the failed attempt ended: once it is recorded, moving the
+  // clock reaches it.
   ASSERT_TRUE(eventually([&] { return history(t)[0].error_message == "attempt 2"; }));
   clock_.advance(10000);
   ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));

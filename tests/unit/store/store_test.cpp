@@ -572,8 +572,12 @@ TEST_P(SqliteStoreTest, WriteAheadLogStaysBoundedWhileReadersNeverPause) {
   }
   done = true;
   readers.join();
+  // Never started over, the log would hold all 16 MiB. A restart waits up to 100 ms for the
+  // reader in its snapshot and is tried again 250 ms later, so on a loaded machine the last
+  // one can come late (10.8 MiB seen once under ASan beside a TSan run); 12 MiB still shows
+  // that the log was started over while readers never paused.
   const auto wal = fs::file_size(path_ + "-wal");
-  EXPECT_LT(wal, 8u << 20) << "the log was never started over";
+  EXPECT_LT(wal, 12u << 20) << "the log was never started over";
   EXPECT_EQ(store->list_executions({.task_id = t.id}).total, 4000);
 }
 
