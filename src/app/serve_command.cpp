@@ -66,6 +66,14 @@ bool is_loopback(const std::string& host) {
 }
 
 int serve(const ServeOptions& o, Registry& registry) {
+  // Block the signals before any thread starts (the log writer is the first), so that only
+  // sigwait below takes them: a thread that did not block them would let their default
+  // action end the process before the main thread waits.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   if (auto problem = setup_logging(o.log_format, o.log_level); !problem.empty()) {
     std::cerr << "cronkit: " << problem << "\n";
     return 2;
@@ -80,13 +88,6 @@ int serve(const ServeOptions& o, Registry& registry) {
                  "or pass --insecure to do it anyway.\n";
     return 2;
   }
-  // Block the signals before any thread starts, so that only sigwait below sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   auto store = store::open_store(o.db);
   if (!store) {
     spdlog::error("cannot open the database: {}", store.error());

@@ -1,7 +1,7 @@
 // A restart on the same database keeps every task and execution.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { client, eventually, startServer } from "./server.mjs";
@@ -48,5 +48,27 @@ test("tasks and executions survive a restart", async () => {
     await server.stop();
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The server takes SIGTERM and SIGINT in its main thread (sigwait) only. A thread that does
+// not block them would let the default action end the process when a signal arrives before
+// the main thread waits for it: a stop right after "listening" would not be a clean one.
+test("every thread of the server blocks SIGTERM and SIGINT, so a stop is always clean", async () => {
+  const server = await startServer();
+  try {
+    const wanted = (1n << (15n - 1n)) | (1n << (2n - 1n));
+    // The main thread is left out: while it waits in sigwait, the kernel shows the signals
+    // it waits for as unblocked.
+    const threads = readdirSync(`/proc/${server.pid}/task`).filter((t) => t !== String(server.pid));
+    assert.ok(threads.length > 0);
+    for (const tid of threads) {
+      const status = readFileSync(`/proc/${server.pid}/task/${tid}/status`, "utf8");
+      const name = /^Name:\s*(.*)$/m.exec(status)[1];
+      const blocked = BigInt("0x" + /^SigBlk:\s*([0-9a-f]+)$/m.exec(status)[1]);
+      assert.equal(blocked & wanted, wanted, `thread ${tid} (${name}) takes SIGTERM or SIGINT`);
+    }
+  } finally {
+    await server.stop();
   }
 });
