@@ -27,9 +27,6 @@ std::expected<RequestTarget, std::string> parse_request_target(std::string_view 
 /// Percent-decoding; in a query, "+" is a space. Nullopt for a broken escape.
 std::optional<std::string> percent_decode(std::string_view s, bool query);
 
-/// Well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
-bool valid_utf8(std::string_view s);
-
 /// The parts of `s` between each `sep` (an empty part where two meet).
 std::vector<std::string_view> split(std::string_view s, char sep);
 

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "core/text.h"
 #include "cron/cron_expr.h"
 
 namespace cronkit::engine {
@@ -286,7 +287,7 @@ void HttpRunner::finish(Transfer* t, int curl_code) {
   long status = 0;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   r.status = static_cast<int>(status);
-  r.output = std::move(t->output);
+  r.output = printable_utf8(t->output);  // a body may be binary
   auto code = static_cast<CURLcode>(curl_code);
   if (code == CURLE_OK) {
     r.ok = status >= 200 && status < 300;

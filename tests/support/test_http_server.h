@@ -8,6 +8,7 @@
 //   /redirect-to?URL  redirects to URL
 //   /echo             answers with the request it got
 //   /big              answers 10 MB
+//   /binary           answers bytes that are not UTF-8, and a NUL
 //   /hang             never answers
 //   /reset            resets the connection
 #include <arpa/inet.h>
@@ -206,6 +207,8 @@ class TestHttpServer {
         body += k + ": " + v + "\n";
       body += "\n" + req.body;
       respond(fd, 200, "OK", body);
+    } else if (p == "/binary") {
+      respond(fd, 200, "OK", std::string("PNG\x89\xff\xfe\0end\xC3", 11));
     } else if (p == "/big") {
       respond(fd, 200, "OK", std::string(10 * 1024 * 1024, 'x'));
     } else if (p == "/hang") {

@@ -67,20 +67,6 @@ TEST(RequestTarget, RefusesQueryTextThatIsNotCleanUtf8) {
   }
 }
 
-TEST(RequestTarget, Utf8IsCheckedByTheStandardsRules) {
-  EXPECT_TRUE(valid_utf8(""));
-  EXPECT_TRUE(valid_utf8("plain"));
-  EXPECT_TRUE(valid_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"));  // é € 😀
-  EXPECT_TRUE(valid_utf8("\xF4\x8F\xBF\xBF"));                      // U+10FFFF
-  EXPECT_FALSE(valid_utf8("\xC0\xAF"));                             // overlong /
-  EXPECT_FALSE(valid_utf8("\xE0\x80\xAF"));                         // overlong /
-  EXPECT_FALSE(valid_utf8("\xED\xBF\xBF"));                         // a surrogate
-  EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80"));                     // past U+10FFFF
-  EXPECT_FALSE(valid_utf8("\xC3"));                                 // cut short
-  EXPECT_FALSE(valid_utf8("\x80"));                                 // a lone continuation
-  EXPECT_FALSE(valid_utf8("\xFF"));
-}
-
 TEST(RequestTarget, DecodesEscapesAndPlusOnlyInQueries) {
   EXPECT_EQ(percent_decode("a+b%20c", true), "a b c");
   EXPECT_EQ(percent_decode("a+b%20c", false), "a+b c");

@@ -141,6 +141,14 @@ TEST_F(HttpRunnerTest, KeepsOnlyTheFirstFourKilobytes) {
   EXPECT_EQ(r.output.size(), 4096u);
 }
 
+TEST_F(HttpRunnerTest, BinaryOutputIsKeptAsPrintableText) {
+  // PostgreSQL's text type refuses NUL and malformed UTF-8, and JSON must be UTF-8.
+  auto r = run(get("/binary"));
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.output, "PNG\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+            "end\xEF\xBF\xBD");
+}
+
 TEST_F(HttpRunnerTest, RejectsBadHeaders) {
   HttpRequest req = get("/echo");
   req.headers_json = R"({"X-Bad":"a\r\nInjected: yes"})";
