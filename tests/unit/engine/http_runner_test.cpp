@@ -145,7 +145,8 @@ TEST_F(HttpRunnerTest, BinaryOutputIsKeptAsPrintableText) {
   // PostgreSQL's text type refuses NUL and malformed UTF-8, and JSON must be UTF-8.
   auto r = run(get("/binary"));
   EXPECT_TRUE(r.ok);
-  EXPECT_EQ(r.output, "PNG\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+  EXPECT_EQ(r.output,
+            "PNG\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
             "end\xEF\xBF\xBD");
 }
 
