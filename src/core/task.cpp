@@ -23,8 +23,8 @@ std::string_view name_of(const std::array<std::pair<E, std::string_view>, N>& na
   return "?";
 }
 
-constexpr std::array<std::pair<TaskType, std::string_view>, 2> kTaskTypes = {
-    {{TaskType::function, "function"}, {TaskType::http, "http"}}};
+constexpr std::array<std::pair<TaskType, std::string_view>, 3> kTaskTypes = {
+    {{TaskType::function, "function"}, {TaskType::http, "http"}, {TaskType::command, "command"}}};
 constexpr std::array<std::pair<OverlapPolicy, std::string_view>, 3> kPolicies = {
     {{OverlapPolicy::allow, "allow"},
      {OverlapPolicy::skip, "skip"},

@@ -10,7 +10,7 @@ namespace cronkit {
 /// Milliseconds since the Unix epoch: how the store and the API speak of time.
 using Millis = std::int64_t;
 
-enum class TaskType { function, http };
+enum class TaskType { function, http, command };
 enum class OverlapPolicy { allow, skip, replace };
 enum class ExecutionStatus { queued, running, success, failed, timed_out, skipped };
 enum class Trigger { schedule, manual, catch_up };
@@ -43,6 +43,10 @@ struct Task {
   std::optional<std::string> http_url;
   std::optional<std::string> http_headers;  // JSON object text
   std::optional<std::string> http_body;
+  std::optional<std::string> command;      // JSON array of strings: the program and its arguments
+  std::optional<std::string> working_directory;
+  std::optional<std::string> environment;  // JSON object of strings
+  std::optional<std::string> command_input;
   bool catch_up = false;
   bool enabled = true;
   int max_retries = 0;
@@ -67,7 +71,7 @@ struct Execution {
   std::optional<Millis> finished_at;
   std::optional<std::string> error_message;
   std::optional<std::string> result_summary;
-  std::optional<std::string> output;  // bounded: the first 4 KiB
+  std::optional<std::string> output;  // bounded: the first 4 KiB (a command's: and the last)
   int attempts = 0;
   std::optional<std::int64_t> duration_ms;
   std::optional<std::string> node_id;
