@@ -43,7 +43,7 @@ struct Task {
   std::optional<std::string> http_url;
   std::optional<std::string> http_headers;  // JSON object text
   std::optional<std::string> http_body;
-  std::optional<std::string> command;      // JSON array of strings: the program and its arguments
+  std::optional<std::string> command;  // JSON array of strings: the program and its arguments
   std::optional<std::string> working_directory;
   std::optional<std::string> environment;  // JSON object of strings
   std::optional<std::string> command_input;

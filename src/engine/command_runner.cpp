@@ -467,10 +467,10 @@ void CommandRunner::submit(std::vector<Job> jobs) {
   {
     std::lock_guard lock{mutex_};
     for (auto& [attempt, done] : jobs) {
-      pending_.push_back({attempt.id, request_for(attempt), [done = std::move(done)](CommandResult r) {
-                            done({r.ok, r.retryable, false, std::move(r.summary),
-                                  std::move(r.output)});
-                          }});
+      pending_.push_back(
+          {attempt.id, request_for(attempt), [done = std::move(done)](CommandResult r) {
+             done({r.ok, r.retryable, false, std::move(r.summary), std::move(r.output)});
+           }});
     }
   }
   const std::uint64_t one = 1;
@@ -546,7 +546,8 @@ void CommandRunner::spawn(Pending p) {
 
   const std::string& program = r.argv.front();
   std::optional<std::string> path = resolve(program, merged["PATH"], cwd);
-  if (!path) return fail("program not found: " + program + " is not in PATH (" + merged["PATH"] + ")");
+  if (!path)
+    return fail("program not found: " + program + " is not in PATH (" + merged["PATH"] + ")");
 
   std::vector<std::string> env_strings;
   env_strings.reserve(merged.size());
@@ -601,9 +602,8 @@ void CommandRunner::spawn(Pending p) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   int pidfd = -1;
-  const pid_t pid =
-      clone(child_main, static_cast<char*>(stack_) + stack_size_,
-            CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, &pidfd);
+  const pid_t pid = clone(child_main, static_cast<char*>(stack_) + stack_size_,
+                          CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, &pidfd);
   const int clone_error = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   out_write.reset();

@@ -70,12 +70,12 @@ struct CommandRequest {
 };
 
 struct CommandResult {
-  bool ok = false;         // exit status 0
-  bool retryable = true;   // false when it could not be started (no such program)
-  int exit_code = -1;      // when it exited
-  int signal = 0;          // when a signal ended it
-  std::string summary;     // "exit 0", "exit 3", "killed by SIGKILL", or why it did not start
-  std::string output;      // standard output and error together, head and tail (CommandOutput)
+  bool ok = false;        // exit status 0
+  bool retryable = true;  // false when it could not be started (no such program)
+  int exit_code = -1;     // when it exited
+  int signal = 0;         // when a signal ended it
+  std::string summary;    // "exit 0", "exit 3", "killed by SIGKILL", or why it did not start
+  std::string output;     // standard output and error together, head and tail (CommandOutput)
 };
 
 /// The output of a program as it is kept: the first and the last 4 KiB, and how much was

@@ -36,7 +36,8 @@ Engine::Engine(Store& store, const Clock& clock, const Registry& registry, Engin
       recorder_(store, store.writers()),
       functions_(registry,
                  static_cast<std::size_t>(std::max(
-                     1, std::min(options_.max_concurrency, options_.max_function_threads)))) {
+                     1, std::min(options_.max_concurrency, options_.max_function_threads)))),
+      commands_(options_.commands) {
   if (Cluster* cluster = store.cluster()) {
     membership_ = std::make_unique<Membership>(
         *cluster, recorder_, clock_,
@@ -74,6 +75,7 @@ void Engine::start() {
     started_ = true;
   }
   recorder_.start();
+  commands_.start();  // first: it ends what a killed server left running
   functions_.start();
   http_.start();
   const Millis now = clock_.now();
@@ -137,6 +139,7 @@ void Engine::stop() {
   }
   functions_.stop();
   http_.stop();
+  commands_.stop();
   recorder_.stop();
   if (membership_) membership_->leave();
 }
@@ -299,11 +302,15 @@ void Engine::scheduler_loop() {
       due.push_back({d.task_id, d.at, Trigger::schedule, d.generation});
       return true;
     });
+    // Attempts started by timers that come due together go to their runners in one go.
+    batch_launches_ = true;
     while (!timers_.empty() && timers_.top().at <= now) {
       Timer t = timers_.top();
       timers_.pop();
       on_timer_locked(t);
     }
+    batch_launches_ = false;
+    flush_launches_locked();
     const bool cleanup = now >= next_cleanup_;
     if (cleanup) next_cleanup_ = now + kDayMs;
     if (!due.empty() || cleanup || !to_refresh_.empty()) {
@@ -520,24 +527,45 @@ void Engine::start_attempt_locked(const std::shared_ptr<Run>& run) {
       });
 }
 
-Runner& Engine::runner_for(const Task& task) {
-  if (task.type == TaskType::http) return http_;
+Runner& Engine::runner_for(TaskType type) {
+  switch (type) {
+    case TaskType::http:
+      return http_;
+    case TaskType::command:
+      return commands_;
+    case TaskType::function:
+      break;
+  }
   return functions_;
+}
+
+void Engine::flush_launches_locked() {
+  for (std::size_t type = 0; type < launches_.size(); ++type) {
+    if (launches_[type].empty()) continue;
+    runner_for(static_cast<TaskType>(type)).submit(std::exchange(launches_[type], {}));
+  }
 }
 
 void Engine::launch_locked(const std::shared_ptr<Run>& run, Millis started) {
   const Millis deadline = started + run->task.timeout_seconds * Millis{1000};
   add_timer_locked({deadline, Timer::Kind::deadline, run->exec.id, run->token});
   run->attempt = next_attempt_++;
-  runner_for(run->task).submit({.id = run->attempt,
-                                .task = run->task,
-                                .execution_id = run->exec.id,
-                                .number = run->exec.attempts,
-                                .scheduled_for = run->exec.scheduled_for,
-                                .deadline = deadline},
-                               [this, run, token = run->token](Outcome outcome) {
-                                 attempt_done(run, token, std::move(outcome));
-                               });
+  Runner::Job job{{.id = run->attempt,
+                   .task = run->task,
+                   .execution_id = run->exec.id,
+                   .number = run->exec.attempts,
+                   .scheduled_for = run->exec.scheduled_for,
+                   .deadline = deadline},
+                  [this, run, token = run->token](Outcome outcome) {
+                    attempt_done(run, token, std::move(outcome));
+                  }};
+  if (batch_launches_) {
+    launches_[static_cast<std::size_t>(run->task.type)].push_back(std::move(job));
+    return;
+  }
+  std::vector<Runner::Job> one;
+  one.push_back(std::move(job));
+  runner_for(run->task.type).submit(std::move(one));
 }
 
 void Engine::attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, Outcome outcome) {
@@ -607,8 +635,8 @@ void Engine::cancel_locked(Run& run) {
   if (run.attempt) {
     // Not handed over yet (a batch in the making): it never starts.
     const auto same = [&](const Runner::Job& j) { return j.attempt.id == run.attempt; };
-    if (std::erase_if(function_jobs_, same) + std::erase_if(http_jobs_, same) == 0) {
-      runner_for(run.task).cancel(run.attempt);
+    if (std::erase_if(launches_[static_cast<std::size_t>(run.task.type)], same) == 0) {
+      runner_for(run.task.type).cancel(run.attempt);
     }
   }
   run.attempt = 0;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -23,6 +24,7 @@
 #include "core/store.h"
 #include "cron/cron_expr.h"
 #include "cronkit/registry.h"
+#include "engine/command_runner.h"
 #include "engine/function_pool.h"
 #include "engine/http_runner.h"
 #include "engine/membership.h"
@@ -48,6 +50,8 @@ struct EngineOptions {
   // Threads that run function handlers, created as needed up to this many (and never more
   // than max_concurrency). HTTP requests need none: one thread carries them all.
   int max_function_threads = 256;
+  // Command tasks: whether they may run, where, as whom (see CommandRunner).
+  CommandOptions commands;
   // Several servers on one database (the store has a Cluster): every `heartbeat_ms` this
   // one renews its heartbeat; without one that reached the database for `lease_ms` it
   // starts nothing (another may take over its work); the others take over its executions
@@ -183,7 +187,7 @@ class Engine {
   void on_timer_locked(const Timer& t);
   // Drops a run that is over (or no longer this member's) from the books.
   void forget_locked(const Run& run);
-  Runner& runner_for(const Task& task);
+  Runner& runner_for(TaskType type);
   // Hands the attempts launched while batch_launches_ was set to their runners.
   void flush_launches_locked();
   void record(const Run& run);
@@ -209,6 +213,7 @@ class Engine {
   Recorder recorder_;
   FunctionPool functions_;
   HttpRunner http_;
+  CommandRunner commands_;
   std::unique_ptr<Membership> membership_;  // null: this process alone uses the database
 
   mutable std::mutex mutex_;
@@ -223,8 +228,7 @@ class Engine {
   std::deque<std::shared_ptr<Run>> ready_;                                   // waiting for a slot
   std::vector<std::shared_ptr<Run>> to_refresh_;  // held firings whose task changed
   bool batch_launches_ = false;  // launch_locked collects attempts instead of handing them over
-  std::vector<Runner::Job> function_jobs_;
-  std::vector<Runner::Job> http_jobs_;
+  std::array<std::vector<Runner::Job>, 3> launches_;  // by task type, while batch_launches_
   int running_ = 0;
   int held_ = 0;
   std::uint64_t next_attempt_ = 1;

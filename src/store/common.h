@@ -23,7 +23,11 @@ namespace cronkit::store {
 inline constexpr std::string_view kTaskColumns =
     "id, name, cron_expression, timezone, type, function_name, function_payload, http_method, "
     "http_url, http_headers, http_body, catch_up, enabled, max_retries, retry_delay_seconds, "
-    "timeout_seconds, overlap_policy, created_at, updated_at";
+    "timeout_seconds, overlap_policy, created_at, updated_at, command, working_directory, "
+    "environment, command_input";
+
+/// How many columns kTaskColumns names.
+inline constexpr int kTaskColumnCount = 23;
 
 inline constexpr std::string_view kExecutionColumns =
     "id, task_id, status, \"trigger\", scheduled_for, queued_at, started_at, finished_at, "
@@ -64,6 +68,10 @@ Task read_task(const Row& r) {
   t.overlap_policy = must(parse_overlap_policy(r.text(16)), "overlap policy");
   t.created_at = r.int64(17);
   t.updated_at = r.int64(18);
+  t.command = r.optional_text(19);
+  t.working_directory = r.optional_text(20);
+  t.environment = r.optional_text(21);
+  t.command_input = r.optional_text(22);
   return t;
 }
 
@@ -89,6 +97,10 @@ void task_values(const Task& t, Sink&& add) {
   add(to_string(t.overlap_policy));
   add(t.created_at);
   add(t.updated_at);
+  add(t.command);
+  add(t.working_directory);
+  add(t.environment);
+  add(t.command_input);
 }
 
 /// An execution from a row whose columns are kExecutionColumns.

@@ -55,6 +55,21 @@ test("cronkit migrate upgrades the first schema and keeps every record", async (
     const again = spawnSync(binary, ["migrate", "--db", `sqlite:${db}`], { encoding: "utf8" });
     assert.match(again.stdout, /\(up to date\)/);
     await checkKept(db);
+    // The tasks' table was made again (0002): the executions still belong to it, and
+    // deleting a task still takes its history with it.
+    const check = spawnSync("sqlite3", [db, "PRAGMA foreign_key_check"], { encoding: "utf8" });
+    assert.equal(check.status, 0, check.stderr);
+    assert.equal(check.stdout.trim(), "");
+    const owner = expected.executions[0].taskId;
+    const server = await startServer({ db: `sqlite:${db}` });
+    try {
+      const api = client(server.base);
+      assert.equal((await api("DELETE", `/api/scheduler/tasks/${owner}`)).status, 200);
+      const left = (await api("GET", `/api/scheduler/executions?taskId=${owner}`)).json.data;
+      assert.equal(left.total, 0);
+    } finally {
+      await server.stop();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -60,7 +60,7 @@ Execution read_execution(const pg::Result& r, int row) {
   return store::read_execution(Row{r, row});
 }
 
-// Every column of the task, in kTaskColumns order, as $1 to $19.
+// Every column of the task, in kTaskColumns order, as $1 to $23.
 Params task_params(const Task& t) {
   Params p;
   task_values(t, [&](const auto& v) { p.add(v); });
@@ -214,8 +214,9 @@ Page<ListedTask> PostgresStore::list_tasks(const TaskFilter& filter) {
   out.list.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) {
     auto& listed = out.list.emplace_back(ListedTask{read_task(rows, i), std::nullopt});
-    if (!rows.is_null(i, 19)) {
-      listed.last_status = must(parse_execution_status(rows.text(i, 19)), "execution status");
+    if (!rows.is_null(i, kTaskColumnCount)) {
+      listed.last_status =
+          must(parse_execution_status(rows.text(i, kTaskColumnCount)), "execution status");
     }
   }
   return out;
@@ -281,16 +282,17 @@ std::vector<ScheduleSpec> PostgresStore::enabled_schedules() {
 }
 
 bool PostgresStore::insert_task(const Task& task) {
-  static const std::string kSql = "WITH t AS (INSERT INTO scheduled_tasks (" +
-                                  std::string(kTaskColumns) + ") VALUES (" + placeholders('$', 19) +
-                                  ") ON CONFLICT (id) DO NOTHING RETURNING id) " + announce(20);
+  static const std::string kSql =
+      "WITH t AS (INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) + ") VALUES (" +
+      placeholders('$', kTaskColumnCount) + ") ON CONFLICT (id) DO NOTHING RETURNING id) " +
+      announce(kTaskColumnCount + 1);
   return connection()->query(kSql, task_params(task).add(member_id())).rows() == 1;
 }
 
 bool PostgresStore::update_task(const Task& task) {
   static const std::string kSql = "WITH t AS (UPDATE scheduled_tasks SET " +
                                   assignments(kTaskColumns, '$') + " WHERE id = $1 RETURNING id) " +
-                                  announce(20);
+                                  announce(kTaskColumnCount + 1);
   return connection()->query(kSql, task_params(task).add(member_id())).rows() == 1;
 }
 

@@ -149,10 +149,12 @@ SqliteStore::SqliteStore(const std::string& path, int wal_restart_pages)
     db_.exec("PRAGMA journal_size_limit = " + std::to_string(4096LL * wal_restart_pages));
   }
   db_.exec("PRAGMA synchronous = NORMAL");
-  db_.exec("PRAGMA foreign_keys = ON");
   // The history's indexes take most writes; keep their hot pages in memory (64 MiB).
   db_.exec("PRAGMA cache_size = -65536");
+  // Migrations run with foreign keys off (a table made again must not cascade its drop);
+  // everything after with them on.
   report_ = migrate_sqlite(db_);
+  db_.exec("PRAGMA foreign_keys = ON");
 
   std::lock_guard lock{mutex_};
   std::lock_guard tallies{tallies_mutex_};
@@ -171,7 +173,7 @@ SqliteStore::SqliteStore(const std::string& path, int wal_restart_pages)
 namespace {
 
 std::size_t index_of(TaskType type) {
-  return type == TaskType::function ? 0 : 1;
+  return static_cast<std::size_t>(type);
 }
 
 }  // namespace
@@ -219,7 +221,7 @@ Page<ListedTask> SqliteStore::list_tasks(const TaskFilter& filter) {
   Page<ListedTask> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
   if (!filter.name_contains) {
     std::lock_guard tallies{tallies_mutex_};
-    for (TaskType type : {TaskType::function, TaskType::http}) {
+    for (TaskType type : {TaskType::function, TaskType::http, TaskType::command}) {
       for (bool enabled : {false, true}) {
         if ((!filter.type || *filter.type == type) &&
             (!filter.enabled || *filter.enabled == enabled)) {
@@ -263,8 +265,9 @@ Page<ListedTask> SqliteStore::list_tasks(const TaskFilter& filter) {
   out.list.reserve(static_cast<std::size_t>(limit));
   while (rows->step()) {
     auto& listed = out.list.emplace_back(ListedTask{read_task(*rows), std::nullopt});
-    if (!rows->is_null(19)) {
-      listed.last_status = must(parse_execution_status(rows->text_view(19)), "execution status");
+    if (!rows->is_null(kTaskColumnCount)) {
+      listed.last_status =
+          must(parse_execution_status(rows->text_view(kTaskColumnCount)), "execution status");
     }
   }
   return out;
@@ -320,7 +323,7 @@ std::vector<ScheduleSpec> SqliteStore::enabled_schedules() {
 bool SqliteStore::insert_task(const Task& task) {
   std::lock_guard lock{mutex_};
   static const std::string kSql = "INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) +
-                                  ") VALUES (" + placeholders('?', 19) +
+                                  ") VALUES (" + placeholders('?', kTaskColumnCount) +
                                   ") ON CONFLICT (id) DO NOTHING";
   sqlite::Use s{db_.prepare(kSql)};
   task_values(task, Binder{*s});

@@ -75,7 +75,7 @@ class SqliteStore final : public Store {
 
   // Changed under mutex_ right after each commit; lock order: mutex_, then tallies_mutex_.
   std::mutex tallies_mutex_;
-  std::int64_t tasks_[2][2] = {};  // by [type][enabled]
+  std::int64_t tasks_[3][2] = {};  // by [type][enabled]
   ExecutionWindow window_;
   std::atomic<std::uint64_t> version_{0};  // moved on after each commit that changed rows
 };

@@ -138,8 +138,8 @@ TEST_F(CommandRunnerTest, OutputAndErrorTogetherInOrder) {
 }
 
 TEST_F(CommandRunnerTest, AHundredMegabytesKeepTheirHeadAndTail) {
-  auto r = run({"/bin/sh", "-c",
-                "echo FIRST; head -c 104857600 /dev/zero | tr '\\0' x; echo; echo LAST"});
+  auto r = run(
+      {"/bin/sh", "-c", "echo FIRST; head -c 104857600 /dev/zero | tr '\\0' x; echo; echo LAST"});
   ASSERT_TRUE(r.ok) << r.summary;
   const std::uint64_t written = 6 + 104857600 + 1 + 5;
   const std::string marker =
@@ -173,12 +173,12 @@ TEST_F(CommandRunnerTest, OnlyTheBaseTheTasksAndCronkitVariables) {
   ::setenv("CRONKIT_API_TOKEN", "server-secret", 1);
   ::setenv("CRONKIT_DB", "postgresql://u:pw@db/x", 1);
   auto r = request({.argv = {"env"},
-                .environment = {{"GREETING", "hello world"}, {"PATH", "/usr/bin:/bin"}},
-                .task_id = "t1",
-                .task_name = "nightly backup",
-                .execution_id = "e1",
-                .scheduled_for = 1772953200000,
-                .attempt = 2});
+                    .environment = {{"GREETING", "hello world"}, {"PATH", "/usr/bin:/bin"}},
+                    .task_id = "t1",
+                    .task_name = "nightly backup",
+                    .execution_id = "e1",
+                    .scheduled_for = 1772953200000,
+                    .attempt = 2});
   ::unsetenv("CRONKIT_API_TOKEN");
   ::unsetenv("CRONKIT_DB");
   std::set<std::string> lines;
@@ -222,7 +222,7 @@ TEST_F(CommandRunnerTest, ProgramsAreFoundInThePathOfTheirEnvironment) {
   std::ofstream(dir_ / "bin" / "hello-cronkit") << "#!/bin/sh\necho found me\n";
   fs::permissions(dir_ / "bin" / "hello-cronkit", fs::perms::owner_all);
   auto r = request({.argv = {"hello-cronkit"},
-                .environment = {{"PATH", (dir_ / "bin").string() + ":/usr/bin:/bin"}}});
+                    .environment = {{"PATH", (dir_ / "bin").string() + ":/usr/bin:/bin"}}});
   EXPECT_TRUE(r.ok) << r.summary;
   EXPECT_EQ(r.output, "found me\n");
 }
@@ -275,12 +275,12 @@ TEST_F(CommandRunnerTest, EachProgramLeadsItsOwnSessionAndGroup) {
 TEST_F(CommandRunnerTest, CancelEndsTheWholeGroupEvenWhatIgnoresSigterm) {
   const auto pids = dir_ / "pids";
   std::promise<CommandResult> never;
-  runner().run(7,
-               {.argv = {"/bin/sh", "-c",
-                         "trap '' TERM; sh -c 'trap \"\" TERM; echo $$ >> " + pids.string() +
-                             "; while :; do sleep 1; done' & echo $$ >> " + pids.string() +
-                             "; wait"}},
-               [&](CommandResult r) { never.set_value(std::move(r)); });
+  runner().run(
+      7,
+      {.argv = {"/bin/sh", "-c",
+                "trap '' TERM; sh -c 'trap \"\" TERM; echo $$ >> " + pids.string() +
+                    "; while :; do sleep 1; done' & echo $$ >> " + pids.string() + "; wait"}},
+      [&](CommandResult r) { never.set_value(std::move(r)); });
   const auto until = std::chrono::steady_clock::now() + 20s;
   std::vector<pid_t> seen;
   while (seen.size() < 2 && std::chrono::steady_clock::now() < until) {
@@ -309,9 +309,11 @@ TEST_F(CommandRunnerTest, WhatAProgramLeavesInItsGroupIsEndedAfterIt) {
 TEST_F(CommandRunnerTest, StopEndsEveryProgramAndReportsNone) {
   const auto pid_file = dir_ / "pid";
   bool reported = false;
-  runner().run(1, {.argv = {"/bin/sh", "-c", "trap '' TERM; echo $$ > " + pid_file.string() +
-                                                 "; while :; do sleep 1; done"}},
-               [&](CommandResult) { reported = true; });
+  runner().run(
+      1,
+      {.argv = {"/bin/sh", "-c",
+                "trap '' TERM; echo $$ > " + pid_file.string() + "; while :; do sleep 1; done"}},
+      [&](CommandResult) { reported = true; });
   const pid_t pid = static_cast<pid_t>(std::stol(wait_for_line(pid_file)));
   runner_->stop();
   EXPECT_TRUE(gone(pid)) << "stop() returns once its programs are gone";
@@ -354,13 +356,12 @@ TEST_F(CommandRunnerTest, AThousandProgramsAtOnceOnOneThread) {
   int ok = 0;
   const auto begin = std::chrono::steady_clock::now();
   for (int i = 0; i < kPrograms; ++i) {
-    runner().run(static_cast<std::uint64_t>(i + 1), {.argv = {"sleep", "1"}},
-                 [&](CommandResult r) {
-                   std::lock_guard lock{m};
-                   ++done;
-                   ok += r.ok ? 1 : 0;
-                   cv.notify_all();
-                 });
+    runner().run(static_cast<std::uint64_t>(i + 1), {.argv = {"sleep", "1"}}, [&](CommandResult r) {
+      std::lock_guard lock{m};
+      ++done;
+      ok += r.ok ? 1 : 0;
+      cv.notify_all();
+    });
   }
   std::unique_lock lock{m};
   EXPECT_TRUE(cv.wait_for(lock, 120s, [&] { return done == kPrograms; }));
@@ -379,8 +380,8 @@ TEST_F(CommandRunnerTest, RunsAsAnotherUserWhenRoot) {
   EXPECT_EQ(error, "no such user");
   if (geteuid() != 0) GTEST_SKIP() << "runs as another user only as root (CI runs as root)";
   runner({.user = nobody});
-  auto r = request({.argv = {"/bin/sh", "-c", "id -u; id -g; id -G; echo $HOME"},
-                .working_directory = "/"});
+  auto r = request(
+      {.argv = {"/bin/sh", "-c", "id -u; id -g; id -G; echo $HOME"}, .working_directory = "/"});
   EXPECT_TRUE(r.ok) << r.summary << r.output;
   EXPECT_EQ(r.output, "65534\n65534\n65534\n" + nobody->home + "\n");
 }
@@ -390,7 +391,8 @@ TEST(CommandOutput, KeepsHeadAndTailAndCountsTheCut) {
   o.append(std::string(4096, 'h'));
   o.append("middle");
   o.append(std::string(4096, 't'));
-  EXPECT_EQ(o.text(), std::string(4096, 'h') + "\n[... 6 bytes cut ...]\n" + std::string(4096, 't'));
+  EXPECT_EQ(o.text(),
+            std::string(4096, 'h') + "\n[... 6 bytes cut ...]\n" + std::string(4096, 't'));
   CommandOutput byte_by_byte;
   for (int i = 0; i < 10000; ++i)
     byte_by_byte.append(std::string(1, static_cast<char>('a' + i % 26)));

@@ -65,11 +65,16 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     if (type == TaskType::function) {
       t.function_name = "cleanup-logs";
       t.function_payload = R"({"days":7})";
-    } else {
+    } else if (type == TaskType::http) {
       t.http_method = "POST";
       t.http_url = "http://127.0.0.1:9/hook";
       t.http_headers = R"({"X-A":"1"})";
       t.http_body = "{}";
+    } else {
+      t.command = R"(["pg_dump","--format=custom","app"])";
+      t.working_directory = "/var/backups";
+      t.environment = R"({"PGHOST":"db","LANG":"C.UTF-8"})";
+      t.command_input = "line 1\nline 2\n";
     }
     t.enabled = enabled;
     t.created_at = t.updated_at = created;
@@ -118,6 +123,9 @@ TEST_P(SqliteStoreTest, CreatesItsDirectoryAndRecordsMigrations) {
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.int64(0), 1);
   EXPECT_EQ(s.text(1), "0001_initial.sql");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.int64(0), 2);
+  EXPECT_EQ(s.text(1), "0002_command_tasks.sql");
   EXPECT_FALSE(s.step());
   auto& mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
@@ -128,7 +136,7 @@ TEST_P(StoreTest, ReopeningAppliesNothing) {
   store_.reset();
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 1);
+  EXPECT_EQ(again->version_before, 2);
   EXPECT_TRUE(again->applied.empty());
 }
 
@@ -137,7 +145,7 @@ TEST_P(StoreTest, RefusesANewerDatabase) {
   exec_directly("INSERT INTO schema_migrations VALUES (42, '0042_future.sql', 0)");
   auto opened = open_store(url_);
   ASSERT_FALSE(opened);
-  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (1)"),
+  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (2)"),
             std::string::npos)
       << opened.error();
 }
@@ -176,6 +184,30 @@ TEST_P(StoreTest, TaskRoundTripsEveryField) {
   ghost.id = "missing";
   EXPECT_FALSE(store_->update_task(ghost));
   EXPECT_FALSE(store_->insert_task(t)) << "same id twice";
+}
+
+TEST_P(StoreTest, CommandTaskRoundTripsAndCountsAsItsType) {
+  Task t = task("backup", 1000, TaskType::command);
+  EXPECT_EQ(store_->get_task(t.id), t);
+  t.command = R"(["/bin/sh","-c","echo \"quoted\" | tr a-z A-Z"])";
+  t.working_directory.reset();
+  t.environment.reset();
+  t.command_input.reset();
+  t.updated_at = 2000;
+  ASSERT_TRUE(store_->update_task(t));
+  EXPECT_EQ(store_->get_task(t.id), t);
+  task("other", 1001, TaskType::http);
+  task("paused", 1002, TaskType::command, false);
+  auto commands = store_->list_tasks({.page = 1, .page_size = 10, .type = TaskType::command});
+  EXPECT_EQ(commands.total, 2);
+  ASSERT_EQ(commands.list.size(), 2u);
+  EXPECT_EQ(commands.list[0].task.name, "paused");
+  EXPECT_EQ(commands.list[1].task, t);
+  EXPECT_EQ(
+      store_->list_tasks({.page = 1, .page_size = 10, .type = TaskType::command, .enabled = true})
+          .total,
+      1);
+  EXPECT_EQ(store_->list_tasks({.page = 1, .page_size = 10}).total, 3);
 }
 
 TEST_P(StoreTest, ListsNewestFirstWithFiltersPagesAndTotals) {
@@ -612,7 +644,7 @@ TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   EXPECT_EQ(opened, 4);
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 1);
+  EXPECT_EQ(again->version_before, 2);
   EXPECT_TRUE(again->applied.empty());
 }
 
