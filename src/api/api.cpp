@@ -459,7 +459,8 @@ Response Api::list_tasks(Call& c) {
 }
 
 Response Api::create_task(Call& c) {
-  auto task = task_from_create(c.body(), registry_);
+  auto task =
+      task_from_create(c.body(), registry_, {.commands_allowed = options_.commands_allowed});
   if (!task) invalid(std::move(task.error()));
   return ok_record(tasks_.create(std::move(*task)), http::status::created);
 }
@@ -486,7 +487,8 @@ Response Api::get_task(Call& c) {
 Response Api::update_task(Call& c) {
   json::value body = c.body();
   auto task = tasks_.update(c.id(), [&](const Task& current) {
-    auto changed = task_from_update(body, current, registry_);
+    auto changed =
+        task_from_update(body, current, registry_, {.commands_allowed = options_.commands_allowed});
     if (!changed) invalid(std::move(changed.error()));
     return std::move(*changed);
   });

@@ -31,6 +31,8 @@ struct ApiOptions {
   /// Origins (scheme://host[:port]) whose pages may call the API from a browser. Empty:
   /// no CORS headers at all, and preflight requests are refused like any OPTIONS.
   std::vector<std::string> cors_origins;
+  /// Whether tasks of type `command` may be created (the server's --allow-commands).
+  bool commands_allowed = false;
 };
 
 /// Where the admin UI lives; "/" redirects there.

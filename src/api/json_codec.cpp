@@ -14,6 +14,20 @@ void write_fields(JsonWriter& w, const Task& t) {
   w.key("httpUrl").value(t.http_url);
   w.key("httpHeaders").value(t.http_headers);
   w.key("httpBody").value(t.http_body);
+  w.key("command");
+  if (t.command) {
+    w.raw(*t.command);  // a JSON array, as the store keeps it
+  } else {
+    w.null();
+  }
+  w.key("workingDirectory").value(t.working_directory);
+  w.key("environment");
+  if (t.environment) {
+    w.raw(*t.environment);  // a JSON object
+  } else {
+    w.null();
+  }
+  w.key("commandInput").value(t.command_input);
   w.key("catchUp").value(t.catch_up);
   w.key("enabled").value(t.enabled);
   w.key("maxRetries").value(t.max_retries);

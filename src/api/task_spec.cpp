@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -18,11 +19,12 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::array<std::string_view, 16> kFields = {
+constexpr std::array<std::string_view, 20> kFields = {
     "name",         "cronExpression",    "timezone",       "type",
     "functionName", "functionPayload",   "httpMethod",     "httpUrl",
     "httpHeaders",  "httpBody",          "catchUp",        "enabled",
-    "maxRetries",   "retryDelaySeconds", "timeoutSeconds", "overlapPolicy"};
+    "maxRetries",   "retryDelaySeconds", "timeoutSeconds", "overlapPolicy",
+    "command",      "workingDirectory",  "environment",    "commandInput"};
 
 constexpr std::array<std::string_view, 5> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
@@ -100,6 +102,105 @@ class Reader {
       }
     }
   }
+  // command: an array of 1 to 256 strings, stored as JSON text; null clears it.
+  void argv(std::optional<std::string>& out) {
+    auto* v = body_.if_contains("command");
+    if (!v) return;
+    if (v->is_null()) {
+      out.reset();
+      return;
+    }
+    auto* a = v->if_array();
+    if (!a) {
+      fail("command", "must be an array of strings (the program and its arguments), not " +
+                          std::string(kind_of(*v)));
+      return;
+    }
+    if (a->empty() || a->size() > kMaxCommandItems) {
+      fail("command", "must have 1 to " + std::to_string(kMaxCommandItems) +
+                          " items (the program and its arguments)");
+      return;
+    }
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      auto* s = (*a)[i].if_string();
+      const std::string item = "command[" + std::to_string(i) + "]";
+      if (!s) {
+        fail(item, "must be a string, not " + std::string(kind_of((*a)[i])));
+        return;
+      }
+      if (s->find('\0') != json::string::npos) {
+        fail(item, "must not contain NUL characters");
+        return;
+      }
+      if (i == 0 && s->empty()) {
+        fail(item, "the program must not be empty");
+        return;
+      }
+      bytes += s->size() + 1;
+    }
+    if (bytes > kMaxCommandBytes) {
+      fail("command", "must be at most " + std::to_string(kMaxCommandBytes) + " bytes in all");
+      return;
+    }
+    out = json::serialize(*a);
+  }
+
+  // environment: an object of variable names to strings, stored as JSON text.
+  void variables(std::optional<std::string>& out) {
+    auto* v = body_.if_contains("environment");
+    if (!v) return;
+    if (v->is_null()) {
+      out.reset();
+      return;
+    }
+    auto* o = v->if_object();
+    if (!o) {
+      fail("environment",
+           "must be an object of variable names to strings, not " + std::string(kind_of(*v)));
+      return;
+    }
+    if (o->size() > kMaxVariables) {
+      fail("environment", "must have at most " + std::to_string(kMaxVariables) + " variables");
+      return;
+    }
+    std::size_t bytes = 0;
+    for (const auto& [name, value] : *o) {
+      const std::string field = "environment." + std::string(name);
+      const bool valid_name = !name.empty() && name.size() <= kMaxVariableNameChars &&
+                              !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                              std::all_of(name.begin(), name.end(), [](char c) {
+                                return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                              });
+      if (!valid_name) {
+        fail("environment", "has an invalid variable name \"" + std::string(name) +
+                                "\" (letters, digits and _, not starting with a digit, at most " +
+                                std::to_string(kMaxVariableNameChars) + ")");
+        return;
+      }
+      if (std::string_view{name}.starts_with("CRONKIT_")) {
+        fail(field, "is reserved: cronkit sets the CRONKIT_ variables itself");
+        return;
+      }
+      auto* s = value.if_string();
+      if (!s) {
+        fail(field, "must be a string, not " + std::string(kind_of(value)));
+        return;
+      }
+      if (s->find('\0') != json::string::npos) {
+        fail(field, "must not contain NUL characters");
+        return;
+      }
+      bytes += name.size() + s->size() + 2;
+    }
+    if (bytes > kMaxEnvironmentBytes) {
+      fail("environment",
+           "must be at most " + std::to_string(kMaxEnvironmentBytes) + " bytes in all");
+      return;
+    }
+    out = json::serialize(*o);
+  }
+
   void flag(std::string_view field, bool& out) {
     if (auto* v = body_.if_contains(field)) {
       if (auto* b = v->if_bool()) {
@@ -237,6 +338,16 @@ void check(const Task& t, const Registry& registry, FieldErrors& errors) {
   } else if (t.http_headers && !t.http_headers->empty()) {
     if (auto p = headers_problem(*t.http_headers)) fail("httpHeaders", *p);
   }
+  if (t.working_directory) {
+    if (t.working_directory->empty() || t.working_directory->front() != '/') {
+      fail("workingDirectory", "must be an absolute path");
+    } else if (t.working_directory->size() > kMaxPathBytes) {
+      fail("workingDirectory", "must be at most " + std::to_string(kMaxPathBytes) + " bytes");
+    }
+  }
+  if (t.command_input && t.command_input->size() > kMaxInputBytes) {
+    fail("commandInput", "must be at most " + std::to_string(kMaxInputBytes) + " bytes");
+  }
   if (has_error(errors, "type")) return;  // what else is needed depends on the type
   if (t.type == TaskType::function) {
     if (!t.function_name || t.function_name->empty()) {
@@ -248,13 +359,17 @@ void check(const Task& t, const Registry& registry, FieldErrors& errors) {
       fail("functionName", "'" + *t.function_name + "' is not a registered function (registered: " +
                                (names.empty() ? "none" : names) + ")");
     }
-  } else if (!t.http_url || t.http_url->empty()) {
-    fail("httpUrl", "is required for an http task");
+  } else if (t.type == TaskType::http) {
+    if (!t.http_url || t.http_url->empty()) fail("httpUrl", "is required for an http task");
+  } else if (!t.command && std::none_of(errors.begin(), errors.end(), [](const FieldError& e) {
+               return e.field.starts_with("command[");
+             })) {
+    fail("command", "is required for a command task (an array: the program and its arguments)");
   }
 }
 
 std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool creating,
-                                      const Registry& registry) {
+                                      const Registry& registry, TaskRules rules) {
   FieldErrors errors;
   auto* o = body.if_object();
   if (!o) return std::unexpected(FieldErrors{{"body", "must be a JSON object"}});
@@ -273,10 +388,10 @@ std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool c
     if (type) {
       task.type = *type;
     } else {
-      r.fail("type", "must be \"function\" or \"http\"");
+      r.fail("type", "must be \"function\", \"http\" or \"command\"");
     }
   } else if (creating) {
-    r.fail("type", "is required (\"function\" or \"http\")");
+    r.fail("type", "is required (\"function\", \"http\" or \"command\")");
   }
   r.text("functionName", task.function_name);
   r.text("functionPayload", task.function_payload);
@@ -284,6 +399,10 @@ std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool c
   r.text("httpUrl", task.http_url);
   r.text("httpHeaders", task.http_headers);
   r.text("httpBody", task.http_body);
+  r.argv(task.command);
+  r.text("workingDirectory", task.working_directory);
+  r.variables(task.environment);
+  r.text("commandInput", task.command_input);
   r.flag("catchUp", task.catch_up);
   r.flag("enabled", task.enabled);
   r.integer("maxRetries", task.max_retries, 0, kMaxRetries);
@@ -299,20 +418,23 @@ std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool c
     }
   }
   check(task, registry, errors);
+  if (task.type == TaskType::command && !rules.commands_allowed && !has_error(errors, "type")) {
+    errors.insert(errors.begin(), {"type", std::string(kCommandsOff)});
+  }
   if (!errors.empty()) return std::unexpected(std::move(errors));
   return task;
 }
 
 }  // namespace
 
-std::expected<Task, FieldErrors> task_from_create(const json::value& body,
-                                                  const Registry& registry) {
-  return read(body, Task{}, true, registry);
+std::expected<Task, FieldErrors> task_from_create(const json::value& body, const Registry& registry,
+                                                  TaskRules rules) {
+  return read(body, Task{}, true, registry, rules);
 }
 
 std::expected<Task, FieldErrors> task_from_update(const json::value& body, Task current,
-                                                  const Registry& registry) {
-  return read(body, std::move(current), false, registry);
+                                                  const Registry& registry, TaskRules rules) {
+  return read(body, std::move(current), false, registry, rules);
 }
 
 }  // namespace cronkit::api

@@ -3,6 +3,7 @@
 #include <boost/json/value.hpp>
 #include <expected>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/task.h"
@@ -25,17 +26,38 @@ inline constexpr int kMaxRetries = 100;
 inline constexpr int kMaxSeconds = 86400;
 inline constexpr std::size_t kMaxUrlBytes = 8192;
 inline constexpr std::size_t kMaxHeadersBytes = 16384;  // httpHeaders, as JSON text
+inline constexpr std::size_t kMaxCommandItems = 256;
+inline constexpr std::size_t kMaxCommandBytes = 131072;  // all of command's items together
+inline constexpr std::size_t kMaxPathBytes = 4096;       // workingDirectory
+inline constexpr std::size_t kMaxVariables = 256;        // environment
+inline constexpr std::size_t kMaxVariableNameChars = 256;
+inline constexpr std::size_t kMaxEnvironmentBytes = 131072;  // names and values together
+inline constexpr std::size_t kMaxInputBytes = 262144;        // commandInput
+
+/// What a server allows beyond the fields' own rules.
+struct TaskRules {
+  /// Command tasks run programs on the server: off unless it was started with
+  /// --allow-commands.
+  bool commands_allowed = false;
+};
+
+/// The 422 message for a command task on a server that does not allow them.
+inline constexpr std::string_view kCommandsOff =
+    "command tasks are off on this server: start it with --allow-commands "
+    "(CRONKIT_ALLOW_COMMANDS=1) to create them";
 
 /// The task a create request describes (id and timestamps left for the caller), or every
 /// problem with it. Fields are the seed's camelCase names plus `timezone` and
 /// `overlapPolicy`; unknown fields are refused; booleans may be given as 0 or 1.
 ///   auto task = task_from_create(boost::json::parse(body), registry);
 std::expected<Task, FieldErrors> task_from_create(const boost::json::value& body,
-                                                  const Registry& registry);
+                                                  const Registry& registry, TaskRules rules = {});
 
 /// `current` with a partial update applied (a field set to null clears an optional one),
-/// checked as a whole: a change of type must bring what the new type needs.
+/// checked as a whole: a change of type must bring what the new type needs. With commands
+/// off, no change may leave a command task (pausing, resuming and deleting one go
+/// through other routes).
 std::expected<Task, FieldErrors> task_from_update(const boost::json::value& body, Task current,
-                                                  const Registry& registry);
+                                                  const Registry& registry, TaskRules rules = {});
 
 }  // namespace cronkit::api

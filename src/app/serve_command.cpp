@@ -1,13 +1,16 @@
 #include "app/serve_command.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "api/api.h"
@@ -39,7 +42,40 @@ struct ServeOptions {
   std::string log_format = "text";
   std::string log_level = "info";
   std::int64_t clock_offset_ms = 0;
+  bool allow_commands = false;
+  std::string command_user;
+  int command_kill_grace_seconds = 5;
+  std::string state_dir;
 };
+
+// Where command tasks run by default and the server keeps the marks of its programs: the
+// SQLite database's directory, or ./data.
+std::string state_directory(const ServeOptions& o) {
+  namespace fs = std::filesystem;
+  fs::path dir = o.state_dir;
+  if (dir.empty()) {
+    constexpr std::string_view kSqlite = "sqlite:";
+    const std::string_view db = o.db;
+    dir = db.starts_with(kSqlite) && db != "sqlite::memory:"
+              ? fs::path(db.substr(kSqlite.size())).parent_path()
+              : fs::path("data");
+    if (dir.empty()) dir = ".";
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  return fs::weakly_canonical(fs::absolute(dir)).string();
+}
+
+// Raises the soft limit on open files to the hard one (a thousand running programs and
+// connections need more than the usual 1,024) and returns the old one, which programs get.
+rlim_t raise_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  return before;
+}
 
 std::string default_node_id() {
   char host[256] = {};
@@ -88,35 +124,61 @@ int serve(const ServeOptions& o, Registry& registry) {
                  "or pass --insecure to do it anyway.\n";
     return 2;
   }
+  if (o.allow_commands && o.api_token.empty() && !o.insecure) {
+    std::cerr << "cronkit: refusing to allow command tasks without --api-token: anyone who can "
+                 "reach the API could run programs here, even on loopback (other local users, "
+                 "a browser page). Set --api-token (or CRONKIT_API_TOKEN), or pass --insecure "
+                 "to do it anyway.\n";
+    return 2;
+  }
+  std::optional<engine::CommandUser> command_user;
+  if (!o.command_user.empty()) {
+    std::string error;
+    command_user = engine::find_command_user(o.command_user, error);
+    if (!command_user) {
+      std::cerr << "cronkit: --command-user " << o.command_user << ": " << error << "\n";
+      return 2;
+    }
+    if (geteuid() != 0) {
+      std::cerr << "cronkit: --command-user needs the server to run as root\n";
+      return 2;
+    }
+  }
   auto store = store::open_store(o.db);
   if (!store) {
     spdlog::error("cannot open the database: {}", store.error());
     return 1;
   }
   SystemClock clock{o.clock_offset_ms};
+  const rlim_t file_limit = raise_file_limit();
   engine::add_builtin_functions(registry, **store, clock);
   api::EventHub events;
   api::Metrics metrics;
-  engine::Engine engine{**store,
-                        clock,
-                        registry,
-                        {.max_concurrency = o.max_concurrency,
-                         .log_retention_days = o.retention_days,
-                         .node_id = o.node_id.empty() ? default_node_id() : o.node_id,
-                         .shutdown_grace_ms = o.grace_seconds * Millis{1000},
-                         .on_change = [&events, &metrics](const Execution& e) {
-                           log_outcome(e);
-                           metrics.observe(e);
-                           if (events.subscribers() == 0) return;
-                           events.publish_text(e.status == ExecutionStatus::queued
-                                                   ? "execution.queued"
-                                               : is_terminal(e.status) ? "execution.finished"
-                                                                       : "execution.started",
-                                               api::to_json_text(e));
-                         }}};
+  engine::Engine engine{
+      **store,
+      clock,
+      registry,
+      {.max_concurrency = o.max_concurrency,
+       .log_retention_days = o.retention_days,
+       .node_id = o.node_id.empty() ? default_node_id() : o.node_id,
+       .shutdown_grace_ms = o.grace_seconds * Millis{1000},
+       .commands = {.allowed = o.allow_commands,
+                    .state_directory = state_directory(o),
+                    .user = command_user,
+                    .kill_grace = std::chrono::seconds{o.command_kill_grace_seconds},
+                    .child_file_limit = file_limit},
+       .on_change = [&events, &metrics](const Execution& e) {
+         log_outcome(e);
+         metrics.observe(e);
+         if (events.subscribers() == 0) return;
+         events.publish_text(e.status == ExecutionStatus::queued ? "execution.queued"
+                             : is_terminal(e.status)             ? "execution.finished"
+                                                                 : "execution.started",
+                             api::to_json_text(e));
+       }}};
   try {
     engine.start();
-  } catch (const StoreError& e) {
+  } catch (const std::exception& e) {
     spdlog::error("cannot start: {}", e.what());
     return 1;
   }
@@ -128,7 +190,8 @@ int serve(const ServeOptions& o, Registry& registry) {
                 .events = &events,
                 .metrics = &metrics,
                 .ui_files = web::admin_ui_files(),
-                .cors_origins = o.cors_origins}};
+                .cors_origins = o.cors_origins,
+                .commands_allowed = o.allow_commands}};
   std::unique_ptr<api::HttpServer> server;
   try {
     server = std::make_unique<api::HttpServer>(
@@ -244,7 +307,23 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   cmd->add_flag("--insecure", o->insecure,
-                "Allow listening on a non-loopback address without --api-token");
+                "Allow listening on a non-loopback address, or command tasks, without --api-token");
+  cmd->add_flag("--allow-commands", o->allow_commands,
+                "Allow tasks of type command: programs run on this server (needs --api-token "
+                "unless --insecure)")
+      ->envname("CRONKIT_ALLOW_COMMANDS");
+  cmd->add_option("--command-user", o->command_user,
+                  "Run command tasks as this user (its groups set too); the server must be root")
+      ->envname("CRONKIT_COMMAND_USER");
+  cmd->add_option("--command-kill-grace", o->command_kill_grace_seconds,
+                  "Seconds between SIGTERM and SIGKILL when a command is stopped (timeout, "
+                  "replace, shutdown)")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
+  cmd->add_option("--state-dir", o->state_dir,
+                  "Where command tasks run by default (default: the SQLite database's "
+                  "directory, else ./data)")
+      ->envname("CRONKIT_STATE_DIR");
   cmd->add_option("--node-id", o->node_id, "Name recorded with each execution (default: host:pid)")
       ->envname("CRONKIT_NODE_ID");
   // For tests of servers whose clocks disagree; hidden from --help.

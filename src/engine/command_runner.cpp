@@ -1,6 +1,7 @@
 #include "engine/command_runner.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -130,6 +131,19 @@ CRONKIT_CHILD int child_main(void* arg) {
 }
 
 // ---- the parent's side -----------------------------------------------------------------
+
+// glibc's clone itself. ThreadSanitizer replaces clone with one that treats every child as
+// a fork, which in a child sharing the server's memory would rewrite the sanitizer's own
+// state under the server's threads; the child here runs nothing a sanitizer tracks.
+using CloneFunction = int (*)(int (*)(void*), void*, int, void*, ...);
+CloneFunction libc_clone() {
+  static const CloneFunction found = [] {
+    void* libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    void* f = libc ? dlsym(libc, "clone") : nullptr;
+    return f ? reinterpret_cast<CloneFunction>(f) : &::clone;
+  }();
+  return found;
+}
 
 struct Fd {
   int fd = -1;
@@ -602,8 +616,8 @@ void CommandRunner::spawn(Pending p) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   int pidfd = -1;
-  const pid_t pid = clone(child_main, static_cast<char*>(stack_) + stack_size_,
-                          CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, &pidfd);
+  const pid_t pid = libc_clone()(child_main, static_cast<char*>(stack_) + stack_size_,
+                                 CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, &pidfd);
   const int clone_error = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   out_write.reset();

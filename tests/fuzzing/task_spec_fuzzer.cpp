@@ -81,6 +81,22 @@ void check_task(const Task& t) {
       }
     }
   }
+  if (t.command) {  // argv: 1 to 256 strings, the first not empty, no NUL
+    json::value argv = json::parse(*t.command);
+    CHECK(argv.is_array() && !argv.as_array().empty() && argv.as_array().size() <= 256);
+    for (const auto& item : argv.as_array())
+      CHECK(item.is_string() && item.as_string().find('\0') == json::string::npos);
+    CHECK(!argv.as_array()[0].as_string().empty());
+  }
+  if (t.type == TaskType::command) CHECK(t.command.has_value());
+  if (t.working_directory)
+    CHECK(!t.working_directory->empty() && t.working_directory->front() == '/');
+  if (t.environment) {
+    json::value env = json::parse(*t.environment);
+    CHECK(env.is_object());
+    for (const auto& [name, value] : env.as_object())
+      CHECK(!name.empty() && !std::string_view{name}.starts_with("CRONKIT_") && value.is_string());
+  }
   if (t.function_payload && !t.function_payload->empty()) {  // "" is no payload
     json::error_code ec;
     json::parse(*t.function_payload, ec);
@@ -88,13 +104,16 @@ void check_task(const Task& t) {
   }
 }
 
+// Command tasks allowed, so that their fields are checked too.
+constexpr api::TaskRules kRules{.commands_allowed = true};
+
 // The task as the API returns it, less what a create request may not set, read back.
 void check_round_trip(const Task& t) {
   json::value written = json::parse(api::to_json_text(t));
   json::object& o = written.as_object();
   for (auto key : {"id", "createdAt", "updatedAt"})
     o.erase(key);
-  auto again = api::task_from_create(written, registry());
+  auto again = api::task_from_create(written, registry(), kRules);
   CHECK(again.has_value());
   Task expected = t;
   expected.id.clear();
@@ -114,7 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   json::value body = json::parse({reinterpret_cast<const char*>(data), size}, ec, {}, options);
   if (ec) return 0;
 
-  auto created = api::task_from_create(body, registry());
+  auto created = api::task_from_create(body, registry(), kRules);
   if (created) {
     check_task(*created);
     check_round_trip(*created);
@@ -135,7 +154,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                             .http_url = "https://127.0.0.1/",
                             .http_headers = R"({"A":"b"})",
                             .max_retries = 2};
-  auto updated = api::task_from_update(body, current, registry());
+  auto updated = api::task_from_update(body, current, registry(), kRules);
   if (updated) {
     check_task(*updated);
     CHECK(updated->id == current.id);

@@ -19,7 +19,7 @@ class TaskSpecTest : public ::testing::Test {
   }
 
   std::expected<Task, FieldErrors> create(std::string_view body) {
-    return task_from_create(boost::json::parse(body), registry_);
+    return task_from_create(boost::json::parse(body), registry_, rules_);
   }
 
   // The single problem a body has: its field and message.
@@ -33,6 +33,7 @@ class TaskSpecTest : public ::testing::Test {
   }
 
   Registry registry_;
+  TaskRules rules_{.commands_allowed = true};
 };
 
 constexpr std::string_view kFunction =
@@ -87,7 +88,7 @@ TEST_F(TaskSpecTest, NamesTheFieldAndTheReason) {
        "timezone", "Mars/Olympus"},
       {R"({"name":"n","cronExpression":"* * * * *"})", "type", "is required"},
       {R"({"name":"n","cronExpression":"* * * * *","type":"shell"})", "type",
-       R"(must be "function" or "http")"},
+       R"(must be "function", "http" or "command")"},
       {R"({"name":"n","cronExpression":"* * * * *","type":"function"})", "functionName",
        "is required"},
       {R"({"name":"n","cronExpression":"* * * * *","type":"function","functionName":"nope"})",
@@ -131,6 +132,84 @@ TEST_F(TaskSpecTest, NamesTheFieldAndTheReason) {
     EXPECT_EQ(e.field, c.field) << c.body;
     EXPECT_THAT(e.message, HasSubstr(c.message)) << c.body;
   }
+}
+
+TEST_F(TaskSpecTest, AcceptsACommandTaskWithEveryField) {
+  auto t = create(R"({"name":"backup","cronExpression":"0 3 * * *","type":"command",
+    "command":["pg_dump","--format=custom","app db"],"workingDirectory":"/var/backups",
+    "environment":{"PGHOST":"db","_X1":""},"commandInput":"line\n"})");
+  ASSERT_TRUE(t.has_value()) << t.error()[0].field << ": " << t.error()[0].message;
+  EXPECT_EQ(t->type, TaskType::command);
+  EXPECT_EQ(t->command, R"(["pg_dump","--format=custom","app db"])");
+  EXPECT_EQ(t->working_directory, "/var/backups");
+  EXPECT_EQ(t->environment, R"({"PGHOST":"db","_X1":""})");
+  EXPECT_EQ(t->command_input, "line\n");
+  auto minimal = create(R"({"name":"t","cronExpression":"* * * * *","type":"command",
+    "command":["true"]})");
+  ASSERT_TRUE(minimal.has_value());
+  EXPECT_FALSE(minimal->working_directory);
+  EXPECT_FALSE(minimal->environment);
+  EXPECT_FALSE(minimal->command_input);
+}
+
+TEST_F(TaskSpecTest, NamesTheCommandFieldAndTheReason) {
+  const std::string c = R"("name":"n","cronExpression":"* * * * *","type":"command")";
+  const std::string ok = c + R"(,"command":["true"])";
+  struct Case {
+    std::string body;
+    std::string field;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"{" + c + "}", "command", "is required for a command task"},
+      {"{" + c + R"(,"command":"echo hi"})", "command", "must be an array of strings"},
+      {"{" + c + R"(,"command":[]})", "command", "must have 1 to 256 items"},
+      {"{" + c + R"(,"command":["ls",7]})", "command[1]", "must be a string, not a number"},
+      {"{" + c + R"(,"command":[""]})", "command[0]", "the program must not be empty"},
+      {"{" + c + R"(,"command":["a\u0000b"]})", "command[0]", "must not contain NUL"},
+      {"{" + ok + R"(,"workingDirectory":"relative/dir"})", "workingDirectory",
+       "must be an absolute path"},
+      {"{" + ok + R"(,"workingDirectory":""})", "workingDirectory", "must be an absolute path"},
+      {"{" + ok + R"(,"environment":["A=1"]})", "environment", "must be an object"},
+      {"{" + ok + R"(,"environment":{"1A":"x"}})", "environment", "invalid variable name \"1A\""},
+      {"{" + ok + R"(,"environment":{"A-B":"x"}})", "environment", "invalid variable name"},
+      {"{" + ok + R"(,"environment":{"CRONKIT_TASK_ID":"x"}})", "environment.CRONKIT_TASK_ID",
+       "is reserved"},
+      {"{" + ok + R"(,"environment":{"A":1}})", "environment.A", "must be a string, not a number"},
+      {"{" + ok + R"(,"environment":{"A":"x\u0000"}})", "environment.A", "must not contain NUL"},
+      {"{" + ok + R"(,"commandInput":")" + std::string(262145, 'i') + R"("})", "commandInput",
+       "at most 262144 bytes"},
+      {"{" + ok + R"(,"commandInput":5})", "commandInput", "must be a string or null"},
+  };
+  for (const auto& k : cases) {
+    FieldError e = only_error(k.body);
+    EXPECT_EQ(e.field, k.field) << k.body.substr(0, 200);
+    EXPECT_THAT(e.message, HasSubstr(k.message)) << k.body.substr(0, 200);
+  }
+  std::string many = "{" + c + R"(,"command":[)";
+  for (int i = 0; i < 257; ++i)
+    many += std::string(i ? "," : "") + R"("a")";
+  EXPECT_EQ(only_error(many + "]}").message,
+            "must have 1 to 256 items (the program and its arguments)");
+  std::string big = "{" + c + R"(,"command":["a",")" + std::string(131072, 'x') + R"("]})";
+  EXPECT_EQ(only_error(big).field, "command");
+}
+
+TEST_F(TaskSpecTest, CommandTasksAreRefusedWhenTheServerDoesNotAllowThem) {
+  rules_.commands_allowed = false;
+  FieldError e = only_error(
+      R"({"name":"n","cronExpression":"* * * * *","type":"command","command":["true"]})");
+  EXPECT_EQ(e.field, "type");
+  EXPECT_EQ(e.message,
+            "command tasks are off on this server: start it with --allow-commands "
+            "(CRONKIT_ALLOW_COMMANDS=1) to create them");
+  Task function = *task_from_create(boost::json::parse(kFunction), registry_);
+  auto switched = task_from_update(boost::json::parse(R"({"type":"command","command":["true"]})"),
+                                   function, registry_, rules_);
+  ASSERT_FALSE(switched.has_value());
+  EXPECT_EQ(switched.error()[0].field, "type");
+  // Other types are not concerned.
+  EXPECT_TRUE(create(kFunction).has_value());
 }
 
 TEST_F(TaskSpecTest, ReportsEveryProblemAtOnce) {
