@@ -44,8 +44,8 @@ step "unit tests under ASan+UBSan" env TZ=America/St_Johns ctest --preset asan-u
 step "API tests against the ASan+UBSan binary" \
   env CRONKIT_BIN=build-asan/cronkit ASAN_OPTIONS=detect_leaks=1 node --test tests/api/
 step "build (tsan)" scripts/build.sh tsan
-step "engine, worker pool, HTTP client and server, event and store tests under TSan" \
-  env TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -R "Engine|Timetable|HttpRunner|HttpServer|EventHub|Store|Cluster"
+step "engine, worker pool, HTTP client and server, command runner, event and store tests under TSan" \
+  env TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -R "Engine|Timetable|HttpRunner|CommandRunner|CommandOutput|HttpServer|EventHub|Store|Cluster"
 step "API tests against the TSan binary (the HTTP server, the engine, the recorder)" \
   env CRONKIT_BIN=build-tsan/cronkit TSAN_OPTIONS=halt_on_error=1 node --test tests/api/
 step "differential test against croner" tests/differential/run.sh build

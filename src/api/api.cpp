@@ -408,7 +408,7 @@ Response Api::list_tasks(Call& c) {
   filter.page_size = c.integer("pageSize", 20, 1, kMaxPageSize);
   if (auto type = c.get("type")) {
     filter.type = parse_task_type(*type);
-    if (!filter.type) bad_parameter("type", "must be function or http");
+    if (!filter.type) bad_parameter("type", "must be function, http or command");
   }
   if (auto enabled = c.get("enabled")) {
     if (*enabled == "1" || *enabled == "true") {

@@ -82,7 +82,7 @@ struct KernelSigaction {
 
 #define CRONKIT_CHILD __attribute__((no_sanitize("address", "thread", "undefined")))
 
-CRONKIT_CHILD [[noreturn]] void child_fail(SpawnPlan* s, const char* step) {
+[[noreturn]] CRONKIT_CHILD void child_fail(SpawnPlan* s, const char* step) {
   s->error = errno;
   s->step = step;
   syscall(SYS_exit_group, 127);
