@@ -1,5 +1,13 @@
 import { describe, expect, test } from "vitest";
-import { draftFrom, headersError, jsonError, localErrors, requestBody } from "./taskForm";
+import {
+  argvFrom,
+  draftFrom,
+  environmentError,
+  headersError,
+  jsonError,
+  localErrors,
+  requestBody,
+} from "./taskForm";
 
 describe("task form", () => {
   test("a new draft starts from the first registered function and the browser's zone", () => {
@@ -39,5 +47,70 @@ describe("task form", () => {
     expect(body.httpUrl).toBe("http://127.0.0.1:8080/ping");
     expect(body.httpHeaders).toBeNull();
     expect(body.maxRetries).toBe(0);
+  });
+});
+
+describe("command tasks in the form", () => {
+  test("one argument per line is the exact argv, spaces kept", () => {
+    expect(argvFrom("")).toEqual([]);
+    expect(argvFrom("pg_dump\n--format=custom\napp db\n")).toEqual(["pg_dump", "--format=custom", "app db"]);
+    expect(argvFrom("/bin/sh\n-c\necho  two  spaces")).toEqual(["/bin/sh", "-c", "echo  two  spaces"]);
+    expect(argvFrom("echo\n\nafter an empty argument")).toEqual(["echo", "", "after an empty argument"]);
+  });
+
+  test("a draft from a command task and back gives the same fields", () => {
+    const task = {
+      ...draftFrom(null),
+      id: "t",
+      createdAt: 0,
+      updatedAt: 0,
+      functionName: null,
+      functionPayload: null,
+      httpMethod: null,
+      httpUrl: null,
+      httpHeaders: null,
+      httpBody: null,
+      type: "command" as const,
+      command: ["/usr/bin/env", "python3", "job.py"],
+      workingDirectory: "/srv/jobs",
+      environment: { PYTHONUNBUFFERED: "1", MODE: "nightly" },
+      commandInput: "input\n",
+    };
+    const body = requestBody(draftFrom(task));
+    expect(body.command).toEqual(task.command);
+    expect(body.workingDirectory).toBe("/srv/jobs");
+    expect(body.environment).toEqual(task.environment);
+    expect(body.commandInput).toBe("input\n");
+    expect(body.httpUrl).toBeNull();
+    expect(body.functionName).toBeNull();
+  });
+
+  test("the browser checks the program, the directory and the variable names", () => {
+    const d = draftFrom(null);
+    d.name = "c";
+    d.type = "command";
+    d.workingDirectory = "relative";
+    d.environment = [{ name: "CRONKIT_TASK_ID", value: "x" }];
+    expect(localErrors(d)).toEqual({
+      command: "the program is required (first line)",
+      workingDirectory: "must be an absolute path",
+      environment: "CRONKIT_TASK_ID: cronkit sets the CRONKIT_ variables itself",
+    });
+    expect(environmentError([{ name: "1A", value: "" }])).toMatch(/not a variable name/);
+    expect(
+      environmentError([
+        { name: "A", value: "1" },
+        { name: "A", value: "2" },
+      ]),
+    ).toBe("A is set twice");
+    expect(environmentError([{ name: "", value: "x" }])).toBe("every variable needs a name");
+    d.commandLines = "true";
+    d.workingDirectory = "";
+    d.environment = [];
+    expect(localErrors(d)).toEqual({});
+    const body = requestBody(d);
+    expect(body.environment).toBeNull();
+    expect(body.commandInput).toBeNull();
+    expect(body.workingDirectory).toBeNull();
   });
 });

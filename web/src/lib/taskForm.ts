@@ -13,6 +13,11 @@ export interface TaskDraft {
   httpUrl: string;
   httpHeaders: string;
   httpBody: string;
+  /** The program and its arguments, one per line. */
+  commandLines: string;
+  workingDirectory: string;
+  environment: { name: string; value: string }[];
+  commandInput: string;
   catchUp: boolean;
   enabled: boolean;
   maxRetries: number;
@@ -48,6 +53,10 @@ export function draftFrom(task: Task | null, functions: string[] = []): TaskDraf
     httpUrl: task?.httpUrl ?? "",
     httpHeaders: task?.httpHeaders ?? "",
     httpBody: task?.httpBody ?? "",
+    commandLines: (task?.command ?? []).join("\n"),
+    workingDirectory: task?.workingDirectory ?? "",
+    environment: Object.entries(task?.environment ?? {}).map(([name, value]) => ({ name, value })),
+    commandInput: task?.commandInput ?? "",
     catchUp: task?.catchUp ?? false,
     enabled: task?.enabled ?? true,
     maxRetries: task?.maxRetries ?? 0,
@@ -80,6 +89,32 @@ export function headersError(text: string): string | null {
   return bad ? `the value of ${bad[0]} must be a string` : null;
 }
 
+/// The argv that `lines` (one argument per line) stands for: the exact array the server
+/// runs. Lines are taken as they are (spaces kept); a final line break ends the last one.
+export function argvFrom(lines: string): string[] {
+  if (lines === "") return [];
+  const argv = lines.split("\n");
+  if (argv[argv.length - 1] === "") argv.pop();
+  return argv;
+}
+
+const variableName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/// Why the environment rows cannot be sent, or null: names as the server takes them.
+export function environmentError(rows: { name: string; value: string }[]): string | null {
+  const seen = new Set<string>();
+  for (const { name } of rows) {
+    if (name === "") return "every variable needs a name";
+    if (!variableName.test(name)) {
+      return `${name} is not a variable name (letters, digits and _, not starting with a digit)`;
+    }
+    if (name.startsWith("CRONKIT_")) return `${name}: cronkit sets the CRONKIT_ variables itself`;
+    if (seen.has(name)) return `${name} is set twice`;
+    seen.add(name);
+  }
+  return null;
+}
+
 /// Errors the browser can tell before sending, by field.
 export function localErrors(d: TaskDraft): Record<string, string> {
   const errors: Record<string, string> = {};
@@ -88,6 +123,14 @@ export function localErrors(d: TaskDraft): Record<string, string> {
   if (d.type === "function") {
     const payload = jsonError(d.functionPayload);
     if (payload) errors.functionPayload = payload;
+  } else if (d.type === "command") {
+    const argv = argvFrom(d.commandLines);
+    if (argv.length === 0 || argv[0].trim() === "") errors.command = "the program is required (first line)";
+    if (d.workingDirectory.trim() !== "" && !d.workingDirectory.trim().startsWith("/")) {
+      errors.workingDirectory = "must be an absolute path";
+    }
+    const env = environmentError(d.environment);
+    if (env) errors.environment = env;
   } else {
     if (d.httpUrl.trim() === "") errors.httpUrl = "is required";
     const headers = headersError(d.httpHeaders);
@@ -99,9 +142,11 @@ export function localErrors(d: TaskDraft): Record<string, string> {
 const orNull = (s: string) => (s.trim() === "" ? null : s);
 
 /// The body of the POST (create) or PUT (update): every editable field, those of the
-/// other task type as null so that a type change leaves nothing behind.
+/// other task types as null so that a type change leaves nothing behind.
 export function requestBody(d: TaskDraft): Record<string, unknown> {
   const fn = d.type === "function";
+  const http = d.type === "http";
+  const cmd = d.type === "command";
   return {
     name: d.name.trim(),
     cronExpression: d.cronExpression.trim(),
@@ -109,10 +154,17 @@ export function requestBody(d: TaskDraft): Record<string, unknown> {
     type: d.type,
     functionName: fn ? orNull(d.functionName) : null,
     functionPayload: fn ? orNull(d.functionPayload) : null,
-    httpMethod: fn ? null : d.httpMethod,
-    httpUrl: fn ? null : d.httpUrl.trim(),
-    httpHeaders: fn ? null : orNull(d.httpHeaders),
-    httpBody: fn ? null : orNull(d.httpBody),
+    httpMethod: http ? d.httpMethod : null,
+    httpUrl: http ? d.httpUrl.trim() : null,
+    httpHeaders: http ? orNull(d.httpHeaders) : null,
+    httpBody: http ? orNull(d.httpBody) : null,
+    command: cmd ? argvFrom(d.commandLines) : null,
+    workingDirectory: cmd ? orNull(d.workingDirectory.trim()) : null,
+    environment:
+      cmd && d.environment.length > 0
+        ? Object.fromEntries(d.environment.map((v) => [v.name, v.value]))
+        : null,
+    commandInput: cmd && d.commandInput !== "" ? d.commandInput : null,
     catchUp: d.catchUp,
     enabled: d.enabled,
     maxRetries: Number(d.maxRetries),

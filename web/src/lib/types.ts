@@ -5,7 +5,7 @@
 // server takes; each record's fields are listed once more as a value (`satisfies` makes
 // the compiler hold that list equal to the interface), so that the test can compare them.
 
-export const taskTypes = ["function", "http"] as const;
+export const taskTypes = ["function", "http", "command"] as const;
 export type TaskType = (typeof taskTypes)[number];
 export const overlapPolicies = ["allow", "skip", "replace"] as const;
 export type OverlapPolicy = (typeof overlapPolicies)[number];
@@ -28,6 +28,11 @@ export interface Task {
   httpUrl: string | null;
   httpHeaders: string | null;
   httpBody: string | null;
+  /** Command tasks: the program and its arguments (argv), run without a shell. */
+  command: string[] | null;
+  workingDirectory: string | null;
+  environment: Record<string, string> | null;
+  commandInput: string | null;
   catchUp: boolean;
   enabled: boolean;
   maxRetries: number;
@@ -54,6 +59,10 @@ export const taskFields = {
   httpUrl: true,
   httpHeaders: true,
   httpBody: true,
+  command: true,
+  workingDirectory: true,
+  environment: true,
+  commandInput: true,
   catchUp: true,
   enabled: true,
   maxRetries: true,
