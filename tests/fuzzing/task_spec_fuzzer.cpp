@@ -68,7 +68,7 @@ void check_task(const Task& t) {
   CHECK(t.timeout_seconds >= 1 && t.timeout_seconds <= api::kMaxSeconds);
   if (t.type == TaskType::function) {
     CHECK(t.function_name && registry().contains(*t.function_name));
-  } else {
+  } else if (t.type == TaskType::http) {
     CHECK(t.http_url && requests_over_http(*t.http_url));
     if (t.http_headers && !t.http_headers->empty()) {  // "" is no headers, as null is
       json::error_code ec;
