@@ -7,6 +7,12 @@
 //   engine_load burst TASKS      TASKS every-second tasks: how soon the last one starts
 //   engine_load http COUNT       COUNT http tasks at once against a 1 s endpoint: time, threads
 //   engine_load memory TASKS     TASKS enabled tasks: engine heap per task, load time
+//   engine_load command-lag SECONDS
+//                                one every-second command task whose program reads the
+//                                clock first thing: instant to the program's first act
+//   engine_load commands RATE SECONDS
+//                                RATE command tasks running /bin/true every second, every
+//                                state stored: executions/s, lag, threads, cost per execution
 //   engine_load cluster URL NODES TASKS SECONDS [WRITERS]
 //                                NODES engines (each with its own connections, as separate
 //                                servers would be) on the PostgreSQL database at URL, TASKS
@@ -30,6 +36,7 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -351,6 +358,105 @@ int http(int count) {
   return 0;
 }
 
+engine::CommandOptions command_options(const fs::path& dir) {
+  return {.allowed = true, .state_directory = dir.string()};
+}
+
+// A lone every-second command task; its program prints the time it started (bench/stamp.cpp),
+// which the execution keeps as its output.
+int command_lag(int seconds) {
+  TempDb db;
+  auto store = *store::open_store(db.url());
+  SystemClock clock;
+  Registry registry;
+  Task t = make_task("* * * * * *", clock.now(), "");
+  t.type = TaskType::command;
+  t.function_name.reset();
+  t.command = std::string("[\"") + CRONKIT_STAMP + "\"]";
+  store->insert_task(t);
+  engine::Engine e{*store, clock, registry, {.commands = command_options(db.dir)}};
+  e.start();
+  std::this_thread::sleep_for(std::chrono::seconds{seconds});
+  e.stop();
+  std::vector<double> lags;
+  for (const auto& x :
+       store->list_executions({.page = 1, .page_size = 1000, .task_id = t.id}).list) {
+    if (x.status != ExecutionStatus::success || !x.output) continue;
+    const double started_ns = std::strtod(x.output->c_str(), nullptr);
+    lags.push_back((started_ns - static_cast<double>(x.scheduled_for) * 1e6) / 1e6);
+  }
+  if (lags.empty()) return 1;
+  std::printf(
+      "command-lag: %zu firings of an every-second command task; instant to the program's "
+      "first act: median %.3f ms, p99 %.3f ms, max %.3f ms\n",
+      lags.size(), percentile(lags, 0.5), percentile(lags, 0.99), percentile(lags, 1.0));
+  return 0;
+}
+
+// `rate` tasks a second, each running /bin/true (rate tasks firing every second), for
+// `seconds`: how many ran and were stored, their lag, and what it cost.
+int commands(int rate, int seconds) {
+  TempDb db;
+  auto store = *store::open_store(db.url());
+  SystemClock clock;
+  Registry registry;
+  for (int i = 0; i < rate; ++i) {
+    Task t = make_task("* * * * * *", clock.now(), "");
+    t.type = TaskType::command;
+    t.function_name.reset();
+    t.command = R"(["/bin/true"])";
+    store->insert_task(t);
+  }
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  const rlim_t before = files.rlim_cur;
+  files.rlim_cur = files.rlim_max;  // as serve does
+  setrlimit(RLIMIT_NOFILE, &files);
+  auto options = command_options(db.dir);
+  options.child_file_limit = before;
+  engine::Engine e{*store, clock, registry, {.max_concurrency = rate * 2, .commands = options}};
+  e.start();
+  // Measured over whole seconds after the first, so that start-up is left out.
+  std::this_thread::sleep_for(std::chrono::milliseconds{1500});
+  const Millis from = clock.now() / 1000 * 1000;
+  int peak_threads = thread_count();
+  std::optional<Cost> cost;
+  cost.emplace();
+  for (int s = 0; s < seconds; ++s) {
+    std::this_thread::sleep_for(std::chrono::seconds{1});
+    peak_threads = std::max(peak_threads, thread_count());
+  }
+  const Millis to = from + seconds * Millis{1000};
+  std::this_thread::sleep_for(std::chrono::seconds{2});  // the last second's runs end
+  std::string per;
+  std::vector<double> lags;
+  long failed = 0;
+  long unfinished = 0;  // still queued or running: the runner fell behind
+  for (int page = 1;; ++page) {
+    auto p = store->list_executions({.page = page, .page_size = 1000});
+    for (const auto& x : p.list) {
+      if (x.scheduled_for < from || x.scheduled_for >= to) continue;
+      if (x.status != ExecutionStatus::success) {
+        ++(is_terminal(x.status) ? failed : unfinished);
+        continue;
+      }
+      lags.push_back(static_cast<double>(*x.started_at - x.scheduled_for));
+    }
+    if (p.list.size() < 1000) break;
+  }
+  per = cost->per(static_cast<long>(lags.size()));
+  e.stop();
+  std::printf(
+      "commands: %d tasks running /bin/true every second for %d s: %zu succeeded (%.0f/s), %ld "
+      "failed, %ld unfinished; lag (instant to start, stored) median %.0f ms, p99 %.0f ms, max "
+      "%.0f ms; at most %d "
+      "threads; per execution: %s\n",
+      rate, seconds, lags.size(), static_cast<double>(lags.size()) / seconds, failed, unfinished,
+      percentile(lags, 0.5), percentile(lags, 0.99), percentile(lags, 1.0), peak_threads,
+      per.c_str());
+  return 0;
+}
+
 int memory(long n) {
   TempDb db;
   auto store = *store::open_store(db.url());
@@ -456,12 +562,16 @@ int cluster(const std::string& url, int nodes, int tasks, int seconds, int write
 }
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "commands") {
+    return commands(std::atoi(argv[2]), std::atoi(argv[3]));
+  }
   if ((argc == 6 || argc == 7) && std::string(argv[1]) == "cluster") {
     return cluster(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atoi(argv[5]),
                    argc == 7 ? std::atoi(argv[6]) : 4);
   }
   if (argc != 3) {
-    std::cerr << "usage: engine_load throughput|manual|lag|burst|http|memory N\n";
+    std::cerr << "usage: engine_load throughput|manual|lag|burst|http|memory|command-lag N, "
+                 "commands RATE SECONDS, cluster URL NODES TASKS SECONDS [WRITERS]\n";
     return 2;
   }
   std::string what = argv[1];
@@ -472,6 +582,7 @@ int main(int argc, char** argv) {
   if (what == "burst") return burst(static_cast<int>(n));
   if (what == "http") return http(static_cast<int>(n));
   if (what == "memory") return memory(n);
+  if (what == "command-lag") return command_lag(static_cast<int>(n));
   std::cerr << "unknown measurement " << what << "\n";
   return 2;
 }

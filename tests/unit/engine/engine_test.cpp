@@ -2,10 +2,12 @@
 #include "engine/engine.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <boost/json/serialize.hpp>
 #include <filesystem>
+#include <fstream>
 #include <latch>
 #include <random>
 #include <set>
@@ -732,6 +734,60 @@ TEST_F(EngineHttpTest, NonHttpUrlFails) {
   EXPECT_EQ(finished(t)[0].status, ExecutionStatus::failed);
   EXPECT_EQ(finished(t)[0].error_message,
             "only http and https URLs are allowed (also after a redirect)");
+}
+
+}  // namespace
+}  // namespace cronkit::engine
+
+namespace cronkit::engine {
+namespace {
+
+class EngineCommandTest : public EngineTest {
+ protected:
+  void start_with_commands() {
+    start({.commands = {.allowed = true,
+                        .state_directory = dir_.string(),
+                        .kill_grace = std::chrono::milliseconds{200}}});
+  }
+  Task command(std::string cron, std::string argv_json, auto&&... edits) {
+    return add(std::move(cron), "", [&](Task& t) {
+      t.type = TaskType::command;
+      t.function_name.reset();
+      t.command = std::move(argv_json);
+      (edits(t), ...);
+    });
+  }
+};
+
+TEST_F(EngineCommandTest, AFiringRunsTheProgramWithItsInstant) {
+  start_with_commands();
+  Task t = command("*/5 * * * * *", R"(["/bin/sh","-c","echo $CRONKIT_SCHEDULED_FOR; exit 4"])",
+                   [](Task& x) { x.max_retries = 0; });
+  clock_.advance(5000);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  auto e = finished(t)[0];
+  EXPECT_EQ(e.status, ExecutionStatus::failed);
+  EXPECT_EQ(e.error_message, "exit 4");
+  EXPECT_EQ(e.output, "2026-03-07T12:00:05Z\n");
+  EXPECT_EQ(e.scheduled_for, at("2026-03-07T12:00:05Z"));
+}
+
+TEST_F(EngineCommandTest, TheDeadlineEndsTheProgram) {
+  start_with_commands();
+  const auto pid_file = dir_ / "pid";
+  Task t = command("0 0 0 1 1 *",
+                   R"(["/bin/sh","-c","echo $$ > )" + pid_file.string() + R"(; exec sleep 1000"])",
+                   [](Task& x) { x.timeout_seconds = 5; });
+  engine_->trigger(t);
+  std::string pid;
+  ASSERT_TRUE(eventually([&] {
+    std::ifstream in(pid_file);
+    return static_cast<bool>(std::getline(in, pid)) && !pid.empty();
+  }));
+  clock_.advance(5000);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_EQ(finished(t)[0].status, ExecutionStatus::timed_out);
+  EXPECT_TRUE(eventually([&] { return ::kill(std::stoi(pid), 0) != 0; })) << "sleep survived";
 }
 
 }  // namespace
