@@ -378,7 +378,7 @@ void CommandRunner::sweep_leftovers() {
     kill_marked(name.substr(0, name.size() - 4));
     ::unlink(entry.path().c_str());
   }
-  if (!options_.allowed) return;
+  if (!options_.allowed || lock_fd_ >= 0) return;  // (started again: keeps its mark)
   mark_ = random_hex(16);
   mark_path_ = (dir / (mark_ + ".run")).string();
   lock_fd_ = ::open(mark_path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
