@@ -52,6 +52,10 @@ namespace {
 // The thread that writes log lines. Callers only queue them: the engine logs every
 // finished execution under its lock, which must never wait for a terminal or a pipe.
 std::shared_ptr<spdlog::details::thread_pool> writer;
+// The logger that queues to it. Held here so that it is destroyed by finish_logging, after
+// the writer thread has ended, rather than by that thread when it drops the last queued
+// line: spdlog is not built with ThreadSanitizer, which would not see the two ordered.
+std::shared_ptr<spdlog::async_logger> queueing;
 
 std::shared_ptr<spdlog::logger> synchronous_copy(const spdlog::logger& of) {
   auto logger = std::make_shared<spdlog::logger>("cronkit", of.sinks().begin(), of.sinks().end());
@@ -79,19 +83,20 @@ std::string setup_logging(const std::string& format, const std::string& level) {
   // 8,192 lines queued at most; a writer that falls further behind makes callers wait
   // rather than lose lines.
   writer = std::make_shared<spdlog::details::thread_pool>(8192, 1);
-  auto logger = std::make_shared<spdlog::async_logger>("cronkit", std::move(sink), writer,
-                                                       spdlog::async_overflow_policy::block);
-  logger->set_level(lvl);
-  logger->flush_on(spdlog::level::trace);  // each line reaches stderr once written
-  spdlog::set_default_logger(std::move(logger));
+  queueing = std::make_shared<spdlog::async_logger>("cronkit", std::move(sink), writer,
+                                                    spdlog::async_overflow_policy::block);
+  queueing->set_level(lvl);
+  queueing->flush_on(spdlog::level::trace);  // each line reaches stderr once written
+  spdlog::set_default_logger(queueing);
   return {};
 }
 
 void finish_logging() {
   if (!writer) return;
   // Later lines are written at once; the writer thread writes what is queued, then ends.
-  spdlog::set_default_logger(synchronous_copy(*spdlog::default_logger()));
+  spdlog::set_default_logger(synchronous_copy(*queueing));
   writer.reset();
+  queueing.reset();
 }
 
 }  // namespace cronkit::app
