@@ -10,6 +10,11 @@ import { client, startServer } from "../../tests/support/harness.mjs";
 const root = resolve(new URL("../..", import.meta.url).pathname);
 export const artifacts = join(root, "build/e2e-artifacts");
 
+// A form's field by its exact label.
+export function field(dialog, label) {
+  return dialog.getByLabel(label, { exact: true });
+}
+
 export function browserForFile(serverOptions = {}) {
   const t = { server: undefined, api: undefined, browser: undefined, page: undefined, offsite: [] };
   before(async () => {

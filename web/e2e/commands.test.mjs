@@ -4,13 +4,9 @@
 // and the type filter.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { browserForFile, screenshot } from "./browser.mjs";
+import { browserForFile, field, screenshot } from "./browser.mjs";
 
 const t = browserForFile({ args: ["--allow-commands", "--insecure", "--shutdown-grace", "0"] });
-
-function field(dialog, label) {
-  return dialog.getByLabel(label, { exact: true });
-}
 
 test("create a command task, run it, read its exit status and output", async () => {
   const { page } = t;

@@ -4,13 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startReceiver } from "../../tests/support/harness.mjs";
-import { browserForFile, screenshot } from "./browser.mjs";
+import { browserForFile, field, screenshot } from "./browser.mjs";
 
 const t = browserForFile();
-
-function field(dialog, label) {
-  return dialog.getByLabel(label, { exact: true });
-}
 
 test("create a function task, with the preview and the errors on the way", async () => {
   const { page } = t;
