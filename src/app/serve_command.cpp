@@ -61,8 +61,10 @@ std::string state_directory(const ServeOptions& o) {
               : fs::path("data");
     if (dir.empty()) dir = ".";
   }
-  std::error_code ec;
-  fs::create_directories(dir, ec);
+  if (o.allow_commands) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);  // a failure shows when the runner starts
+  }
   return fs::weakly_canonical(fs::absolute(dir)).string();
 }
 
