@@ -11,6 +11,7 @@
 #include "api/request_target.h"
 #include "api/task_spec.h"
 #include "core/ids.h"
+#include "core/text.h"
 #include "cron/cron_expr.h"
 #include "cron/zone.h"
 
@@ -615,6 +616,10 @@ Response Api::preview(Call& c) {
   int count = 5;
   if (auto* v = o->if_contains("cronExpression"); v && v->is_string()) {
     pattern = std::string(v->get_string());
+    if (utf8_length(pattern) > kMaxCronChars) {
+      errors.push_back(
+          {"cronExpression", "must be at most " + std::to_string(kMaxCronChars) + " characters"});
+    }
   } else {
     errors.push_back({"cronExpression", "is required and must be a string"});
   }

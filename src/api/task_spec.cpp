@@ -11,6 +11,7 @@
 #include <limits>
 #include <memory>
 
+#include "core/text.h"
 #include "cron/cron_expr.h"
 #include "cron/zone.h"
 
@@ -27,13 +28,6 @@ constexpr std::array<std::string_view, 20> kFields = {
     "command",      "workingDirectory",  "environment",    "commandInput"};
 
 constexpr std::array<std::string_view, 5> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
-
-std::size_t utf8_chars(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s)
-    n += (c & 0xC0) != 0x80;
-  return n;
-}
 
 std::string_view kind_of(const json::value& v) {
   switch (v.kind()) {
@@ -306,7 +300,7 @@ void check(const Task& t, const Registry& registry, FieldErrors& errors) {
   auto fail = [&](std::string field, std::string message) {
     if (!has_error(errors, field)) errors.push_back({std::move(field), std::move(message)});
   };
-  auto chars = utf8_chars(t.name);
+  auto chars = utf8_length(t.name);
   if (t.name.find_first_not_of(" \t\r\n") == std::string::npos) {
     fail("name", "is required and must not be blank");
   } else if (chars > kMaxNameChars) {
@@ -314,12 +308,16 @@ void check(const Task& t, const Registry& registry, FieldErrors& errors) {
   }
   if (t.cron_expression.empty()) {
     fail("cronExpression", "is required");
+  } else if (utf8_length(t.cron_expression) > kMaxCronChars) {
+    fail("cronExpression", "must be at most " + std::to_string(kMaxCronChars) + " characters");
   } else if (auto e = cron::CronExpr::parse(t.cron_expression); !e) {
     fail("cronExpression", e.error().describe());
   }
   if (auto z = cron::Zone::find(t.timezone); !z) fail("timezone", z.error());
   // Fields of either type are checked whenever they are given: the task keeps them.
-  if (t.function_payload && !t.function_payload->empty()) {
+  if (t.function_payload && t.function_payload->size() > kMaxTextBytes) {
+    fail("functionPayload", "must be at most " + std::to_string(kMaxTextBytes) + " bytes");
+  } else if (t.function_payload && !t.function_payload->empty()) {
     boost::system::error_code ec;
     json::parse(*t.function_payload, ec);
     if (ec) fail("functionPayload", "is not valid JSON: " + ec.message());
@@ -337,6 +335,9 @@ void check(const Task& t, const Registry& registry, FieldErrors& errors) {
     fail("httpHeaders", "must be at most " + std::to_string(kMaxHeadersBytes) + " bytes");
   } else if (t.http_headers && !t.http_headers->empty()) {
     if (auto p = headers_problem(*t.http_headers)) fail("httpHeaders", *p);
+  }
+  if (t.http_body && t.http_body->size() > kMaxTextBytes) {
+    fail("httpBody", "must be at most " + std::to_string(kMaxTextBytes) + " bytes");
   }
   if (t.working_directory) {
     if (t.working_directory->empty() || t.working_directory->front() != '/') {

@@ -22,6 +22,8 @@ using FieldErrors = std::vector<FieldError>;
 
 /// Limits of the task fields, shared by the validator and the API description.
 inline constexpr std::size_t kMaxNameChars = 200;
+inline constexpr std::size_t kMaxCronChars = 1024;    // cronExpression
+inline constexpr std::size_t kMaxTextBytes = 262144;  // functionPayload, httpBody
 inline constexpr int kMaxRetries = 100;
 inline constexpr int kMaxSeconds = 86400;
 inline constexpr std::size_t kMaxUrlBytes = 8192;
@@ -31,8 +33,8 @@ inline constexpr std::size_t kMaxCommandBytes = 131072;  // all of command's ite
 inline constexpr std::size_t kMaxPathBytes = 4096;       // workingDirectory
 inline constexpr std::size_t kMaxVariables = 256;        // environment
 inline constexpr std::size_t kMaxVariableNameChars = 256;
-inline constexpr std::size_t kMaxEnvironmentBytes = 131072;  // names and values together
-inline constexpr std::size_t kMaxInputBytes = 262144;        // commandInput
+inline constexpr std::size_t kMaxEnvironmentBytes = 131072;   // names and values together
+inline constexpr std::size_t kMaxInputBytes = kMaxTextBytes;  // commandInput
 
 /// What a server allows beyond the fields' own rules.
 struct TaskRules {

@@ -10,6 +10,10 @@ namespace cronkit {
 /// does: a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short.
 std::size_t utf8_sequence(std::string_view s, std::size_t i);
 
+/// How many characters `s` holds, counting the bytes that begin one (for text already
+/// checked to be UTF-8).
+std::size_t utf8_length(std::string_view s);
+
 /// True if `s` is well-formed UTF-8.
 bool valid_utf8(std::string_view s);
 

@@ -94,6 +94,16 @@ describe("tasks", () => {
       [{ ...fnTask, maxRetries: 1000 }, "maxRetries", /between 0 and 100/],
       [{ ...fnTask, surprise: true }, "surprise", /not a field/],
       [
+        { ...fnTask, cronExpression: "1,".repeat(50000) + "1 * * * *" },
+        "cronExpression",
+        /at most 1024 characters/,
+      ],
+      [
+        { ...fnTask, functionPayload: JSON.stringify("p".repeat(262144)) },
+        "functionPayload",
+        /at most 262144 bytes/,
+      ],
+      [
         { name: "x", cronExpression: "* * * * *", type: "http", httpUrl: "file:///etc/passwd" },
         "httpUrl",
         /http or https/,
@@ -187,6 +197,11 @@ describe("tasks", () => {
 
   test("a page polled again changes as soon as its data does", async () => {
     const path = "/api/scheduler/tasks?page=1&pageSize=3";
+    // Runs that earlier tests started are over first: their end would change the page.
+    await eventually(async () => {
+      const stats = (await t.api("GET", "/api/scheduler/stats")).json.data;
+      return stats.running === 0 && stats.queued === 0;
+    });
     const first = (await t.api("GET", path)).json.data;
     assert.deepEqual((await t.api("GET", path)).json.data, first, "nothing changed");
     const task = (await t.api("POST", "/api/scheduler/tasks", { ...fnTask, name: "polled" })).json.data;

@@ -303,5 +303,31 @@ TEST_F(TaskSpecTest, BoundsTheUrlAndTheHeaders) {
             (FieldError{"httpHeaders", "must be at most 16384 bytes"}));
 }
 
+TEST_F(TaskSpecTest, BoundsEveryTextField) {
+  // A pattern of 100 KB ("1,1,1,...") was accepted, stored and sent back in every list.
+  const std::string f = R"("name":"n","type":"function","functionName":"say")";
+  std::string pattern = "0";
+  while (pattern.size() < kMaxCronChars - 10)
+    pattern += ",0";
+  pattern += " * * * *";
+  ASSERT_LE(pattern.size(), kMaxCronChars);
+  EXPECT_TRUE(create("{" + f + R"(,"cronExpression":")" + pattern + R"("})").has_value());
+  std::string long_pattern = "1";
+  while (long_pattern.size() < 100000)
+    long_pattern += ",1";
+  EXPECT_EQ(only_error("{" + f + R"(,"cronExpression":")" + long_pattern + R"( * * * *"})"),
+            (FieldError{"cronExpression", "must be at most 1024 characters"}));
+  EXPECT_EQ(only_error("{" + f + R"(,"cronExpression":"* * * * *","functionPayload":"\")" +
+                       std::string(kMaxTextBytes, 'p') + R"(\""})"),
+            (FieldError{"functionPayload", "must be at most 262144 bytes"}));
+  const std::string h =
+      R"("name":"n","cronExpression":"* * * * *","type":"http","httpUrl":"http://a/")";
+  EXPECT_EQ(
+      only_error("{" + h + R"(,"httpBody":")" + std::string(kMaxTextBytes + 1, 'b') + R"("})"),
+      (FieldError{"httpBody", "must be at most 262144 bytes"}));
+  EXPECT_EQ(only_error("{" + h + R"(,"timezone":")" + std::string(300, 'z') + R"("})").field,
+            "timezone");
+}
+
 }  // namespace
 }  // namespace cronkit::api
