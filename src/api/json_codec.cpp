@@ -32,6 +32,8 @@ void write_fields(JsonWriter& w, const Task& t) {
   w.key("enabled").value(t.enabled);
   w.key("maxRetries").value(t.max_retries);
   w.key("retryDelaySeconds").value(t.retry_delay_seconds);
+  w.key("retryBackoff").value(to_string(t.retry_backoff));
+  w.key("retryMaxDelaySeconds").value(t.retry_max_delay_seconds);
   w.key("timeoutSeconds").value(t.timeout_seconds);
   w.key("overlapPolicy").value(to_string(t.overlap_policy));
   w.key("createdAt").value(t.created_at);

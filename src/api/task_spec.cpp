@@ -20,12 +20,17 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::array<std::string_view, 20> kFields = {
-    "name",         "cronExpression",    "timezone",       "type",
-    "functionName", "functionPayload",   "httpMethod",     "httpUrl",
-    "httpHeaders",  "httpBody",          "catchUp",        "enabled",
-    "maxRetries",   "retryDelaySeconds", "timeoutSeconds", "overlapPolicy",
-    "command",      "workingDirectory",  "environment",    "commandInput"};
+constexpr std::array<std::string_view, 22> kFields = {"retryBackoff",   "retryMaxDelaySeconds",
+                                                      "name",           "cronExpression",
+                                                      "timezone",       "type",
+                                                      "functionName",   "functionPayload",
+                                                      "httpMethod",     "httpUrl",
+                                                      "httpHeaders",    "httpBody",
+                                                      "catchUp",        "enabled",
+                                                      "maxRetries",     "retryDelaySeconds",
+                                                      "timeoutSeconds", "overlapPolicy",
+                                                      "command",        "workingDirectory",
+                                                      "environment",    "commandInput"};
 
 constexpr std::array<std::string_view, 5> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
@@ -409,6 +414,16 @@ std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool c
   r.integer("maxRetries", task.max_retries, 0, kMaxRetries);
   r.integer("retryDelaySeconds", task.retry_delay_seconds, 1, kMaxSeconds);
   r.integer("timeoutSeconds", task.timeout_seconds, 1, kMaxSeconds);
+  r.integer("retryMaxDelaySeconds", task.retry_max_delay_seconds, 1, kMaxSeconds);
+  if (auto* v = o->if_contains("retryBackoff")) {
+    auto* str = v->if_string();
+    auto backoff = str ? parse_retry_backoff(std::string_view{*str}) : std::nullopt;
+    if (backoff) {
+      task.retry_backoff = *backoff;
+    } else {
+      r.fail("retryBackoff", "must be \"fixed\" or \"exponential\"");
+    }
+  }
   if (auto* v = o->if_contains("overlapPolicy")) {
     auto* s = v->if_string();
     auto policy = s ? parse_overlap_policy(std::string_view{*s}) : std::nullopt;

@@ -29,6 +29,8 @@ constexpr std::array<std::pair<OverlapPolicy, std::string_view>, 3> kPolicies = 
     {{OverlapPolicy::allow, "allow"},
      {OverlapPolicy::skip, "skip"},
      {OverlapPolicy::replace, "replace"}}};
+constexpr std::array<std::pair<RetryBackoff, std::string_view>, 2> kBackoffs = {
+    {{RetryBackoff::fixed, "fixed"}, {RetryBackoff::exponential, "exponential"}}};
 constexpr std::array<std::pair<ExecutionStatus, std::string_view>, 6> kStatuses = {
     {{ExecutionStatus::queued, "queued"},
      {ExecutionStatus::running, "running"},
@@ -49,6 +51,9 @@ std::string_view to_string(TaskType t) {
 std::string_view to_string(OverlapPolicy p) {
   return name_of(kPolicies, p);
 }
+std::string_view to_string(RetryBackoff b) {
+  return name_of(kBackoffs, b);
+}
 std::string_view to_string(ExecutionStatus s) {
   return name_of(kStatuses, s);
 }
@@ -61,6 +66,9 @@ std::optional<TaskType> parse_task_type(std::string_view s) {
 }
 std::optional<OverlapPolicy> parse_overlap_policy(std::string_view s) {
   return lookup(kPolicies, s);
+}
+std::optional<RetryBackoff> parse_retry_backoff(std::string_view s) {
+  return lookup(kBackoffs, s);
 }
 std::optional<ExecutionStatus> parse_execution_status(std::string_view s) {
   return lookup(kStatuses, s);

@@ -12,17 +12,20 @@ using Millis = std::int64_t;
 
 enum class TaskType { function, http, command };
 enum class OverlapPolicy { allow, skip, replace };
+enum class RetryBackoff { fixed, exponential };
 enum class ExecutionStatus { queued, running, success, failed, timed_out, skipped };
 enum class Trigger { schedule, manual, catch_up };
 
 std::string_view to_string(TaskType t);
 std::string_view to_string(OverlapPolicy p);
+std::string_view to_string(RetryBackoff b);
 std::string_view to_string(ExecutionStatus s);
 std::string_view to_string(Trigger t);  // "schedule", "manual", "catch-up"
 
 /// Each returns nullopt for a text that names no value.
 std::optional<TaskType> parse_task_type(std::string_view s);
 std::optional<OverlapPolicy> parse_overlap_policy(std::string_view s);
+std::optional<RetryBackoff> parse_retry_backoff(std::string_view s);
 std::optional<ExecutionStatus> parse_execution_status(std::string_view s);
 std::optional<Trigger> parse_trigger(std::string_view s);
 
@@ -51,6 +54,11 @@ struct Task {
   bool enabled = true;
   int max_retries = 0;
   int retry_delay_seconds = 60;
+  // exponential: retry_delay_seconds x 2^(n-1) before attempt n+1, at most
+  // retry_max_delay_seconds, shortened at random by up to 20%; the cap also bounds how long
+  // an HTTP answer's Retry-After may hold a retry back.
+  RetryBackoff retry_backoff = RetryBackoff::fixed;
+  int retry_max_delay_seconds = 3600;
   int timeout_seconds = 300;
   OverlapPolicy overlap_policy = OverlapPolicy::allow;
   Millis created_at = 0;

@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <cmath>
 #include <future>
 #include <stdexcept>
 #include <utility>
@@ -583,17 +584,35 @@ void Engine::attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, 
   } else {
     retry_or_fail_locked(
         run, outcome.timed_out ? ExecutionStatus::timed_out : ExecutionStatus::failed,
-        outcome.message.empty() ? "the function reported failure" : std::move(outcome.message));
+        outcome.message.empty() ? "the function reported failure" : std::move(outcome.message),
+        outcome.retry_after);
   }
   pump_locked();
 }
 
+Millis Engine::retry_delay_locked(const Run& run, std::optional<Millis> retry_after) {
+  const Task& t = run.task;
+  const Millis cap = t.retry_max_delay_seconds * Millis{1000};
+  Millis delay = t.retry_delay_seconds * Millis{1000};
+  if (t.retry_backoff == RetryBackoff::exponential) {
+    // Before attempt n+1: the delay x 2^(n-1), capped, then shortened by up to 20% at
+    // random so that tasks failing together do not retry together.
+    const int doublings = std::clamp(run.exec.attempts - 1, 0, 40);
+    const double full =
+        std::min(static_cast<double>(delay) * std::ldexp(1.0, doublings), static_cast<double>(cap));
+    const double shortened = full * (1.0 - 0.2 * std::uniform_real_distribution<double>{}(rng_));
+    delay = std::max<Millis>(1, static_cast<Millis>(shortened));
+  }
+  if (retry_after) delay = std::max(delay, std::min(*retry_after, cap));
+  return delay;
+}
+
 void Engine::retry_or_fail_locked(const std::shared_ptr<Run>& run, ExecutionStatus final_status,
-                                  std::string message) {
+                                  std::string message, std::optional<Millis> retry_after) {
   if (run->exec.attempts <= run->task.max_retries && !stopping_) {
     // Timed from when the attempt ended, read before anything is recorded: whoever sees
     // the failure stored knows the retry's time is set.
-    const Millis retry_at = clock_.now() + run->task.retry_delay_seconds * Millis{1000};
+    const Millis retry_at = clock_.now() + retry_delay_locked(*run, retry_after);
     run->state = Run::State::retry_wait;
     run->exec.error_message = message;
     record(*run);

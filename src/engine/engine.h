@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <queue>
+#include <random>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -178,9 +179,12 @@ class Engine {
   // about the attempt was recorded), then the runner of its task's type.
   void launch_locked(const std::shared_ptr<Run>& run, Millis started);
   void attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, Outcome outcome);
-  // A failed attempt: retried after the task's delay while attempts remain, else final.
+  // A failed attempt: retried after retry_delay_locked() while attempts remain, else final.
   void retry_or_fail_locked(const std::shared_ptr<Run>& run, ExecutionStatus final_status,
-                            std::string message);
+                            std::string message, std::optional<Millis> retry_after = {});
+  // How long before the run's next attempt: the task's delay, fixed or doubling (capped,
+  // shortened at random by up to 20%), and at least an answer's Retry-After up to the cap.
+  Millis retry_delay_locked(const Run& run, std::optional<Millis> retry_after);
   void finish_locked(const std::shared_ptr<Run>& run, ExecutionStatus status, std::string message);
   void skip_locked(const std::shared_ptr<Run>& run, std::string summary);
   void cancel_locked(Run& run);
@@ -232,6 +236,7 @@ class Engine {
   int running_ = 0;
   int held_ = 0;
   std::uint64_t next_attempt_ = 1;
+  std::mt19937_64 rng_{std::random_device{}()};  // retry backoff's random shortening
   // Moves when this member starts over: runs made before are dropped.
   std::uint64_t epoch_ = 0;
   Millis next_cleanup_ = 0;

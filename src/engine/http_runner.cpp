@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 
 #include "core/text.h"
 #include "cron/cron_expr.h"
@@ -41,6 +43,20 @@ struct GlobalInit {
 
 }  // namespace
 
+std::optional<Millis> retry_after_ms(const std::string& value) {
+  if (!value.empty() &&
+      std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (value.size() > 9) return Millis{86400} * 1000 * 365;  // far away: the cap decides
+    return std::stoll(value) * 1000;
+  }
+  const std::time_t at = curl_getdate(value.c_str(), nullptr);  // an HTTP date
+  if (at < 0) return std::nullopt;
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const Millis ms =
+      Millis{at} * 1000 - std::chrono::duration_cast<std::chrono::milliseconds>(now).count();
+  return std::max<Millis>(ms, 0);
+}
+
 std::string rfc3339(Millis t) {
   return cron::format_utc(cron::Instant{std::chrono::seconds{(t >= 0 ? t : t - 999) / 1000}});
 }
@@ -52,7 +68,8 @@ struct HttpRunner::Transfer {
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   std::string output;
-  std::string reason;  // of the last status line
+  std::string reason;       // of the last status line
+  std::string retry_after;  // of the last response, as sent
   char error[CURL_ERROR_SIZE] = {};
   std::string setup_error;
 
@@ -77,6 +94,7 @@ struct HttpRunner::Transfer {
       // "HTTP/1.1 404 Not Found": a new response (after a redirect) starts afresh.
       t->output.clear();
       t->reason.clear();
+      t->retry_after.clear();
       auto sp1 = line.find(' ');
       auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
       if (sp2 != std::string_view::npos) {
@@ -86,6 +104,18 @@ struct HttpRunner::Transfer {
         }
         t->reason = std::string(reason);
       }
+    }
+    constexpr std::string_view kRetryAfter = "retry-after:";
+    if (line.size() > kRetryAfter.size() &&
+        iequals(line.substr(0, kRetryAfter.size()), kRetryAfter)) {
+      std::string_view value = line.substr(kRetryAfter.size());
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() &&
+             (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+        value.remove_suffix(1);
+      }
+      t->retry_after = std::string(value);
     }
     return size * n;
   }
@@ -230,7 +260,12 @@ void HttpRunner::submit(std::vector<Job> jobs) {
     req.scheduled_for = attempt.scheduled_for;
     transfers.push_back(
         make_transfer(attempt.id, std::move(req), [done = std::move(done)](HttpResult r) {
-          done({r.ok, true, r.timed_out, std::move(r.summary), std::move(r.output)});
+          done({.ok = r.ok,
+                .retryable = true,
+                .timed_out = r.timed_out,
+                .message = std::move(r.summary),
+                .output = std::move(r.output),
+                .retry_after = r.retry_after_ms});
         }));
   }
   add(std::move(transfers));
@@ -291,6 +326,9 @@ void HttpRunner::finish(Transfer* t, int curl_code) {
   auto code = static_cast<CURLcode>(curl_code);
   if (code == CURLE_OK) {
     r.ok = status >= 200 && status < 300;
+    if ((status == 429 || status == 503) && !t->retry_after.empty()) {
+      r.retry_after_ms = retry_after_ms(t->retry_after);
+    }
     r.summary = "HTTP " + std::to_string(status) + (t->reason.empty() ? "" : " " + t->reason);
   } else if (code == CURLE_UNSUPPORTED_PROTOCOL) {
     r.summary = "only http and https URLs are allowed (also after a redirect)";

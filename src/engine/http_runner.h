@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +36,8 @@ struct HttpResult {
   int status = 0;       // 0 when no answer came
   std::string summary;  // "HTTP 200 OK", or why the request failed
   std::string output;   // the first 4 KiB of the body
+  // A 429 or 503 answer's Retry-After (seconds, or an HTTP date), in ms from now.
+  std::optional<Millis> retry_after_ms;
 };
 
 /// Runs HTTP requests for http tasks on one thread with libcurl's multi interface, so
@@ -86,6 +89,10 @@ class HttpRunner final : public Runner {
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
+
+/// A Retry-After value as milliseconds from now: whole seconds, or an HTTP date (past dates
+/// are 0). Nullopt if it is neither.
+std::optional<Millis> retry_after_ms(const std::string& value);
 
 /// "2026-03-08T07:00:00Z" for the X-Cronkit-Scheduled-For header.
 std::string rfc3339(Millis t);

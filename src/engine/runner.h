@@ -27,6 +27,9 @@ struct Outcome {
   bool timed_out = false;  // the runner gave up at the deadline
   std::string message;
   std::optional<std::string> output;
+  // How long the other side asked to be left alone (an HTTP answer's Retry-After): the
+  // next attempt waits at least this long, up to the task's retry_max_delay_seconds.
+  std::optional<Millis> retry_after;
 };
 
 /// Runs attempts of one task type: function tasks on a pool of threads, HTTP tasks on one

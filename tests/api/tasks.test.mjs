@@ -93,6 +93,8 @@ describe("tasks", () => {
       [{ ...fnTask, name: "" }, "name", /blank/],
       [{ ...fnTask, maxRetries: 1000 }, "maxRetries", /between 0 and 100/],
       [{ ...fnTask, surprise: true }, "surprise", /not a field/],
+      [{ ...fnTask, retryBackoff: "linear" }, "retryBackoff", /"fixed" or "exponential"/],
+      [{ ...fnTask, retryMaxDelaySeconds: 86401 }, "retryMaxDelaySeconds", /between 1 and 86400/],
       [
         { ...fnTask, cronExpression: "1,".repeat(50000) + "1 * * * *" },
         "cronExpression",
@@ -193,6 +195,21 @@ describe("tasks", () => {
       const e = await t.api("GET", `/api/scheduler/executions/${trig.json.data.executionId}`);
       assert.equal(e.status, 200, `trigger ${i}: ${e.text}`);
     }
+  });
+
+  test("retry backoff: fixed by default, exponential with its cap when asked", async () => {
+    const plain = (await t.api("POST", "/api/scheduler/tasks", fnTask)).json.data;
+    assert.equal(plain.retryBackoff, "fixed");
+    assert.equal(plain.retryMaxDelaySeconds, 3600);
+    const changed = await t.api("PUT", `/api/scheduler/tasks/${plain.id}`, {
+      retryBackoff: "exponential",
+      retryMaxDelaySeconds: 600,
+    });
+    assert.equal(changed.status, 200, changed.text);
+    const read = (await t.api("GET", `/api/scheduler/tasks/${plain.id}`)).json.data.task;
+    assert.equal(read.retryBackoff, "exponential");
+    assert.equal(read.retryMaxDelaySeconds, 600);
+    await t.api("DELETE", `/api/scheduler/tasks/${plain.id}`);
   });
 
   test("a page polled again changes as soon as its data does", async () => {

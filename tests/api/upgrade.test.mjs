@@ -15,7 +15,14 @@ const fixture = join(root, "tests/fixtures/schema-0001.db");
 const expected = JSON.parse(readFileSync(join(root, "tests/fixtures/schema-0001.json"), "utf8"));
 
 // Fields tasks gained after the first schema, as a task from before them has them.
-const gained = { command: null, workingDirectory: null, environment: null, commandInput: null };
+const gained = {
+  command: null,
+  workingDirectory: null,
+  environment: null,
+  commandInput: null,
+  retryBackoff: "fixed",
+  retryMaxDelaySeconds: 3600,
+};
 
 // `added`: tasks an earlier check created.
 async function checkKept(db, added = 0) {

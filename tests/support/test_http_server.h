@@ -9,6 +9,8 @@
 //   /echo             answers with the request it got
 //   /big              answers 10 MB
 //   /binary           answers bytes that are not UTF-8, and a NUL
+//   /retry-after/30   answers 503 with Retry-After: 30
+//   /retry-after-date answers 429 with a Retry-After an hour ahead, as an HTTP date
 //   /hang             never answers
 //   /reset            resets the connection
 #include <arpa/inet.h>
@@ -18,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <string>
@@ -207,6 +210,16 @@ class TestHttpServer {
         body += k + ": " + v + "\n";
       body += "\n" + req.body;
       respond(fd, 200, "OK", body);
+    } else if (p.starts_with("/retry-after/")) {
+      respond(fd, 503, "Service Unavailable", "busy", "Retry-After: " + p.substr(13) + "\r\n");
+    } else if (p == "/retry-after-date") {
+      const std::time_t later = std::time(nullptr) + 3600;
+      std::tm tm{};
+      gmtime_r(&later, &tm);
+      char date[64];
+      std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+      respond(fd, 429, "Too Many Requests", "slow down",
+              "Retry-After: " + std::string(date) + "\r\n");
     } else if (p == "/binary") {
       respond(fd, 200, "OK", std::string("PNG\x89\xff\xfe\0end\xC3", 11));
     } else if (p == "/big") {

@@ -50,9 +50,15 @@ test("create a function task, with the preview and the errors on the way", async
   await dialog.getByRole("heading", { name: "Edit weekly report" }).waitFor();
   assert.equal(await field(dialog, "Cron pattern").inputValue(), "0 9 * * 1");
   await field(dialog, "Retries").fill("3");
+  await dialog.getByRole("combobox", { name: "Retry backoff" }).click();
+  await page.getByRole("option", { name: /Exponential/ }).click();
+  await field(dialog, "Longest retry wait (s)").fill("120");
   await dialog.getByRole("button", { name: "Save" }).click();
   await dialog.waitFor({ state: "detached" });
-  assert.equal((await t.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task.maxRetries, 3);
+  const saved = (await t.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task;
+  assert.equal(saved.maxRetries, 3);
+  assert.equal(saved.retryBackoff, "exponential");
+  assert.equal(saved.retryMaxDelaySeconds, 120);
   assert.deepEqual(t.offsite, []);
 });
 

@@ -52,6 +52,14 @@ TEST_F(TaskSpecTest, AcceptsAFunctionTaskWithDefaults) {
   EXPECT_EQ(t->retry_delay_seconds, 60);
   EXPECT_EQ(t->timeout_seconds, 300);
   EXPECT_EQ(t->overlap_policy, OverlapPolicy::allow);
+  EXPECT_EQ(t->retry_backoff, RetryBackoff::fixed);
+  EXPECT_EQ(t->retry_max_delay_seconds, 3600);
+  auto exponential = create(
+      R"({"name":"n","cronExpression":"* * * * *","type":"function","functionName":"say",
+          "retryBackoff":"exponential","retryMaxDelaySeconds":600})");
+  ASSERT_TRUE(exponential.has_value());
+  EXPECT_EQ(exponential->retry_backoff, RetryBackoff::exponential);
+  EXPECT_EQ(exponential->retry_max_delay_seconds, 600);
 }
 
 TEST_F(TaskSpecTest, AcceptsAnHttpTaskWithEveryField) {
@@ -122,6 +130,10 @@ TEST_F(TaskSpecTest, NamesTheFieldAndTheReason) {
        "timeoutSeconds", "must be a number"},
       {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"enabled":2})", "enabled",
        "true, false, 0 or 1"},
+      {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"retryBackoff":"linear"})",
+       "retryBackoff", R"(must be "fixed" or "exponential")"},
+      {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"retryMaxDelaySeconds":0})",
+       "retryMaxDelaySeconds", "between 1 and 86400"},
       {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"overlapPolicy":"queue"})",
        "overlapPolicy", "allow"},
       {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"owner":"me"})", "owner",

@@ -792,3 +792,126 @@ TEST_F(EngineCommandTest, TheDeadlineEndsTheProgram) {
 
 }  // namespace
 }  // namespace cronkit::engine
+
+namespace cronkit::engine {
+namespace {
+
+// Retry policies. A retry's time is decided when its attempt fails, on the clock as it is
+// then; the tests read the moment from the engine's counters (the run waits, nothing runs)
+// and move the clock to just before and to the end of the window the policy allows.
+class EngineRetryTest : public EngineTest {
+ protected:
+  // Waits until `attempts` attempts have run and the run waits to retry; returns the
+  // clock's time then (when the retry was timed from).
+  Millis waiting_after(const std::function<int()>& attempts, int n) {
+    EXPECT_TRUE(eventually([&] {
+      auto c = engine_->counters();
+      return attempts() == n && c.running == 0 && c.waiting == 1;
+    })) << "attempt "
+        << n << " failed and waits";
+    return clock_.now();
+  }
+  // The next attempt starts no sooner than `earliest` and by `latest` after `from`.
+  void next_attempt_between(const std::function<int()>& attempts, int n, Millis from,
+                            Millis earliest, Millis latest) {
+    clock_.set(from + earliest - 1);
+    ASSERT_TRUE(engine_->processed_until(clock_.now()));
+    EXPECT_EQ(engine_->counters().running + attempts(), n)
+        << "attempt " << n + 1 << " started before " << earliest << " ms";
+    clock_.set(from + latest);
+    EXPECT_TRUE(eventually([&] { return attempts() == n + 1; }))
+        << "attempt " << n + 1 << " did not start by " << latest << " ms";
+  }
+};
+
+TEST_F(EngineRetryTest, ExponentialBackoffDoublesUpToTheCapShortenedAtRandom) {
+  std::atomic<int> calls{0};
+  registry_.add("always-fails", [&](const TaskContext&) {
+    ++calls;
+    return TaskResult{false, "no"};
+  });
+  start();
+  Task t = add("0 0 0 1 1 *", "always-fails", [](Task& x) {
+    x.max_retries = 4;
+    x.retry_delay_seconds = 10;
+    x.retry_backoff = RetryBackoff::exponential;
+    x.retry_max_delay_seconds = 25;
+  });
+  engine_->trigger(t);
+  const auto attempts = [&] { return calls.load(); };
+  // 10 s, 20 s, then 40 s and 80 s capped at 25 s; each shortened by up to 20%.
+  const Millis expected[] = {10000, 20000, 25000, 25000};
+  for (int n = 1; n <= 4; ++n) {
+    const Millis failed_at = waiting_after(attempts, n);
+    const Millis full = expected[n - 1];
+    next_attempt_between(attempts, n, failed_at, full * 8 / 10, full);
+  }
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_EQ(finished(t)[0].attempts, 5);
+  EXPECT_EQ(finished(t)[0].status, ExecutionStatus::failed);
+}
+
+TEST_F(EngineRetryTest, FixedBackoffIsExactlyTheDelay) {
+  std::atomic<int> calls{0};
+  registry_.add("always-fails", [&](const TaskContext&) {
+    ++calls;
+    return TaskResult{false, "no"};
+  });
+  start();
+  Task t = add("0 0 0 1 1 *", "always-fails", [](Task& x) {
+    x.max_retries = 2;
+    x.retry_delay_seconds = 7;
+    x.retry_max_delay_seconds = 1;  // the cap is for exponential backoff and Retry-After
+  });
+  engine_->trigger(t);
+  const auto attempts = [&] { return calls.load(); };
+  for (int n = 1; n <= 2; ++n) {
+    const Millis failed_at = waiting_after(attempts, n);
+    next_attempt_between(attempts, n, failed_at, 7000, 7000);
+  }
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+}
+
+class EngineRetryAfterTest : public EngineRetryTest {
+ protected:
+  cronkit::testing::TestHttpServer server_;
+};
+
+TEST_F(EngineRetryAfterTest, RetryAfterHoldsTheNextAttemptBackUpToTheCap) {
+  start();
+  auto task = [&](const std::string& path, int cap) {
+    return add("0 0 0 1 1 *", "", [&](Task& x) {
+      x.type = TaskType::http;
+      x.function_name.reset();
+      x.http_url = server_.url(path);
+      x.max_retries = 1;
+      x.retry_delay_seconds = 1;
+      x.retry_max_delay_seconds = cap;
+    });
+  };
+  const auto requests = [&](const std::string& path) {
+    return [this, path] {
+      int n = 0;
+      for (const auto& r : server_.requests())
+        n += r.path == path;
+      return n;
+    };
+  };
+  // 503 with Retry-After: 30 -> the retry waits 30 s instead of 1 s.
+  Task held = task("/retry-after/30", 3600);
+  engine_->trigger(held);
+  Millis failed_at = waiting_after(requests("/retry-after/30"), 1);
+  next_attempt_between(requests("/retry-after/30"), 1, failed_at, 30000, 30000);
+  ASSERT_TRUE(eventually([&] { return has_finished(held, 1); }));
+  EXPECT_EQ(finished(held)[0].error_message, "HTTP 503 Service Unavailable");
+
+  // The cap bounds it: 20 s, not 30.
+  Task capped = task("/retry-after/31", 20);
+  engine_->trigger(capped);
+  failed_at = waiting_after(requests("/retry-after/31"), 1);
+  next_attempt_between(requests("/retry-after/31"), 1, failed_at, 20000, 20000);
+  ASSERT_TRUE(eventually([&] { return has_finished(capped, 1); }));
+}
+
+}  // namespace
+}  // namespace cronkit::engine

@@ -150,6 +150,21 @@ TEST_F(HttpRunnerTest, BinaryOutputIsKeptAsPrintableText) {
             "end\xEF\xBF\xBD");
 }
 
+TEST_F(HttpRunnerTest, ReadsRetryAfterOfA503Or429) {
+  auto seconds = run(get("/retry-after/30"));
+  EXPECT_FALSE(seconds.ok);
+  EXPECT_EQ(seconds.retry_after_ms, 30000);
+  auto date = run(get("/retry-after-date"));
+  EXPECT_EQ(date.status, 429);
+  ASSERT_TRUE(date.retry_after_ms);
+  EXPECT_NEAR(static_cast<double>(*date.retry_after_ms), 3600000.0, 5000.0);
+  EXPECT_FALSE(run(get("/status/503")).retry_after_ms) << "none sent";
+  EXPECT_EQ(retry_after_ms("0"), 0);
+  EXPECT_EQ(retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT"), 0) << "in the past";
+  EXPECT_FALSE(retry_after_ms("soon"));
+  EXPECT_FALSE(retry_after_ms("-5"));
+}
+
 TEST_F(HttpRunnerTest, RejectsBadHeaders) {
   HttpRequest req = get("/echo");
   req.headers_json = R"({"X-Bad":"a\r\nInjected: yes"})";

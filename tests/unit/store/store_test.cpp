@@ -126,6 +126,8 @@ TEST_P(SqliteStoreTest, CreatesItsDirectoryAndRecordsMigrations) {
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.int64(0), 2);
   EXPECT_EQ(s.text(1), "0002_command_tasks.sql");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.text(1), "0003_retry_backoff.sql");
   EXPECT_FALSE(s.step());
   auto& mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
@@ -136,7 +138,7 @@ TEST_P(StoreTest, ReopeningAppliesNothing) {
   store_.reset();
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 2);
+  EXPECT_EQ(again->version_before, 3);
   EXPECT_TRUE(again->applied.empty());
 }
 
@@ -145,7 +147,7 @@ TEST_P(StoreTest, RefusesANewerDatabase) {
   exec_directly("INSERT INTO schema_migrations VALUES (42, '0042_future.sql', 0)");
   auto opened = open_store(url_);
   ASSERT_FALSE(opened);
-  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (2)"),
+  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (3)"),
             std::string::npos)
       << opened.error();
 }
@@ -176,6 +178,8 @@ TEST_P(StoreTest, TaskRoundTripsEveryField) {
   t.retry_delay_seconds = 5;
   t.timeout_seconds = 9;
   t.overlap_policy = OverlapPolicy::replace;
+  t.retry_backoff = RetryBackoff::exponential;
+  t.retry_max_delay_seconds = 120;
   t.updated_at = 2000;
   ASSERT_TRUE(store_->update_task(t));
   EXPECT_EQ(store_->get_task(t.id), t);
@@ -644,7 +648,7 @@ TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   EXPECT_EQ(opened, 4);
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 2);
+  EXPECT_EQ(again->version_before, 3);
   EXPECT_TRUE(again->applied.empty());
 }
 

@@ -1,6 +1,6 @@
 // The create/edit form's model: a draft of every editable field, checks that the browser
 // can make before the server does (JSON that does not parse), and the request body.
-import type { HttpMethod, OverlapPolicy, Task, TaskType } from "./types";
+import type { HttpMethod, OverlapPolicy, RetryBackoff, Task, TaskType } from "./types";
 
 export interface TaskDraft {
   name: string;
@@ -22,6 +22,8 @@ export interface TaskDraft {
   enabled: boolean;
   maxRetries: number;
   retryDelaySeconds: number;
+  retryBackoff: RetryBackoff;
+  retryMaxDelaySeconds: number;
   timeoutSeconds: number;
   overlapPolicy: OverlapPolicy;
 }
@@ -61,6 +63,8 @@ export function draftFrom(task: Task | null, functions: string[] = []): TaskDraf
     enabled: task?.enabled ?? true,
     maxRetries: task?.maxRetries ?? 0,
     retryDelaySeconds: task?.retryDelaySeconds ?? 60,
+    retryBackoff: task?.retryBackoff ?? "fixed",
+    retryMaxDelaySeconds: task?.retryMaxDelaySeconds ?? 3600,
     timeoutSeconds: task?.timeoutSeconds ?? 300,
     overlapPolicy: task?.overlapPolicy ?? "allow",
   };
@@ -169,6 +173,8 @@ export function requestBody(d: TaskDraft): Record<string, unknown> {
     enabled: d.enabled,
     maxRetries: Number(d.maxRetries),
     retryDelaySeconds: Number(d.retryDelaySeconds),
+    retryBackoff: d.retryBackoff,
+    retryMaxDelaySeconds: Number(d.retryMaxDelaySeconds),
     timeoutSeconds: Number(d.timeoutSeconds),
     overlapPolicy: d.overlapPolicy,
   };

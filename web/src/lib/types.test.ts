@@ -9,6 +9,7 @@ import {
   executionStatuses,
   httpMethods,
   overlapPolicies,
+  retryBackoffs,
   statsFields,
   taskFields,
   taskTypes,
@@ -60,6 +61,7 @@ describe("types.ts matches openapi.json", () => {
     expect([...taskTypes]).toEqual(values(property("Task", "type")));
     expect([...taskTypes]).toEqual(values(property("TaskInput", "type")));
     expect([...overlapPolicies]).toEqual(values(property("TaskInput", "overlapPolicy")));
+    expect([...retryBackoffs]).toEqual(values(property("TaskInput", "retryBackoff")));
     expect([...httpMethods]).toEqual(values(property("TaskInput", "httpMethod")));
     expect([...executionStatuses]).toEqual(values(property("Execution", "status")));
     expect([...executionStatuses]).toEqual(values(parameter("/api/scheduler/executions", "status")));

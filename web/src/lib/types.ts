@@ -9,6 +9,8 @@ export const taskTypes = ["function", "http", "command"] as const;
 export type TaskType = (typeof taskTypes)[number];
 export const overlapPolicies = ["allow", "skip", "replace"] as const;
 export type OverlapPolicy = (typeof overlapPolicies)[number];
+export const retryBackoffs = ["fixed", "exponential"] as const;
+export type RetryBackoff = (typeof retryBackoffs)[number];
 export const httpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export type HttpMethod = (typeof httpMethods)[number];
 export const executionStatuses = ["queued", "running", "success", "failed", "timed_out", "skipped"] as const;
@@ -37,6 +39,8 @@ export interface Task {
   enabled: boolean;
   maxRetries: number;
   retryDelaySeconds: number;
+  retryBackoff: RetryBackoff;
+  retryMaxDelaySeconds: number;
   timeoutSeconds: number;
   overlapPolicy: OverlapPolicy;
   createdAt: number;
@@ -67,6 +71,8 @@ export const taskFields = {
   enabled: true,
   maxRetries: true,
   retryDelaySeconds: true,
+  retryBackoff: true,
+  retryMaxDelaySeconds: true,
   timeoutSeconds: true,
   overlapPolicy: true,
   createdAt: true,
