@@ -538,12 +538,24 @@ Response Api::toggle_task(Call& c) {
     throw Failure{http::status::bad_request, "the body must be {\"enabled\": true or false}",
                   to_json(FieldErrors{{"enabled", "is required and must be a boolean"}})};
   }
-  if (o->size() != 1) {
-    for (const auto& [k, v] : *o) {
-      if (k != "enabled") invalid({{std::string(k), "is not a field of a toggle"}});
+  std::optional<std::string> note;
+  for (const auto& [k, v] : *o) {
+    if (k == "enabled") continue;
+    if (k != "note") invalid({{std::string(k), "is not a field of a toggle"}});
+    if (v.is_null()) continue;
+    const auto* text = v.if_string();
+    if (!text) invalid({{"note", "must be a string or null"}});
+    if (enabled->get_bool()) invalid({{"note", "is only taken when pausing (enabled: false)"}});
+    if (utf8_length(*text) > kMaxPauseNoteChars) {
+      invalid({{"note", "must be at most " + std::to_string(kMaxPauseNoteChars) + " characters"}});
     }
+    if (std::any_of(text->begin(), text->end(),
+                    [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; })) {
+      invalid({{"note", "must not contain control characters"}});
+    }
+    note.emplace(text->data(), text->size());
   }
-  auto task = tasks_.set_enabled(c.id(), enabled->get_bool());
+  auto task = tasks_.set_enabled(c.id(), enabled->get_bool(), std::move(note));
   if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
   return ok_record(*task);
 }

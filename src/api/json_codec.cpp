@@ -38,6 +38,8 @@ void write_fields(JsonWriter& w, const Task& t) {
   w.key("overlapPolicy").value(to_string(t.overlap_policy));
   w.key("createdAt").value(t.created_at);
   w.key("updatedAt").value(t.updated_at);
+  w.key("pausedNote").value(t.paused_note);
+  w.key("pausedAt").value(t.paused_at);
 }
 
 void write_fields(JsonWriter& w, const Execution& e) {

@@ -22,8 +22,9 @@ using FieldErrors = std::vector<FieldError>;
 
 /// Limits of the task fields, shared by the validator and the API description.
 inline constexpr std::size_t kMaxNameChars = 200;
-inline constexpr std::size_t kMaxCronChars = 1024;    // cronExpression
-inline constexpr std::size_t kMaxTextBytes = 262144;  // functionPayload, httpBody
+inline constexpr std::size_t kMaxCronChars = 1024;
+inline constexpr std::size_t kMaxPauseNoteChars = 500;  // a toggle's note    // cronExpression
+inline constexpr std::size_t kMaxTextBytes = 262144;    // functionPayload, httpBody
 inline constexpr int kMaxRetries = 100;
 inline constexpr int kMaxSeconds = 86400;
 inline constexpr std::size_t kMaxUrlBytes = 8192;

@@ -63,6 +63,9 @@ struct Task {
   OverlapPolicy overlap_policy = OverlapPolicy::allow;
   Millis created_at = 0;
   Millis updated_at = 0;
+  // While paused: since when, and why (given when pausing, or written by cronkit).
+  std::optional<std::string> paused_note;
+  std::optional<Millis> paused_at;
 
   bool operator==(const Task&) const = default;
 };

@@ -15,6 +15,8 @@ Task TaskService::create(Task task) {
   const Millis now = clock_.now();
   task.id = new_id(now);
   task.created_at = task.updated_at = now;
+  task.paused_note.reset();
+  task.paused_at = task.enabled ? std::nullopt : std::optional<Millis>{now};
   store_.insert_task(task);
   engine_.schedule(task);
   if (announce_) announce_("task.created", task);
@@ -25,13 +27,27 @@ std::optional<Task> TaskService::update(std::string_view id, const Change& chang
   std::lock_guard lock{changes_};
   auto current = store_.get_task(id);
   if (!current) return std::nullopt;
-  return apply(change(*current));
+  Task changed = change(*current);
+  if (changed.enabled != current->enabled) {
+    changed.paused_note.reset();  // a pause through an update gives no reason
+    changed.paused_at = changed.enabled ? std::nullopt : std::optional<Millis>{clock_.now()};
+  }
+  return apply(std::move(changed));
 }
 
-std::optional<Task> TaskService::set_enabled(std::string_view id, bool enabled) {
+std::optional<Task> TaskService::set_enabled(std::string_view id, bool enabled,
+                                             std::optional<std::string> note) {
   std::lock_guard lock{changes_};
   auto task = store_.get_task(id);
   if (!task) return std::nullopt;
+  if (enabled) {
+    task->paused_note.reset();
+    task->paused_at.reset();
+  } else {
+    // Paused again: a new note replaces the old one; the pause keeps its start.
+    if (task->enabled || !task->paused_at) task->paused_at = clock_.now();
+    if (note) task->paused_note = std::move(note);
+  }
   task->enabled = enabled;
   return apply(std::move(*task));
 }

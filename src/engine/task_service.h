@@ -34,7 +34,9 @@ class TaskService {
   /// Replaces task `id` by what `change` makes of it; nullopt if there is no such task.
   std::optional<Task> update(std::string_view id, const Change& change);
   /// Pauses or resumes task `id`; nullopt if there is no such task.
-  std::optional<Task> set_enabled(std::string_view id, bool enabled);
+  /// Pauses (with an optional note saying why) or resumes, which clears the note.
+  std::optional<Task> set_enabled(std::string_view id, bool enabled,
+                                  std::optional<std::string> note = {});
   /// Deletes task `id` with its executions; the task as it was, or nullopt if none.
   std::optional<Task> remove(std::string_view id);
 

@@ -24,10 +24,10 @@ inline constexpr std::string_view kTaskColumns =
     "id, name, cron_expression, timezone, type, function_name, function_payload, http_method, "
     "http_url, http_headers, http_body, catch_up, enabled, max_retries, retry_delay_seconds, "
     "timeout_seconds, overlap_policy, created_at, updated_at, command, working_directory, "
-    "environment, command_input, retry_backoff, retry_max_delay_seconds";
+    "environment, command_input, retry_backoff, retry_max_delay_seconds, paused_note, paused_at";
 
 /// How many columns kTaskColumns names.
-inline constexpr int kTaskColumnCount = 25;
+inline constexpr int kTaskColumnCount = 27;
 
 inline constexpr std::string_view kExecutionColumns =
     "id, task_id, status, \"trigger\", scheduled_for, queued_at, started_at, finished_at, "
@@ -74,6 +74,8 @@ Task read_task(const Row& r) {
   t.command_input = r.optional_text(22);
   t.retry_backoff = must(parse_retry_backoff(r.text(23)), "retry backoff");
   t.retry_max_delay_seconds = static_cast<int>(r.int64(24));
+  t.paused_note = r.optional_text(25);
+  t.paused_at = r.optional_int64(26);
   return t;
 }
 
@@ -105,6 +107,8 @@ void task_values(const Task& t, Sink&& add) {
   add(t.command_input);
   add(to_string(t.retry_backoff));
   add(std::int64_t{t.retry_max_delay_seconds});
+  add(t.paused_note);
+  add(t.paused_at);
 }
 
 /// An execution from a row whose columns are kExecutionColumns.

@@ -212,6 +212,43 @@ describe("tasks", () => {
     await t.api("DELETE", `/api/scheduler/tasks/${plain.id}`);
   });
 
+  test("a pause can say why; resuming clears it", async () => {
+    const task = (await t.api("POST", "/api/scheduler/tasks", fnTask)).json.data;
+    assert.equal(task.pausedNote, null);
+    assert.equal(task.pausedAt, null);
+    const before = Date.now();
+    const paused = await t.api("POST", `/api/scheduler/tasks/${task.id}/toggle`, {
+      enabled: false,
+      note: "waiting for the vendor",
+    });
+    assert.equal(paused.status, 200, paused.text);
+    assert.equal(paused.json.data.enabled, false);
+    assert.equal(paused.json.data.pausedNote, "waiting for the vendor");
+    assert.ok(paused.json.data.pausedAt >= before - 1000);
+    const read = (await t.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task;
+    assert.equal(read.pausedNote, "waiting for the vendor");
+    for (const [body, message] of [
+      [{ enabled: true, note: "x" }, /only taken when pausing/],
+      [{ enabled: false, note: 7 }, /must be a string or null/],
+      [{ enabled: false, note: "n".repeat(501) }, /at most 500 characters/],
+      [{ enabled: false, note: "line\nbreak" }, /control characters/],
+    ]) {
+      const res = await t.api("POST", `/api/scheduler/tasks/${task.id}/toggle`, body);
+      assert.equal(res.status, 422, JSON.stringify(body));
+      assert.equal(res.json.data[0].field, "note");
+      assert.match(res.json.data[0].message, message);
+    }
+    const resumed = (await t.api("POST", `/api/scheduler/tasks/${task.id}/toggle`, { enabled: true })).json
+      .data;
+    assert.equal(resumed.pausedNote, null);
+    assert.equal(resumed.pausedAt, null);
+    // Paused through an update: since when, and no reason given.
+    const updated = (await t.api("PUT", `/api/scheduler/tasks/${task.id}`, { enabled: false })).json.data;
+    assert.equal(updated.pausedNote, null);
+    assert.ok(updated.pausedAt >= before - 1000);
+    await t.api("DELETE", `/api/scheduler/tasks/${task.id}`);
+  });
+
   test("a page polled again changes as soon as its data does", async () => {
     const path = "/api/scheduler/tasks?page=1&pageSize=3";
     // Runs that earlier tests started are over first: their end would change the page.

@@ -22,6 +22,8 @@ const gained = {
   commandInput: null,
   retryBackoff: "fixed",
   retryMaxDelaySeconds: 3600,
+  pausedNote: null,
+  pausedAt: null,
 };
 
 // `added`: tasks an earlier check created.

@@ -36,10 +36,23 @@ test("a task's detail: configuration, next runs, live history, output; then all 
   await page.getByText("Execution", { exact: true }).waitFor();
   await screenshot(page, "task-detail");
 
+  // Pausing asks why; the note shows until the task is resumed.
   await page.getByRole("button", { name: "Pause" }).click();
+  const pause = page.getByRole("dialog");
+  await pause.getByLabel("Why (optional)").fill("waiting for the vendor");
+  await pause.getByRole("button", { name: "Pause" }).click();
   await page.getByText("Paused: nothing is scheduled.").waitFor();
+  const note = page.getByTestId("pause-note");
+  await note.getByText("waiting for the vendor").waitFor();
+  await note.getByText(/^Paused since /).waitFor();
+  assert.equal(
+    (await t.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task.pausedNote,
+    "waiting for the vendor",
+  );
+  await screenshot(page, "task-paused");
   await page.getByRole("button", { name: "Resume" }).click();
   await page.getByTestId("next-runs").waitFor();
+  await note.waitFor({ state: "detached" });
 
   // Every execution, filtered by status; the task named, not just its id.
   await page.getByRole("link", { name: "All executions" }).click();

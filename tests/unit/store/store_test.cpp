@@ -128,6 +128,8 @@ TEST_P(SqliteStoreTest, CreatesItsDirectoryAndRecordsMigrations) {
   EXPECT_EQ(s.text(1), "0002_command_tasks.sql");
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.text(1), "0003_retry_backoff.sql");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.text(1), "0004_pause_notes.sql");
   EXPECT_FALSE(s.step());
   auto& mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
@@ -138,7 +140,7 @@ TEST_P(StoreTest, ReopeningAppliesNothing) {
   store_.reset();
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 3);
+  EXPECT_EQ(again->version_before, 4);
   EXPECT_TRUE(again->applied.empty());
 }
 
@@ -147,7 +149,7 @@ TEST_P(StoreTest, RefusesANewerDatabase) {
   exec_directly("INSERT INTO schema_migrations VALUES (42, '0042_future.sql', 0)");
   auto opened = open_store(url_);
   ASSERT_FALSE(opened);
-  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (3)"),
+  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (4)"),
             std::string::npos)
       << opened.error();
 }
@@ -180,6 +182,9 @@ TEST_P(StoreTest, TaskRoundTripsEveryField) {
   t.overlap_policy = OverlapPolicy::replace;
   t.retry_backoff = RetryBackoff::exponential;
   t.retry_max_delay_seconds = 120;
+  t.enabled = false;
+  t.paused_note = "waiting for the vendor";
+  t.paused_at = 1500;
   t.updated_at = 2000;
   ASSERT_TRUE(store_->update_task(t));
   EXPECT_EQ(store_->get_task(t.id), t);
@@ -648,7 +653,7 @@ TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   EXPECT_EQ(opened, 4);
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 3);
+  EXPECT_EQ(again->version_before, 4);
   EXPECT_TRUE(again->applied.empty());
 }
 

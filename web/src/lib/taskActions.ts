@@ -39,10 +39,12 @@ export function useTaskActions() {
     }
   }
 
-  /// Pauses or resumes; the task as it is now, or null if that failed.
-  async function setEnabled(task: Task, enabled: boolean): Promise<Task | null> {
+  /// Pauses (with an optional note saying why) or resumes; the task as it is now, or null
+  /// if that failed.
+  async function setEnabled(task: Task, enabled: boolean, note?: string): Promise<Task | null> {
     try {
-      return await api<Task>("POST", `/api/scheduler/tasks/${task.id}/toggle`, { enabled });
+      const body = !enabled && note?.trim() ? { enabled, note: note.trim() } : { enabled };
+      return await api<Task>("POST", `/api/scheduler/tasks/${task.id}/toggle`, body);
     } catch (e) {
       failed(`Cannot change ${task.name}`, e);
       return null;

@@ -64,6 +64,8 @@ describe("command tasks in the form", () => {
       id: "t",
       createdAt: 0,
       updatedAt: 0,
+      pausedNote: null,
+      pausedAt: null,
       functionName: null,
       functionPayload: null,
       httpMethod: null,

@@ -45,6 +45,9 @@ export interface Task {
   overlapPolicy: OverlapPolicy;
   createdAt: number;
   updatedAt: number;
+  /** While paused: why (as given when pausing), and since when. */
+  pausedNote: string | null;
+  pausedAt: number | null;
   nextRun?: number | null;
   lastStatus?: ExecutionStatus | null;
 }
@@ -77,6 +80,8 @@ export const taskFields = {
   overlapPolicy: true,
   createdAt: true,
   updatedAt: true,
+  pausedNote: true,
+  pausedAt: true,
   nextRun: true,
   lastStatus: true,
 } as const satisfies Fields<Task>;
