@@ -620,7 +620,8 @@ Response Api::preview(Call& c) {
   if (!o) invalid({{"body", "must be a JSON object"}});
   FieldErrors errors;
   for (const auto& [k, v] : *o) {
-    if (k != "cronExpression" && k != "timezone" && k != "count") {
+    if (k != "cronExpression" && k != "timezone" && k != "count" && k != "startAt" &&
+        k != "endAt") {
       errors.push_back({std::string(k), "is not a field of a preview"});
     }
   }
@@ -650,6 +651,18 @@ Response Api::preview(Call& c) {
           {"count", "must be a whole number from 1 to " + std::to_string(kMaxPreview)});
     }
   }
+  // The task's window, if the preview is for one: runs only within it.
+  std::optional<Millis> window[2];
+  for (int i = 0; i < 2; ++i) {
+    const char* name = i == 0 ? "startAt" : "endAt";
+    if (auto* v = o->if_contains(name); v && !v->is_null()) {
+      if (v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= kMaxEpochMs) {
+        window[i] = v->get_int64();
+      } else {
+        errors.push_back({name, "must be a whole number of milliseconds since 1970, or null"});
+      }
+    }
+  }
   if (!errors.empty()) invalid(std::move(errors));
   auto zone = cron::Zone::find(zone_name);
   if (!zone) invalid({{"timezone", zone.error()}});
@@ -660,11 +673,14 @@ Response Api::preview(Call& c) {
                                            {"message", expr.error().describe()},
                                            {"column", expr.error().column}}}};
   }
-  const Millis now = clock_.now();
+  const Millis now = std::max(clock_.now(), window[0] ? *window[0] - 1 : Millis{0});
   json::array next;
   auto from = cron::Instant{std::chrono::seconds{now / 1000}};
-  for (auto t : expr->next_n(from, **zone, static_cast<std::size_t>(count)))
-    next.push_back(t.time_since_epoch().count() * 1000);
+  for (auto t : expr->next_n(from, **zone, static_cast<std::size_t>(count))) {
+    const Millis at = t.time_since_epoch().count() * 1000;
+    if (window[1] && at > *window[1]) break;
+    next.push_back(at);
+  }
   return ok(json::object{{"cronExpression", pattern},
                          {"canonical", expr->canonical()},
                          {"timezone", zone_name},

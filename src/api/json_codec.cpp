@@ -34,6 +34,8 @@ void write_fields(JsonWriter& w, const Task& t) {
   w.key("retryDelaySeconds").value(t.retry_delay_seconds);
   w.key("retryBackoff").value(to_string(t.retry_backoff));
   w.key("retryMaxDelaySeconds").value(t.retry_max_delay_seconds);
+  w.key("startAt").value(t.start_at);
+  w.key("endAt").value(t.end_at);
   w.key("timeoutSeconds").value(t.timeout_seconds);
   w.key("overlapPolicy").value(to_string(t.overlap_policy));
   w.key("createdAt").value(t.created_at);

@@ -20,17 +20,15 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::array<std::string_view, 22> kFields = {"retryBackoff",   "retryMaxDelaySeconds",
-                                                      "name",           "cronExpression",
-                                                      "timezone",       "type",
-                                                      "functionName",   "functionPayload",
-                                                      "httpMethod",     "httpUrl",
-                                                      "httpHeaders",    "httpBody",
-                                                      "catchUp",        "enabled",
-                                                      "maxRetries",     "retryDelaySeconds",
-                                                      "timeoutSeconds", "overlapPolicy",
-                                                      "command",        "workingDirectory",
-                                                      "environment",    "commandInput"};
+// clang-format off
+constexpr std::array<std::string_view, 24> kFields = {
+    "name", "cronExpression", "timezone", "type",
+    "functionName", "functionPayload",
+    "httpMethod", "httpUrl", "httpHeaders", "httpBody",
+    "command", "workingDirectory", "environment", "commandInput",
+    "catchUp", "enabled", "maxRetries", "retryDelaySeconds", "retryBackoff",
+    "retryMaxDelaySeconds", "timeoutSeconds", "overlapPolicy", "startAt", "endAt"};
+// clang-format on
 
 constexpr std::array<std::string_view, 5> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
@@ -200,6 +198,23 @@ class Reader {
     out = json::serialize(*o);
   }
 
+  // An instant in epoch ms, or null for none.
+  void instant(std::string_view field, std::optional<std::int64_t>& out) {
+    auto* v = body_.if_contains(field);
+    if (!v) return;
+    if (v->is_null()) {
+      out.reset();
+    } else if (v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= kMaxEpochMs) {
+      out = v->get_int64();
+    } else if (v->is_int64() || v->is_uint64() || v->is_double()) {
+      fail(std::string(field), "must be a whole number of milliseconds since 1970 (0 to " +
+                                   std::to_string(kMaxEpochMs) + "), or null");
+    } else {
+      fail(std::string(field),
+           "must be a number (epoch milliseconds) or null, not " + std::string(kind_of(*v)));
+    }
+  }
+
   void flag(std::string_view field, bool& out) {
     if (auto* v = body_.if_contains(field)) {
       if (auto* b = v->if_bool()) {
@@ -354,6 +369,9 @@ void check(const Task& t, const Registry& registry, FieldErrors& errors) {
   if (t.command_input && t.command_input->size() > kMaxInputBytes) {
     fail("commandInput", "must be at most " + std::to_string(kMaxInputBytes) + " bytes");
   }
+  if (t.start_at && t.end_at && *t.end_at < *t.start_at) {
+    fail("endAt", "must not be before startAt");
+  }
   if (has_error(errors, "type")) return;  // what else is needed depends on the type
   if (t.type == TaskType::function) {
     if (!t.function_name || t.function_name->empty()) {
@@ -415,6 +433,8 @@ std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool c
   r.integer("retryDelaySeconds", task.retry_delay_seconds, 1, kMaxSeconds);
   r.integer("timeoutSeconds", task.timeout_seconds, 1, kMaxSeconds);
   r.integer("retryMaxDelaySeconds", task.retry_max_delay_seconds, 1, kMaxSeconds);
+  r.instant("startAt", task.start_at);
+  r.instant("endAt", task.end_at);
   if (auto* v = o->if_contains("retryBackoff")) {
     auto* str = v->if_string();
     auto backoff = str ? parse_retry_backoff(std::string_view{*str}) : std::nullopt;

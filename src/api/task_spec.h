@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <cstdint>
 #include <expected>
 #include <string>
 #include <string_view>
@@ -27,6 +28,7 @@ inline constexpr std::size_t kMaxPauseNoteChars = 500;  // a toggle's note    //
 inline constexpr std::size_t kMaxTextBytes = 262144;    // functionPayload, httpBody
 inline constexpr int kMaxRetries = 100;
 inline constexpr int kMaxSeconds = 86400;
+inline constexpr std::int64_t kMaxEpochMs = 253402300799999;  // 9999-12-31T23:59:59.999Z
 inline constexpr std::size_t kMaxUrlBytes = 8192;
 inline constexpr std::size_t kMaxHeadersBytes = 16384;  // httpHeaders, as JSON text
 inline constexpr std::size_t kMaxCommandItems = 256;

@@ -61,6 +61,8 @@ struct ScheduleSpec {
   std::string timezone;
   bool catch_up = false;
   Millis created_at = 0;
+  std::optional<Millis> start_at;  // Task::start_at, end_at
+  std::optional<Millis> end_at;
 };
 
 /// One row of a group commit: a new execution, or a new state of an existing one.

@@ -59,6 +59,9 @@ struct Task {
   // an HTTP answer's Retry-After may hold a retry back.
   RetryBackoff retry_backoff = RetryBackoff::fixed;
   int retry_max_delay_seconds = 3600;
+  // No firing before start_at or after end_at (epoch ms; unbounded when absent).
+  std::optional<Millis> start_at;
+  std::optional<Millis> end_at;
   int timeout_seconds = 300;
   OverlapPolicy overlap_policy = OverlapPolicy::allow;
   Millis created_at = 0;

@@ -172,7 +172,8 @@ void Engine::schedule(const Task& task) {
     timetable_.remove(task.id);
     return;
   }
-  timetable_.set(task.id, std::move(*expr), zone->get(), task.catch_up, now);
+  timetable_.set(task.id, std::move(*expr), zone->get(), task.catch_up, now,
+                 {task.start_at, task.end_at});
   wake_.notify_one();
 }
 

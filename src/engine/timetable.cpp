@@ -1,5 +1,7 @@
 #include "engine/timetable.h"
 
+#include <algorithm>
+
 namespace cronkit::engine {
 namespace {
 
@@ -20,8 +22,17 @@ Millis to_millis(cron::Instant t) {
 }
 
 Millis Timetable::Slot::next_after(Millis t) const {
-  auto n = expr.next_after(to_instant(t), *zone);
-  return n ? to_millis(*n) : kNever;
+  // Strictly after t, and at or after start: search from just before the start.
+  const Millis from = start != kNever ? std::max(t, start - 1) : t;
+  auto n = expr.next_after(to_instant(from), *zone);
+  if (!n || !within(to_millis(*n))) return kNever;
+  return to_millis(*n);
+}
+
+std::optional<Millis> Timetable::Slot::latest_until(Millis t) const {
+  auto last = expr.prev_before(to_instant(std::min(t, end)) + seconds{1}, *zone);
+  if (!last || !within(to_millis(*last))) return std::nullopt;
+  return to_millis(*last);
 }
 
 void Timetable::reserve(std::size_t n) {
@@ -50,18 +61,16 @@ std::vector<DueFiring> Timetable::load(const std::vector<ScheduleSpec>& specs, M
       z = zones.emplace(spec.timezone, found ? found->get() : nullptr).first;
     }
     if (!p->second || !z->second) continue;
-    set(spec.id, *p->second, z->second, spec.catch_up, now);
+    set(spec.id, *p->second, z->second, spec.catch_up, now, {spec.start_at, spec.end_at});
     if (!spec.catch_up) continue;
-    auto last = p->second->prev_before(to_instant(now) + seconds{1}, *z->second);
-    if (last && to_millis(*last) > spec.created_at) {
-      catch_ups.push_back({spec.id, to_millis(*last), Trigger::catch_up});
-    }
+    auto last = slots_[index_.find(spec.id)->second].latest_until(now);
+    if (last && *last > spec.created_at) catch_ups.push_back({spec.id, *last, Trigger::catch_up});
   }
   return catch_ups;
 }
 
 void Timetable::set(const std::string& task_id, cron::CronExpr expr, const cron::Zone* zone,
-                    bool catch_up, Millis now) {
+                    bool catch_up, Millis now, Window window) {
   auto [it, added] = index_.try_emplace(task_id, 0);
   if (added) {
     if (free_slots_.empty()) {
@@ -77,6 +86,8 @@ void Timetable::set(const std::string& task_id, cron::CronExpr expr, const cron:
   slot.expr = std::move(expr);
   slot.zone = zone;
   slot.catch_up = catch_up;
+  slot.start = window.start.value_or(kNever);
+  slot.end = window.end.value_or(kForever);
   slot.generation = next_generation_++;
   slot.held = kNever;  // a held firing is checked against the new schedule when due
   slot.next = slot.next_after(now);
@@ -104,10 +115,7 @@ void Timetable::take_due(Millis until, Millis now, Millis misfire_grace,
     if (slot.generation != entry.generation || !slot.task_id) continue;
     if (now - entry.at > misfire_grace) {
       std::optional<Millis> latest;
-      if (slot.catch_up) {
-        auto last = slot.expr.prev_before(to_instant(now) + seconds{1}, *slot.zone);
-        if (last) latest = to_millis(*last);
-      }
+      if (slot.catch_up) latest = slot.latest_until(now);
       take({*slot.task_id, entry.at, slot.generation, slot.catch_up, true, latest});
       slot.next = slot.next_after(now);
     } else {
@@ -137,6 +145,7 @@ Timetable::Standing Timetable::standing(std::string_view task_id, std::uint64_t 
   const Slot* slot = find(task_id);
   if (!slot) return Standing::gone;
   if (slot->generation == generation) return Standing::unchanged;
+  if (!slot->within(at)) return Standing::gone;
   const cron::Instant instant = to_instant(at);
   return slot->expr.next_after(instant - seconds{1}, *slot->zone) == instant ? Standing::changed
                                                                              : Standing::gone;

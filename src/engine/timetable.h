@@ -61,10 +61,15 @@ class Timetable {
   /// are left out: the API reports them); returns the catch-up firings they are owed: the
   /// latest instant before now, if it came after the task was created.
   std::vector<DueFiring> load(const std::vector<ScheduleSpec>& specs, Millis now);
+  /// When a task may fire: no instant before `start` or after `end` (epoch ms).
+  struct Window {
+    std::optional<Millis> start;
+    std::optional<Millis> end;
+  };
   /// Schedules a task from now on (a new generation: firings claimed before are checked
   /// against it when their instant comes).
   void set(const std::string& task_id, cron::CronExpr expr, const cron::Zone* zone, bool catch_up,
-           Millis now);
+           Millis now, Window window = {});
   /// Stops scheduling a task; returns false if it was not scheduled.
   bool remove(std::string_view task_id);
 
@@ -95,6 +100,7 @@ class Timetable {
 
  private:
   static constexpr Millis kNever = std::numeric_limits<Millis>::min();
+  static constexpr Millis kForever = std::numeric_limits<Millis>::max();
 
   struct Slot {
     std::uint64_t generation = 0;
@@ -103,8 +109,14 @@ class Timetable {
     const cron::Zone* zone = nullptr;      // zones stay loaded for the life of the process
     cron::CronExpr expr;
     bool catch_up = false;
-    Millis held = kNever;  // an instant claimed ahead that has not started yet
+    Millis held = kNever;   // an instant claimed ahead that has not started yet
+    Millis start = kNever;  // no instant before (kNever: unbounded)
+    Millis end = kForever;  // nor after
+    // The first instant after t within the window, or kNever.
     Millis next_after(Millis t) const;
+    // The last instant at or before t within the window, if any.
+    std::optional<Millis> latest_until(Millis t) const;
+    bool within(Millis at) const { return at >= start && at <= end; }
   };
   // A task's next instant. `generation` tells a live entry from one left behind by a
   // reschedule: only the slot's current generation fires.

@@ -24,10 +24,11 @@ inline constexpr std::string_view kTaskColumns =
     "id, name, cron_expression, timezone, type, function_name, function_payload, http_method, "
     "http_url, http_headers, http_body, catch_up, enabled, max_retries, retry_delay_seconds, "
     "timeout_seconds, overlap_policy, created_at, updated_at, command, working_directory, "
-    "environment, command_input, retry_backoff, retry_max_delay_seconds, paused_note, paused_at";
+    "environment, command_input, retry_backoff, retry_max_delay_seconds, paused_note, paused_at, "
+    "start_at, end_at";
 
 /// How many columns kTaskColumns names.
-inline constexpr int kTaskColumnCount = 27;
+inline constexpr int kTaskColumnCount = 29;
 
 inline constexpr std::string_view kExecutionColumns =
     "id, task_id, status, \"trigger\", scheduled_for, queued_at, started_at, finished_at, "
@@ -76,6 +77,8 @@ Task read_task(const Row& r) {
   t.retry_max_delay_seconds = static_cast<int>(r.int64(24));
   t.paused_note = r.optional_text(25);
   t.paused_at = r.optional_int64(26);
+  t.start_at = r.optional_int64(27);
+  t.end_at = r.optional_int64(28);
   return t;
 }
 
@@ -109,6 +112,8 @@ void task_values(const Task& t, Sink&& add) {
   add(std::int64_t{t.retry_max_delay_seconds});
   add(t.paused_note);
   add(t.paused_at);
+  add(t.start_at);
+  add(t.end_at);
 }
 
 /// An execution from a row whose columns are kExecutionColumns.

@@ -249,6 +249,46 @@ describe("tasks", () => {
     await t.api("DELETE", `/api/scheduler/tasks/${task.id}`);
   });
 
+  test("a task fires only between startAt and endAt; the preview shows it", async () => {
+    const hour = 3600000;
+    const start = Math.ceil((Date.now() + 2 * hour) / hour) * hour; // a whole hour ahead
+    const windowed = (
+      await t.api("POST", "/api/scheduler/tasks", {
+        ...fnTask,
+        cronExpression: "0 * * * *",
+        timezone: "UTC",
+        startAt: start,
+        endAt: start + 2 * hour,
+      })
+    ).json.data;
+    assert.equal(windowed.startAt, start);
+    assert.equal(windowed.endAt, start + 2 * hour);
+    const read = (await t.api("GET", `/api/scheduler/tasks/${windowed.id}`)).json.data.task;
+    assert.equal(read.nextRun, start, "the first instant at or after the start");
+    const preview = (
+      await t.api("POST", "/api/scheduler/cron/preview", {
+        cronExpression: "0 * * * *",
+        timezone: "UTC",
+        count: 10,
+        startAt: start,
+        endAt: start + 2 * hour,
+      })
+    ).json.data;
+    assert.deepEqual(preview.nextRuns, [start, start + hour, start + 2 * hour]);
+    // Ended: no next run.
+    const ended = await t.api("PUT", `/api/scheduler/tasks/${windowed.id}`, {
+      startAt: null,
+      endAt: Date.now() - 1,
+    });
+    assert.equal(ended.status, 200, ended.text);
+    const after = (await t.api("GET", `/api/scheduler/tasks/${windowed.id}`)).json.data.task;
+    assert.equal(after.nextRun, null);
+    const bad = await t.api("PUT", `/api/scheduler/tasks/${windowed.id}`, { startAt: 2000, endAt: 1000 });
+    assert.equal(bad.status, 422);
+    assert.deepEqual(bad.json.data, [{ field: "endAt", message: "must not be before startAt" }]);
+    await t.api("DELETE", `/api/scheduler/tasks/${windowed.id}`);
+  });
+
   test("a page polled again changes as soon as its data does", async () => {
     const path = "/api/scheduler/tasks?page=1&pageSize=3";
     // Runs that earlier tests started are over first: their end would change the page.

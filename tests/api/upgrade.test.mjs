@@ -24,6 +24,8 @@ const gained = {
   retryMaxDelaySeconds: 3600,
   pausedNote: null,
   pausedAt: null,
+  startAt: null,
+  endAt: null,
 };
 
 // `added`: tasks an earlier check created.

@@ -53,12 +53,21 @@ test("create a function task, with the preview and the errors on the way", async
   await dialog.getByRole("combobox", { name: "Retry backoff" }).click();
   await page.getByRole("option", { name: /Exponential/ }).click();
   await field(dialog, "Longest retry wait (s)").fill("120");
+  // A start: the preview's runs begin there.
+  await field(dialog, "Start at").fill("2031-01-01T00:00");
+  const start = await page.evaluate(() => new Date("2031-01-01T00:00").getTime());
+  await preview
+    .getByText(/2031-01-06/)
+    .first()
+    .waitFor(); // the first Monday of 2031
   await dialog.getByRole("button", { name: "Save" }).click();
   await dialog.waitFor({ state: "detached" });
   const saved = (await t.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task;
   assert.equal(saved.maxRetries, 3);
   assert.equal(saved.retryBackoff, "exponential");
   assert.equal(saved.retryMaxDelaySeconds, 120);
+  assert.equal(saved.startAt, start);
+  assert.equal(saved.endAt, null);
   assert.deepEqual(t.offsite, []);
 });
 

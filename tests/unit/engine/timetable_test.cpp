@@ -151,5 +151,64 @@ TEST(Timetable, LoadsSchedulesAndOwesCatchUpsOnlyAfterCreation) {
   EXPECT_EQ(ids, (std::vector<std::string>{"new", "old", "plain", "tokyo"}));
 }
 
+TEST(Timetable, FiresOnlyWithinItsWindow) {
+  Timetable t;
+  const Millis now = at("2026-03-07T12:00:00Z");
+  // Every 10 s from 12:00:25 (the first instant at or after it: 12:00:30) to 12:01:00.
+  t.set("w", pattern("*/10 * * * * *"), zone("UTC"), false, now,
+        {.start = now + 25000, .end = now + 60000});
+  EXPECT_EQ(t.next_run("w"), now + 30000);
+  auto due = take(t, now + 120000, now + 60000);
+  EXPECT_EQ(due, (std::vector<Taken>{{"w", now + 30000, false, {}},
+                                     {"w", now + 40000, false, {}},
+                                     {"w", now + 50000, false, {}},
+                                     {"w", now + 60000, false, {}}}));
+  EXPECT_FALSE(t.next_run("w")) << "nothing after the end";
+  EXPECT_FALSE(t.earliest());
+
+  // A start on an instant fires at it; a window already over fires never.
+  t.set("exact", pattern("*/10 * * * * *"), zone("UTC"), false, now, {.start = now + 20000});
+  EXPECT_EQ(t.next_run("exact"), now + 20000);
+  t.set("over", pattern("* * * * * *"), zone("UTC"), false, now, {.end = now - 1});
+  EXPECT_FALSE(t.next_run("over"));
+}
+
+TEST(Timetable, CatchUpIsTheLatestInstantWithinTheWindow) {
+  Timetable t;
+  const Millis created = at("2026-03-07T00:00:00Z");
+  const Millis now = at("2026-03-07T12:00:00Z");
+  // Hourly, ended at 09:30: the missed instant owed is 09:00, not 12:00.
+  auto owed = t.load({{.id = "ended",
+                       .cron_expression = "0 0 * * * *",
+                       .timezone = "UTC",
+                       .catch_up = true,
+                       .created_at = created,
+                       .end_at = at("2026-03-07T09:30:00Z")},
+                      {.id = "later",
+                       .cron_expression = "0 0 * * * *",
+                       .timezone = "UTC",
+                       .catch_up = true,
+                       .created_at = created,
+                       .start_at = at("2026-03-07T13:00:00Z")}},
+                     now);
+  ASSERT_EQ(owed.size(), 1u) << "nothing is owed before a window starts";
+  EXPECT_EQ(owed[0].task_id, "ended");
+  EXPECT_EQ(owed[0].scheduled_for, at("2026-03-07T09:00:00Z"));
+  EXPECT_FALSE(t.next_run("ended"));
+  EXPECT_EQ(t.next_run("later"), at("2026-03-07T13:00:00Z"));
+}
+
+TEST(Timetable, AHeldFiringOutsideTheNewWindowIsGone) {
+  Timetable t;
+  const Millis now = at("2026-03-07T12:00:00Z");
+  t.set("a", pattern("* * * * * *"), zone("UTC"), false, now);
+  auto due = take(t, now + 1000, now);
+  ASSERT_EQ(due.size(), 1u);
+  const std::uint64_t generation = 1;
+  t.set("a", pattern("* * * * * *"), zone("UTC"), false, now, {.start = now + 5000});
+  EXPECT_EQ(t.standing("a", generation, now + 1000), Timetable::Standing::gone);
+  EXPECT_EQ(t.standing("a", generation, now + 6000), Timetable::Standing::changed);
+}
+
 }  // namespace
 }  // namespace cronkit::engine

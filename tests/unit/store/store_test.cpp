@@ -130,6 +130,8 @@ TEST_P(SqliteStoreTest, CreatesItsDirectoryAndRecordsMigrations) {
   EXPECT_EQ(s.text(1), "0003_retry_backoff.sql");
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.text(1), "0004_pause_notes.sql");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.text(1), "0005_start_and_end.sql");
   EXPECT_FALSE(s.step());
   auto& mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
@@ -140,7 +142,7 @@ TEST_P(StoreTest, ReopeningAppliesNothing) {
   store_.reset();
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 4);
+  EXPECT_EQ(again->version_before, 5);
   EXPECT_TRUE(again->applied.empty());
 }
 
@@ -149,7 +151,7 @@ TEST_P(StoreTest, RefusesANewerDatabase) {
   exec_directly("INSERT INTO schema_migrations VALUES (42, '0042_future.sql', 0)");
   auto opened = open_store(url_);
   ASSERT_FALSE(opened);
-  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (4)"),
+  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (5)"),
             std::string::npos)
       << opened.error();
 }
@@ -185,6 +187,8 @@ TEST_P(StoreTest, TaskRoundTripsEveryField) {
   t.enabled = false;
   t.paused_note = "waiting for the vendor";
   t.paused_at = 1500;
+  t.start_at = 1000;
+  t.end_at = 9000000;
   t.updated_at = 2000;
   ASSERT_TRUE(store_->update_task(t));
   EXPECT_EQ(store_->get_task(t.id), t);
@@ -225,6 +229,9 @@ TEST_P(StoreTest, ListsNewestFirstWithFiltersPagesAndTotals) {
     all.push_back(task("t" + std::to_string(i), 1000 + i,
                        i % 3 == 0 ? TaskType::http : TaskType::function, i % 2 == 0));
   }
+  all[4].start_at = 5000;  // enabled_schedules() carries the window
+  all[4].end_at = 6000;
+  ASSERT_TRUE(store_->update_task(all[4]));
   auto first = store_->list_tasks({.page = 1, .page_size = 10});
   EXPECT_EQ(first.total, 25);
   ASSERT_EQ(first.list.size(), 10u);
@@ -253,6 +260,8 @@ TEST_P(StoreTest, ListsNewestFirstWithFiltersPagesAndTotals) {
     EXPECT_EQ(spec.timezone, t->timezone);
     EXPECT_EQ(spec.catch_up, t->catch_up);
     EXPECT_EQ(spec.created_at, t->created_at);
+    EXPECT_EQ(spec.start_at, t->start_at);
+    EXPECT_EQ(spec.end_at, t->end_at);
   }
 }
 
@@ -653,7 +662,7 @@ TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   EXPECT_EQ(opened, 4);
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 4);
+  EXPECT_EQ(again->version_before, 5);
   EXPECT_TRUE(again->applied.empty());
 }
 

@@ -66,6 +66,8 @@ describe("command tasks in the form", () => {
       updatedAt: 0,
       pausedNote: null,
       pausedAt: null,
+      startAt: null,
+      endAt: null,
       functionName: null,
       functionPayload: null,
       httpMethod: null,

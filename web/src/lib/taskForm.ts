@@ -26,6 +26,9 @@ export interface TaskDraft {
   retryMaxDelaySeconds: number;
   timeoutSeconds: number;
   overlapPolicy: OverlapPolicy;
+  /** datetime-local values, in the browser's zone; "" for none. */
+  startAt: string;
+  endAt: string;
 }
 
 export const cronPresets = [
@@ -67,7 +70,22 @@ export function draftFrom(task: Task | null, functions: string[] = []): TaskDraf
     retryMaxDelaySeconds: task?.retryMaxDelaySeconds ?? 3600,
     timeoutSeconds: task?.timeoutSeconds ?? 300,
     overlapPolicy: task?.overlapPolicy ?? "allow",
+    startAt: localInput(task?.startAt ?? null),
+    endAt: localInput(task?.endAt ?? null),
   };
+}
+
+/// An instant as a datetime-local input shows it (the browser's zone), or "".
+export function localInput(ms: number | null): string {
+  if (ms === null) return "";
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/// A datetime-local value as epoch ms, or null when empty.
+export function fromLocalInput(value: string): number | null {
+  return value === "" ? null : new Date(value).getTime();
 }
 
 /// Why `text` is not valid JSON, or null if it is (or is empty: the field is optional).
@@ -124,6 +142,9 @@ export function localErrors(d: TaskDraft): Record<string, string> {
   const errors: Record<string, string> = {};
   if (d.name.trim() === "") errors.name = "is required";
   if (d.cronExpression.trim() === "") errors.cronExpression = "is required";
+  const start = fromLocalInput(d.startAt);
+  const end = fromLocalInput(d.endAt);
+  if (start !== null && end !== null && end < start) errors.endAt = "must not be before the start";
   if (d.type === "function") {
     const payload = jsonError(d.functionPayload);
     if (payload) errors.functionPayload = payload;
@@ -177,5 +198,7 @@ export function requestBody(d: TaskDraft): Record<string, unknown> {
     retryMaxDelaySeconds: Number(d.retryMaxDelaySeconds),
     timeoutSeconds: Number(d.timeoutSeconds),
     overlapPolicy: d.overlapPolicy,
+    startAt: fromLocalInput(d.startAt),
+    endAt: fromLocalInput(d.endAt),
   };
 }

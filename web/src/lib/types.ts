@@ -43,6 +43,9 @@ export interface Task {
   retryMaxDelaySeconds: number;
   timeoutSeconds: number;
   overlapPolicy: OverlapPolicy;
+  /** No firing before startAt or after endAt (epoch ms), when set. */
+  startAt: number | null;
+  endAt: number | null;
   createdAt: number;
   updatedAt: number;
   /** While paused: why (as given when pausing), and since when. */
@@ -78,6 +81,8 @@ export const taskFields = {
   retryMaxDelaySeconds: true,
   timeoutSeconds: true,
   overlapPolicy: true,
+  startAt: true,
+  endAt: true,
   createdAt: true,
   updatedAt: true,
   pausedNote: true,
