@@ -450,7 +450,8 @@ std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool c
     if (policy) {
       task.overlap_policy = *policy;
     } else {
-      r.fail("overlapPolicy", "must be \"allow\", \"skip\" or \"replace\"");
+      r.fail("overlapPolicy",
+             "must be \"allow\", \"skip\", \"replace\", \"buffer_one\" or \"buffer_all\"");
     }
   }
   check(task, registry, errors);

@@ -25,10 +25,12 @@ std::string_view name_of(const std::array<std::pair<E, std::string_view>, N>& na
 
 constexpr std::array<std::pair<TaskType, std::string_view>, 3> kTaskTypes = {
     {{TaskType::function, "function"}, {TaskType::http, "http"}, {TaskType::command, "command"}}};
-constexpr std::array<std::pair<OverlapPolicy, std::string_view>, 3> kPolicies = {
+constexpr std::array<std::pair<OverlapPolicy, std::string_view>, 5> kPolicies = {
     {{OverlapPolicy::allow, "allow"},
      {OverlapPolicy::skip, "skip"},
-     {OverlapPolicy::replace, "replace"}}};
+     {OverlapPolicy::replace, "replace"},
+     {OverlapPolicy::buffer_one, "buffer_one"},
+     {OverlapPolicy::buffer_all, "buffer_all"}}};
 constexpr std::array<std::pair<RetryBackoff, std::string_view>, 2> kBackoffs = {
     {{RetryBackoff::fixed, "fixed"}, {RetryBackoff::exponential, "exponential"}}};
 constexpr std::array<std::pair<ExecutionStatus, std::string_view>, 6> kStatuses = {

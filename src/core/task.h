@@ -11,7 +11,10 @@ namespace cronkit {
 using Millis = std::int64_t;
 
 enum class TaskType { function, http, command };
-enum class OverlapPolicy { allow, skip, replace };
+// A firing that comes while the task runs: runs beside it (allow), is recorded skipped
+// (skip), stops it (replace), or waits for it: at most one waiting (buffer_one) or up to 100
+// in order (buffer_all), further ones recorded skipped.
+enum class OverlapPolicy { allow, skip, replace, buffer_one, buffer_all };
 enum class RetryBackoff { fixed, exponential };
 enum class ExecutionStatus { queued, running, success, failed, timed_out, skipped };
 enum class Trigger { schedule, manual, catch_up };

@@ -24,7 +24,8 @@ struct Engine::Run {
   std::uint64_t attempt = 0;  // the runner's id of the attempt in flight (0: none)
   // The task's schedule when this firing was claimed (0: not from the schedule).
   std::uint64_t generation = 0;
-  enum class State { held, waiting, running, retry_wait } state = State::waiting;
+  // buffered: stored as queued, waiting for the task's running execution to end.
+  enum class State { held, buffered, waiting, running, retry_wait } state = State::waiting;
   // In a cluster: the member that owns the row, and the engine's epoch when it was made.
   std::string owner;
   std::uint64_t epoch = 0;
@@ -123,11 +124,11 @@ void Engine::stop() {
     Lock lock{mutex_};
     runs_changed_.wait_for(lock, std::chrono::milliseconds{options_.shutdown_grace_ms},
                            [&] { return running_ == 0; });
-    // Whatever still runs, or waits to retry, is interrupted; what waits for a slot stays
-    // queued in the store and runs at the next start.
+    // Whatever still runs, or waits to retry, is interrupted; what waits for a slot or for
+    // its task's running execution stays queued in the store and runs at the next start.
     std::vector<std::shared_ptr<Run>> rest;
     for (auto& [id, run] : runs_) {
-      if (run->state != Run::State::waiting && run->state != Run::State::held) {
+      if (run->state == Run::State::running || run->state == Run::State::retry_wait) {
         rest.push_back(run);
       }
     }
@@ -478,6 +479,26 @@ void Engine::enqueue_locked(std::shared_ptr<Run> run) {
       finish_locked(other, ExecutionStatus::failed, "replaced by execution " + run->exec.id);
     }
   }
+  // (`active` may be gone: replacing erased the task's entry.)
+  const OverlapPolicy policy = run->task.overlap_policy;
+  if ((policy == OverlapPolicy::buffer_one || policy == OverlapPolicy::buffer_all) &&
+      running_for_locked(run->task.id)) {
+    // Waits, stored as queued (a crash loses nothing), for the running one to end.
+    auto& waiting = buffered_[run->task.id];
+    const std::size_t limit = policy == OverlapPolicy::buffer_one ? 1 : kMaxBuffered;
+    if (waiting.size() >= limit) {
+      skip_locked(run, policy == OverlapPolicy::buffer_one
+                           ? "skipped: execution " + waiting.front()->exec.id +
+                                 " already waits for the running one to end"
+                           : "skipped: " + std::to_string(kMaxBuffered) +
+                                 " firings already wait for the running one to end");
+      return;
+    }
+    run->state = Run::State::buffered;
+    runs_[run->exec.id] = run;
+    waiting.push_back(std::move(run));
+    return;
+  }
   active_[run->task.id].insert(run->exec.id);
   runs_[run->exec.id] = run;
   run->state = Run::State::waiting;
@@ -686,14 +707,33 @@ void Engine::skip_locked(const std::shared_ptr<Run>& run, std::string summary) {
   record(*run);
 }
 
+bool Engine::running_for_locked(const std::string& task_id) const {
+  auto found = active_.find(task_id);
+  return found != active_.end() && !found->second.empty();
+}
+
 void Engine::forget_locked(const Run& run) {
   const std::string id = run.exec.id;  // `run` may live only in runs_
-  auto active = active_.find(run.task.id);
+  const std::string task_id = run.task.id;
+  auto active = active_.find(task_id);
   if (active != active_.end()) {
     active->second.erase(id);
     if (active->second.empty()) active_.erase(active);
   }
   runs_.erase(id);
+  if (!running_for_locked(task_id)) {
+    // The task runs no more: the first firing that waited for it is next (started by the
+    // caller's pump).
+    auto waiting = buffered_.find(task_id);
+    if (waiting != buffered_.end()) {
+      auto next = std::move(waiting->second.front());
+      waiting->second.pop_front();
+      if (waiting->second.empty()) buffered_.erase(waiting);
+      active_[task_id].insert(next->exec.id);
+      next->state = Run::State::waiting;
+      if (!stopping_) ready_.push_back(std::move(next));  // else: stays queued for next start
+    }
+  }
   runs_changed_.notify_all();
 }
 
@@ -741,6 +781,7 @@ void Engine::abandon() {
     cancel_locked(*run);  // late results are ignored (tokens moved on)
   runs_.clear();
   active_.clear();
+  buffered_.clear();
   ready_.clear();
   to_refresh_.clear();
   running_ = 0;

@@ -171,7 +171,7 @@ class Engine {
   // and runs or skips them.
   void refresh(std::vector<std::shared_ptr<Run>> runs);
 
-  // ---- the run's state machine: waiting, running, retry_wait, finished
+  // ---- the run's state machine: (buffered,) waiting, running, retry_wait, finished
   void enqueue_locked(std::shared_ptr<Run> run);
   void pump_locked();
   void start_attempt_locked(const std::shared_ptr<Run>& run);
@@ -189,8 +189,11 @@ class Engine {
   void skip_locked(const std::shared_ptr<Run>& run, std::string summary);
   void cancel_locked(Run& run);
   void on_timer_locked(const Timer& t);
-  // Drops a run that is over (or no longer this member's) from the books.
+  // Drops a run that is over (or no longer this member's) from the books; the first
+  // firing buffered behind it, if any, is made ready.
   void forget_locked(const Run& run);
+  // Whether the task has an execution waiting for a slot, running or waiting to retry.
+  bool running_for_locked(const std::string& task_id) const;
   Runner& runner_for(TaskType type);
   // Hands the attempts launched while batch_launches_ was set to their runners.
   void flush_launches_locked();
@@ -230,6 +233,10 @@ class Engine {
   std::unordered_map<std::string, std::shared_ptr<Run>> runs_;               // by execution id
   std::unordered_map<std::string, std::unordered_set<std::string>> active_;  // task -> executions
   std::deque<std::shared_ptr<Run>> ready_;                                   // waiting for a slot
+  // Firings of buffer_one and buffer_all tasks waiting, in order, for the task's running
+  // execution to end (at most kMaxBuffered each).
+  std::unordered_map<std::string, std::deque<std::shared_ptr<Run>>> buffered_;
+  static constexpr std::size_t kMaxBuffered = 100;
   std::vector<std::shared_ptr<Run>> to_refresh_;  // held firings whose task changed
   bool batch_launches_ = false;  // launch_locked collects attempts instead of handing them over
   std::array<std::vector<Runner::Job>, 3> launches_;  // by task type, while batch_launches_

@@ -141,7 +141,7 @@ TEST_F(TaskSpecTest, NamesTheFieldAndTheReason) {
       {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"retryMaxDelaySeconds":0})",
        "retryMaxDelaySeconds", "between 1 and 86400"},
       {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"overlapPolicy":"queue"})",
-       "overlapPolicy", "allow"},
+       "overlapPolicy", R"(must be "allow", "skip", "replace", "buffer_one" or "buffer_all")"},
       {R"({"name":"n","cronExpression":"* * * * *",)" + f + R"(,"owner":"me"})", "owner",
        "is not a field of a task"},
   };

@@ -915,3 +915,115 @@ TEST_F(EngineRetryAfterTest, RetryAfterHoldsTheNextAttemptBackUpToTheCap) {
 
 }  // namespace
 }  // namespace cronkit::engine
+
+namespace cronkit::engine {
+namespace {
+
+// buffer_one and buffer_all: a firing that comes while the task runs waits for it.
+class EngineBufferTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    registry_.add("in-order", [this](const TaskContext& ctx) {
+      {
+        std::lock_guard lock{m_};
+        started_.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(
+                               ctx.scheduled_for.time_since_epoch())
+                               .count());
+      }
+      while (!open_ && !ctx.stop.stop_requested())
+        std::this_thread::sleep_for(1ms);
+      return TaskResult{true, "done"};
+    });
+  }
+  void TearDown() override {
+    open_ = true;
+    EngineTest::TearDown();
+  }
+  std::vector<Millis> started() {
+    std::lock_guard lock{m_};
+    return started_;
+  }
+  // Moves the clock one second and waits until that second's firing was handled.
+  void tick() {
+    clock_.advance(1000);
+    ASSERT_TRUE(engine_->processed_until(clock_.now()));
+  }
+
+  std::mutex m_;
+  std::vector<Millis> started_;
+  std::atomic<bool> open_{false};
+};
+
+TEST_F(EngineBufferTest, BufferOneKeepsOneWaitingAndSkipsTheRest) {
+  start();
+  Task t =
+      add("* * * * * *", "in-order", [](Task& x) { x.overlap_policy = OverlapPolicy::buffer_one; });
+  tick();  // 12:00:01 runs
+  ASSERT_TRUE(eventually([&] { return started().size() == 1; }));
+  tick();  // 12:00:02 waits
+  tick();  // 12:00:03 is skipped
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  auto skipped = finished(t)[0];
+  EXPECT_EQ(skipped.status, ExecutionStatus::skipped);
+  EXPECT_EQ(skipped.scheduled_for, at("2026-03-07T12:00:03Z"));
+  EXPECT_NE(skipped.result_summary->find("already waits for the running one to end"),
+            std::string::npos)
+      << *skipped.result_summary;
+  EXPECT_EQ(started().size(), 1u) << "the waiting one has not started";
+  open_ = true;
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 3); }));
+  EXPECT_EQ(started(),
+            (std::vector<Millis>{at("2026-03-07T12:00:01Z"), at("2026-03-07T12:00:02Z")}));
+}
+
+TEST_F(EngineBufferTest, BufferAllRunsEveryWaitingFiringInOrder) {
+  start();
+  Task t =
+      add("* * * * * *", "in-order", [](Task& x) { x.overlap_policy = OverlapPolicy::buffer_all; });
+  for (int i = 0; i < 4; ++i)
+    tick();
+  ASSERT_TRUE(eventually([&] { return started().size() == 1; }));
+  // Each claimed firing is handed to the run state machine once its insert commits.
+  ASSERT_TRUE(eventually([&] { return engine_->counters().waiting == 3; }))
+      << "three stored as queued, waiting";
+  auto queued = store_->list_executions(
+      {.page = 1, .page_size = 10, .task_id = t.id, .status = ExecutionStatus::queued});
+  EXPECT_EQ(queued.total, 3);
+  open_ = true;
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 4); }));
+  EXPECT_EQ(started(),
+            (std::vector<Millis>{at("2026-03-07T12:00:01Z"), at("2026-03-07T12:00:02Z"),
+                                 at("2026-03-07T12:00:03Z"), at("2026-03-07T12:00:04Z")}));
+  for (const auto& e : finished(t))
+    EXPECT_EQ(e.status, ExecutionStatus::success);
+}
+
+TEST_F(EngineBufferTest, WaitingFiringsSurviveARestart) {
+  start({.shutdown_grace_ms = 0});
+  Task t =
+      add("* * * * * *", "in-order", [](Task& x) { x.overlap_policy = OverlapPolicy::buffer_all; });
+  for (int i = 0; i < 3; ++i)
+    tick();
+  ASSERT_TRUE(eventually([&] { return started().size() == 1; }));
+  ASSERT_TRUE(eventually([&] { return engine_->counters().waiting == 2; }));
+  engine_.reset();  // stops: the running one is interrupted, the waiting ones stay queued
+  auto queued = store_->list_executions(
+      {.page = 1, .page_size = 10, .task_id = t.id, .status = ExecutionStatus::queued});
+  EXPECT_EQ(queued.total, 2);
+  open_ = true;
+  start();
+  ASSERT_TRUE(eventually([&] {
+    int ok = 0;
+    for (const auto& e : finished(t))
+      ok += e.status == ExecutionStatus::success;
+    return ok == 2;
+  }));
+  auto all = started();
+  ASSERT_GE(all.size(), 3u);
+  EXPECT_EQ(std::vector<Millis>(all.begin() + 1, all.begin() + 3),
+            (std::vector<Millis>{at("2026-03-07T12:00:02Z"), at("2026-03-07T12:00:03Z")}));
+}
+
+}  // namespace
+}  // namespace cronkit::engine

@@ -132,6 +132,8 @@ TEST_P(SqliteStoreTest, CreatesItsDirectoryAndRecordsMigrations) {
   EXPECT_EQ(s.text(1), "0004_pause_notes.sql");
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.text(1), "0005_start_and_end.sql");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.text(1), "0006_buffering_overlap.sql");
   EXPECT_FALSE(s.step());
   auto& mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
@@ -142,7 +144,7 @@ TEST_P(StoreTest, ReopeningAppliesNothing) {
   store_.reset();
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 5);
+  EXPECT_EQ(again->version_before, 6);
   EXPECT_TRUE(again->applied.empty());
 }
 
@@ -151,7 +153,7 @@ TEST_P(StoreTest, RefusesANewerDatabase) {
   exec_directly("INSERT INTO schema_migrations VALUES (42, '0042_future.sql', 0)");
   auto opened = open_store(url_);
   ASSERT_FALSE(opened);
-  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (5)"),
+  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (6)"),
             std::string::npos)
       << opened.error();
 }
@@ -181,7 +183,7 @@ TEST_P(StoreTest, TaskRoundTripsEveryField) {
   t.max_retries = 3;
   t.retry_delay_seconds = 5;
   t.timeout_seconds = 9;
-  t.overlap_policy = OverlapPolicy::replace;
+  t.overlap_policy = OverlapPolicy::buffer_all;
   t.retry_backoff = RetryBackoff::exponential;
   t.retry_max_delay_seconds = 120;
   t.enabled = false;
@@ -662,7 +664,7 @@ TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   EXPECT_EQ(opened, 4);
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 5);
+  EXPECT_EQ(again->version_before, 6);
   EXPECT_TRUE(again->applied.empty());
 }
 

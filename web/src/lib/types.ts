@@ -7,7 +7,7 @@
 
 export const taskTypes = ["function", "http", "command"] as const;
 export type TaskType = (typeof taskTypes)[number];
-export const overlapPolicies = ["allow", "skip", "replace"] as const;
+export const overlapPolicies = ["allow", "skip", "replace", "buffer_one", "buffer_all"] as const;
 export type OverlapPolicy = (typeof overlapPolicies)[number];
 export const retryBackoffs = ["fixed", "exponential"] as const;
 export type RetryBackoff = (typeof retryBackoffs)[number];
