@@ -125,15 +125,7 @@ TEST_P(SqliteStoreTest, CreatesItsDirectoryAndRecordsMigrations) {
   EXPECT_EQ(s.text(1), "0001_initial.sql");
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.int64(0), 2);
-  EXPECT_EQ(s.text(1), "0002_command_tasks.sql");
-  ASSERT_TRUE(s.step());
-  EXPECT_EQ(s.text(1), "0003_retry_backoff.sql");
-  ASSERT_TRUE(s.step());
-  EXPECT_EQ(s.text(1), "0004_pause_notes.sql");
-  ASSERT_TRUE(s.step());
-  EXPECT_EQ(s.text(1), "0005_start_and_end.sql");
-  ASSERT_TRUE(s.step());
-  EXPECT_EQ(s.text(1), "0006_buffering_overlap.sql");
+  EXPECT_EQ(s.text(1), "0002_commands_and_policies.sql");
   EXPECT_FALSE(s.step());
   auto& mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
@@ -144,7 +136,7 @@ TEST_P(StoreTest, ReopeningAppliesNothing) {
   store_.reset();
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 6);
+  EXPECT_EQ(again->version_before, 2);
   EXPECT_TRUE(again->applied.empty());
 }
 
@@ -153,7 +145,7 @@ TEST_P(StoreTest, RefusesANewerDatabase) {
   exec_directly("INSERT INTO schema_migrations VALUES (42, '0042_future.sql', 0)");
   auto opened = open_store(url_);
   ASSERT_FALSE(opened);
-  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (6)"),
+  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (2)"),
             std::string::npos)
       << opened.error();
 }
@@ -664,7 +656,7 @@ TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   EXPECT_EQ(opened, 4);
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 6);
+  EXPECT_EQ(again->version_before, 2);
   EXPECT_TRUE(again->applied.empty());
 }
 

@@ -1,5 +1,9 @@
--- Overlap policies that buffer: buffer_one and buffer_all. The CHECK is widened by making
--- the table again, as in 0002 (migrations run with foreign keys off).
+-- Command tasks (type 'command' and its fields), retry backoff, pause notes, a window of
+-- firing (start_at, end_at) and the buffering overlap policies. SQLite cannot change a
+-- CHECK in place, so the table is made again and its rows copied. The store applies
+-- migrations with foreign keys off: dropping the old table must not take the executions
+-- with it (ON DELETE CASCADE), and their references name the table by its name, which the
+-- new one takes.
 CREATE TABLE scheduled_tasks_new (
   id                      TEXT PRIMARY KEY,
   name                    TEXT NOT NULL,
@@ -38,17 +42,13 @@ CREATE TABLE scheduled_tasks_new (
 );
 
 INSERT INTO scheduled_tasks_new (
-  id, name, cron_expression, timezone, type, function_name, function_payload,
-  http_method, http_url, http_headers, http_body, catch_up, enabled, max_retries,
-  retry_delay_seconds, timeout_seconds, overlap_policy, created_at, updated_at, command,
-  working_directory, environment, command_input, retry_backoff, retry_max_delay_seconds,
-  paused_note, paused_at, start_at, end_at)
+  id, name, cron_expression, timezone, type, function_name, function_payload, http_method,
+  http_url, http_headers, http_body, catch_up, enabled, max_retries, retry_delay_seconds,
+  timeout_seconds, overlap_policy, created_at, updated_at)
 SELECT
-  id, name, cron_expression, timezone, type, function_name, function_payload,
-  http_method, http_url, http_headers, http_body, catch_up, enabled, max_retries,
-  retry_delay_seconds, timeout_seconds, overlap_policy, created_at, updated_at, command,
-  working_directory, environment, command_input, retry_backoff, retry_max_delay_seconds,
-  paused_note, paused_at, start_at, end_at
+  id, name, cron_expression, timezone, type, function_name, function_payload, http_method,
+  http_url, http_headers, http_body, catch_up, enabled, max_retries, retry_delay_seconds,
+  timeout_seconds, overlap_policy, created_at, updated_at
 FROM scheduled_tasks;
 
 DROP TABLE scheduled_tasks;

@@ -1,2 +1,0 @@
--- Why and since when a task is paused (null while it is enabled).
-ALTER TABLE scheduled_tasks ADD COLUMN paused_note TEXT, ADD COLUMN paused_at BIGINT;
