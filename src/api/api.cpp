@@ -14,6 +14,7 @@
 #include "core/text.h"
 #include "cron/cron_expr.h"
 #include "cron/zone.h"
+#include "engine/timetable.h"
 
 namespace cronkit::api {
 
@@ -621,7 +622,7 @@ Response Api::preview(Call& c) {
   FieldErrors errors;
   for (const auto& [k, v] : *o) {
     if (k != "cronExpression" && k != "timezone" && k != "count" && k != "startAt" &&
-        k != "endAt") {
+        k != "endAt" && k != "jitterSeconds" && k != "taskId") {
       errors.push_back({std::string(k), "is not a field of a preview"});
     }
   }
@@ -651,6 +652,24 @@ Response Api::preview(Call& c) {
           {"count", "must be a whole number from 1 to " + std::to_string(kMaxPreview)});
     }
   }
+  // The task's jitter, and its id if it has one: then each run's start is known.
+  int jitter = 0;
+  if (auto* v = o->if_contains("jitterSeconds")) {
+    if (v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= kMaxJitterSeconds) {
+      jitter = static_cast<int>(v->get_int64());
+    } else {
+      errors.push_back({"jitterSeconds",
+                        "must be a whole number from 0 to " + std::to_string(kMaxJitterSeconds)});
+    }
+  }
+  std::optional<std::string> task_id;
+  if (auto* v = o->if_contains("taskId"); v && !v->is_null()) {
+    if (v->is_string() && !v->get_string().empty() && v->get_string().size() <= 64) {
+      task_id = std::string(v->get_string());
+    } else {
+      errors.push_back({"taskId", "must be a task's id (1 to 64 characters), or null"});
+    }
+  }
   // The task's window, if the preview is for one: runs only within it.
   std::optional<Millis> window[2];
   for (int i = 0; i < 2; ++i) {
@@ -675,16 +694,30 @@ Response Api::preview(Call& c) {
   }
   const Millis now = std::max(clock_.now(), window[0] ? *window[0] - 1 : Millis{0});
   json::array next;
+  json::array starts;
   auto from = cron::Instant{std::chrono::seconds{now / 1000}};
-  for (auto t : expr->next_n(from, **zone, static_cast<std::size_t>(count))) {
-    const Millis at = t.time_since_epoch().count() * 1000;
+  // One instant more than asked: a jittered start comes before the following instant.
+  const auto instants = expr->next_n(from, **zone, static_cast<std::size_t>(count) + 1);
+  for (std::size_t i = 0; i < instants.size() && i < static_cast<std::size_t>(count); ++i) {
+    const Millis at = engine::to_millis(instants[i]);
     if (window[1] && at > *window[1]) break;
     next.push_back(at);
+    if (!task_id) continue;
+    Millis limit = jitter * Millis{1000};
+    if (i + 1 < instants.size() &&
+        (!window[1] || engine::to_millis(instants[i + 1]) <= *window[1])) {
+      limit = std::min(limit, engine::to_millis(instants[i + 1]) - at);
+    }
+    starts.push_back(at + engine::jitter_delay(*task_id, at, limit));
   }
-  return ok(json::object{{"cronExpression", pattern},
-                         {"canonical", expr->canonical()},
-                         {"timezone", zone_name},
-                         {"nextRuns", std::move(next)}});
+  json::object answer{{"cronExpression", pattern},
+                      {"canonical", expr->canonical()},
+                      {"timezone", zone_name},
+                      {"jitterSeconds", jitter},
+                      {"nextRuns", std::move(next)}};
+  // When each run starts, its jitter delay after its instant: known for a task's id.
+  if (task_id) answer.emplace("startsAt", std::move(starts));
+  return ok(std::move(answer));
 }
 
 Response Api::healthz(Call&) {

@@ -36,6 +36,7 @@ void write_fields(JsonWriter& w, const Task& t) {
   w.key("retryMaxDelaySeconds").value(t.retry_max_delay_seconds);
   w.key("startAt").value(t.start_at);
   w.key("endAt").value(t.end_at);
+  w.key("jitterSeconds").value(t.jitter_seconds);
   w.key("timeoutSeconds").value(t.timeout_seconds);
   w.key("overlapPolicy").value(to_string(t.overlap_policy));
   w.key("createdAt").value(t.created_at);

@@ -21,13 +21,14 @@ namespace {
 namespace json = boost::json;
 
 // clang-format off
-constexpr std::array<std::string_view, 24> kFields = {
+constexpr std::array<std::string_view, 25> kFields = {
     "name", "cronExpression", "timezone", "type",
     "functionName", "functionPayload",
     "httpMethod", "httpUrl", "httpHeaders", "httpBody",
     "command", "workingDirectory", "environment", "commandInput",
     "catchUp", "enabled", "maxRetries", "retryDelaySeconds", "retryBackoff",
-    "retryMaxDelaySeconds", "timeoutSeconds", "overlapPolicy", "startAt", "endAt"};
+    "retryMaxDelaySeconds", "timeoutSeconds", "overlapPolicy", "startAt", "endAt",
+    "jitterSeconds"};
 // clang-format on
 
 constexpr std::array<std::string_view, 5> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
@@ -435,6 +436,7 @@ std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool c
   r.integer("retryMaxDelaySeconds", task.retry_max_delay_seconds, 1, kMaxSeconds);
   r.instant("startAt", task.start_at);
   r.instant("endAt", task.end_at);
+  r.integer("jitterSeconds", task.jitter_seconds, 0, kMaxJitterSeconds);
   if (auto* v = o->if_contains("retryBackoff")) {
     auto* str = v->if_string();
     auto backoff = str ? parse_retry_backoff(std::string_view{*str}) : std::nullopt;

@@ -23,11 +23,12 @@ using FieldErrors = std::vector<FieldError>;
 
 /// Limits of the task fields, shared by the validator and the API description.
 inline constexpr std::size_t kMaxNameChars = 200;
-inline constexpr std::size_t kMaxCronChars = 1024;
-inline constexpr std::size_t kMaxPauseNoteChars = 500;  // a toggle's note    // cronExpression
+inline constexpr std::size_t kMaxCronChars = 1024;      // cronExpression
+inline constexpr std::size_t kMaxPauseNoteChars = 500;  // a toggle's note
 inline constexpr std::size_t kMaxTextBytes = 262144;    // functionPayload, httpBody
 inline constexpr int kMaxRetries = 100;
 inline constexpr int kMaxSeconds = 86400;
+inline constexpr int kMaxJitterSeconds = 3600;
 inline constexpr std::int64_t kMaxEpochMs = 253402300799999;  // 9999-12-31T23:59:59.999Z
 inline constexpr std::size_t kMaxUrlBytes = 8192;
 inline constexpr std::size_t kMaxHeadersBytes = 16384;  // httpHeaders, as JSON text

@@ -63,6 +63,7 @@ struct ScheduleSpec {
   Millis created_at = 0;
   std::optional<Millis> start_at;  // Task::start_at, end_at
   std::optional<Millis> end_at;
+  int jitter_seconds = 0;
 };
 
 /// One row of a group commit: a new execution, or a new state of an existing one.

@@ -65,6 +65,9 @@ struct Task {
   // No firing before start_at or after end_at (epoch ms; unbounded when absent).
   std::optional<Millis> start_at;
   std::optional<Millis> end_at;
+  // Each firing starts jitter_delay(id, instant, jitter_seconds) after its instant: a delay
+  // in [0, jitter_seconds) that every server and every restart compute alike.
+  int jitter_seconds = 0;
   int timeout_seconds = 300;
   OverlapPolicy overlap_policy = OverlapPolicy::allow;
   Millis created_at = 0;

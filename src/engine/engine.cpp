@@ -24,6 +24,8 @@ struct Engine::Run {
   std::uint64_t attempt = 0;  // the runner's id of the attempt in flight (0: none)
   // The task's schedule when this firing was claimed (0: not from the schedule).
   std::uint64_t generation = 0;
+  // When it may start: its instant, plus the task's jitter delay for a scheduled firing.
+  Millis starts_at = 0;
   // buffered: stored as queued, waiting for the task's running execution to end.
   enum class State { held, buffered, waiting, running, retry_wait } state = State::waiting;
   // In a cluster: the member that owns the row, and the engine's epoch when it was made.
@@ -81,6 +83,14 @@ void Engine::start() {
   functions_.start();
   http_.start();
   const Millis now = clock_.now();
+  std::vector<DueFiring> due;
+  {
+    // Loaded first: a recovered firing held until its start asks the timetable when that is.
+    const std::vector<ScheduleSpec> specs = store_.enabled_schedules();
+    std::lock_guard lock{mutex_};
+    timetable_.reserve(specs.size());
+    due = timetable_.load(specs, now);
+  }
   if (membership_) {
     // What earlier runs of this server left is taken over like any silent member's (a
     // clean stop left at once; a crash after dead_after_ms), by whichever member is first.
@@ -88,13 +98,6 @@ void Engine::start() {
   } else {
     store_.fail_running(now, "interrupted by restart");
     adopt(store_.queued_executions());
-  }
-  std::vector<DueFiring> due;
-  {
-    const std::vector<ScheduleSpec> specs = store_.enabled_schedules();
-    std::lock_guard lock{mutex_};
-    timetable_.reserve(specs.size());
-    due = timetable_.load(specs, now);
   }
   // Drop catch-ups whose instant already has an execution.
   std::erase_if(due, [&](const DueFiring& d) {
@@ -174,7 +177,7 @@ void Engine::schedule(const Task& task) {
     return;
   }
   timetable_.set(task.id, std::move(*expr), zone->get(), task.catch_up, now,
-                 {task.start_at, task.end_at});
+                 {task.start_at, task.end_at, task.jitter_seconds});
   wake_.notify_one();
 }
 
@@ -299,10 +302,10 @@ void Engine::scheduler_loop() {
         return false;
       }
       if (membership_ && !membership_->owns(d.task_id, d.at)) {
-        membership_->watch({d.task_id, d.at, Trigger::schedule, d.generation});
+        membership_->watch({d.task_id, d.at, Trigger::schedule, d.generation, d.starts_at});
         return false;
       }
-      due.push_back({d.task_id, d.at, Trigger::schedule, d.generation});
+      due.push_back({d.task_id, d.at, Trigger::schedule, d.generation, d.starts_at});
       return true;
     });
     // Attempts started by timers that come due together go to their runners in one go.
@@ -379,6 +382,7 @@ void Engine::claim(std::vector<DueFiring> due) {
     run->exec.node_id = options_.node_id;
     run->task = found->second;  // a task may fire twice in one batch
     run->generation = d.generation;
+    run->starts_at = std::max(d.scheduled_for, d.starts_at);  // a catch-up: at once
     // The claim: the insert is unique on (task, instant), so only the server whose insert
     // commits runs the firing.
     recorder_.write(write_of(*run, ExecutionWrite::Kind::insert), [this, run](bool written) {
@@ -393,14 +397,14 @@ void Engine::claim(std::vector<DueFiring> due) {
 void Engine::on_claimed_locked(std::shared_ptr<Run> run) {
   if (stopping_) return;  // stays queued in the store for the next start
   if (options_.on_change) options_.on_change(run->exec);
-  if (run->exec.scheduled_for <= clock_.now()) {
+  if (run->starts_at <= clock_.now()) {
     release_locked(run);
     return;
   }
   run->state = Run::State::held;
   ++held_;
   runs_[run->exec.id] = run;
-  add_timer_locked({run->exec.scheduled_for, Timer::Kind::due, run->exec.id, run->token});
+  add_timer_locked({run->starts_at, Timer::Kind::due, run->exec.id, run->token});
 }
 
 void Engine::release_locked(const std::shared_ptr<Run>& run) {
@@ -770,7 +774,10 @@ void Engine::adopt(std::vector<Execution> queued) {
     run->task = it->second;
     run->owner = owner;
     run->epoch = epoch_;
-    on_claimed_locked(std::move(run));  // one claimed ahead of its instant waits for it
+    run->starts_at = run->exec.trigger == Trigger::schedule
+                         ? timetable_.starts_at(run->task.id, run->exec.scheduled_for)
+                         : run->exec.scheduled_for;
+    on_claimed_locked(std::move(run));  // one claimed ahead of its start waits for it
   }
 }
 

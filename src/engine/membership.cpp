@@ -4,28 +4,13 @@
 #include <iterator>
 #include <utility>
 
+#include "core/hash.h"
+
 namespace cronkit::engine {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
-
-std::uint64_t mix64(std::uint64_t x) {  // splitmix64's finaliser
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t fnv1a(std::string_view s) {  // the same on every member and every build
-  std::uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 }  // namespace
 
@@ -149,7 +134,10 @@ void Membership::beat() {
   {
     std::lock_guard lock{mutex_};
     const Millis now = clock_.now();
-    while (!watches_.empty() && watches_.front().scheduled_for + options_.backup_after_ms <= now) {
+    while (!watches_.empty() &&
+           std::max(watches_.front().scheduled_for, watches_.front().starts_at) +
+                   options_.backup_after_ms <=
+               now) {
       watched.push_back(std::move(watches_.front()));
       watches_.pop_front();
     }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/hash.h"
+
 namespace cronkit::engine {
 namespace {
 
@@ -19,6 +21,23 @@ cron::Instant to_instant(Millis t) {
 
 Millis to_millis(cron::Instant t) {
   return t.time_since_epoch().count() * 1000;
+}
+
+Millis jitter_delay(std::string_view task_id, Millis instant, Millis limit_ms) {
+  if (limit_ms <= 0) return 0;
+  // Salted, so that the delay does not follow the cluster's choice of owner (the same hash
+  // of task and instant, unsalted).
+  const std::uint64_t h =
+      mix64(fnv1a(task_id) ^ mix64(static_cast<std::uint64_t>(instant) ^ 0x6a09e667f3bcc909ULL));
+  return static_cast<Millis>(h % static_cast<std::uint64_t>(limit_ms));
+}
+
+Millis Timetable::Slot::starts_at(Millis at) const {
+  if (jitter_seconds <= 0) return at;
+  Millis limit = jitter_seconds * Millis{1000};
+  const Millis following = next_after(at);
+  if (following != kNever) limit = std::min(limit, following - at);
+  return at + jitter_delay(*task_id, at, limit);
 }
 
 Millis Timetable::Slot::next_after(Millis t) const {
@@ -61,7 +80,8 @@ std::vector<DueFiring> Timetable::load(const std::vector<ScheduleSpec>& specs, M
       z = zones.emplace(spec.timezone, found ? found->get() : nullptr).first;
     }
     if (!p->second || !z->second) continue;
-    set(spec.id, *p->second, z->second, spec.catch_up, now, {spec.start_at, spec.end_at});
+    set(spec.id, *p->second, z->second, spec.catch_up, now,
+        {spec.start_at, spec.end_at, spec.jitter_seconds});
     if (!spec.catch_up) continue;
     auto last = slots_[index_.find(spec.id)->second].latest_until(now);
     if (last && *last > spec.created_at) catch_ups.push_back({spec.id, *last, Trigger::catch_up});
@@ -70,7 +90,7 @@ std::vector<DueFiring> Timetable::load(const std::vector<ScheduleSpec>& specs, M
 }
 
 void Timetable::set(const std::string& task_id, cron::CronExpr expr, const cron::Zone* zone,
-                    bool catch_up, Millis now, Window window) {
+                    bool catch_up, Millis now, Policy policy) {
   auto [it, added] = index_.try_emplace(task_id, 0);
   if (added) {
     if (free_slots_.empty()) {
@@ -86,12 +106,13 @@ void Timetable::set(const std::string& task_id, cron::CronExpr expr, const cron:
   slot.expr = std::move(expr);
   slot.zone = zone;
   slot.catch_up = catch_up;
-  slot.start = window.start.value_or(kNever);
-  slot.end = window.end.value_or(kForever);
+  slot.start = policy.start.value_or(kNever);
+  slot.end = policy.end.value_or(kForever);
+  slot.jitter_seconds = policy.jitter_seconds;
   slot.generation = next_generation_++;
   slot.held = kNever;  // a held firing is checked against the new schedule when due
   slot.next = slot.next_after(now);
-  if (slot.next != kNever) heap_.push({slot.next, slot.generation, it->second});
+  if (slot.next != kNever) heap_.push({slot.starts_at(slot.next), slot.generation, it->second});
   changed();
 }
 
@@ -113,19 +134,20 @@ void Timetable::take_due(Millis until, Millis now, Millis misfire_grace,
     heap_.pop();
     Slot& slot = slots_[entry.slot];
     if (slot.generation != entry.generation || !slot.task_id) continue;
+    const Millis instant = slot.next;  // the live entry's (entry.at is when it starts)
     if (now - entry.at > misfire_grace) {
       std::optional<Millis> latest;
       if (slot.catch_up) latest = slot.latest_until(now);
-      take({*slot.task_id, entry.at, slot.generation, slot.catch_up, true, latest});
+      take({*slot.task_id, instant, entry.at, slot.generation, slot.catch_up, true, latest});
       slot.next = slot.next_after(now);
     } else {
-      if (take({*slot.task_id, entry.at, slot.generation, slot.catch_up, false, {}}) &&
-          entry.at > now && (slot.held == kNever || entry.at < slot.held)) {
-        slot.held = entry.at;
+      if (take({*slot.task_id, instant, entry.at, slot.generation, slot.catch_up, false, {}}) &&
+          entry.at > now && (slot.held == kNever || instant < slot.held)) {
+        slot.held = instant;
       }
-      slot.next = slot.next_after(entry.at);
+      slot.next = slot.next_after(instant);
     }
-    if (slot.next != kNever) heap_.push({slot.next, slot.generation, entry.slot});
+    if (slot.next != kNever) heap_.push({slot.starts_at(slot.next), slot.generation, entry.slot});
     changed();
   }
 }
@@ -164,12 +186,17 @@ void Timetable::release_all() {
   changed();
 }
 
+Millis Timetable::starts_at(std::string_view task_id, Millis instant) const {
+  const Slot* slot = find(task_id);
+  return slot ? slot->starts_at(instant) : instant;
+}
+
 std::optional<Millis> Timetable::next_run(std::string_view task_id) const {
   const Slot* slot = find(task_id);
   if (!slot) return std::nullopt;
   const Millis next = slot->held != kNever ? slot->held : slot->next;
   if (next == kNever) return std::nullopt;
-  return next;
+  return slot->starts_at(next);
 }
 
 std::vector<std::string> Timetable::task_ids() const {

@@ -25,20 +25,30 @@ struct DueFiring {
   Millis scheduled_for = 0;
   Trigger trigger = Trigger::schedule;
   std::uint64_t generation = 0;  // 0: not from the schedule as it is now
+  Millis starts_at = 0;          // later than the instant by the task's jitter delay, if any
+};
+
+/// How a task fires beyond its pattern: no instant before `start` or after `end` (epoch ms),
+/// and each firing starts jitter_delay() after its instant.
+struct FiringPolicy {
+  std::optional<Millis> start;
+  std::optional<Millis> end;
+  int jitter_seconds = 0;
 };
 
 /// Every enabled task's next instant: one slot per task (parsed pattern, zone, next
 /// instant; about 250 bytes with its id and heap entry, so a million tasks fit in 250 MB)
 /// and one min-heap over them. No threads and no lock of its own: the engine's lock guards
 /// it, and tests drive it with any clock.
-///   Timetable t;  t.set(id, expr, zone, false, now);
+///   Timetable t;  t.set(id, expr, zone, false, now, {.jitter_seconds = 30});
 ///   t.take_due(now + 800, now, 60000, [&](const Timetable::Due& d) { ...; return true; });
 class Timetable {
  public:
   /// An instant taken off the heap.
   struct Due {
     const std::string& task_id;
-    Millis at;  // the instant
+    Millis at;         // the instant
+    Millis starts_at;  // the instant plus the task's jitter delay
     std::uint64_t generation;
     bool catch_up;  // the task catches up on missed instants
     /// The instant came more than the misfire grace ago (the clock jumped forward, the
@@ -61,27 +71,23 @@ class Timetable {
   /// are left out: the API reports them); returns the catch-up firings they are owed: the
   /// latest instant before now, if it came after the task was created.
   std::vector<DueFiring> load(const std::vector<ScheduleSpec>& specs, Millis now);
-  /// When a task may fire: no instant before `start` or after `end` (epoch ms).
-  struct Window {
-    std::optional<Millis> start;
-    std::optional<Millis> end;
-  };
+  using Policy = FiringPolicy;
   /// Schedules a task from now on (a new generation: firings claimed before are checked
   /// against it when their instant comes).
   void set(const std::string& task_id, cron::CronExpr expr, const cron::Zone* zone, bool catch_up,
-           Millis now, Window window = {});
+           Millis now, Policy policy = {});
   /// Stops scheduling a task; returns false if it was not scheduled.
   bool remove(std::string_view task_id);
 
-  /// Takes every instant at or before `until` off the heap, in order, and calls `take` for
-  /// each; a missed one (more than `misfire_grace` before `now`) is reported once, with
-  /// the task's next instant computed from now. Otherwise the next instant is computed from
-  /// the one taken, so that a late wake-up neither drifts nor skips. `take` returns true
-  /// when the firing is claimed here: if its instant is still ahead, it is *held* (shown as
-  /// the task's next run until released).
+  /// Takes every firing that starts at or before `until` off the heap, in the order they
+  /// start, and calls `take` for each; a missed one (starting more than `misfire_grace`
+  /// before `now`) is reported once, with the task's next instant computed from now.
+  /// Otherwise the next instant is computed from the one taken, so that a late wake-up
+  /// neither drifts nor skips. `take` returns true when the firing is claimed here: if its
+  /// start is still ahead, it is *held* (shown as the task's next run until released).
   void take_due(Millis until, Millis now, Millis misfire_grace,
                 const std::function<bool(const Due&)>& take);
-  /// The earliest instant on the heap.
+  /// When the earliest firing on the heap starts.
   std::optional<Millis> earliest() const;
 
   /// Where a firing claimed from generation `generation` stands now.
@@ -91,7 +97,9 @@ class Timetable {
   /// Forgets every held firing.
   void release_all();
 
-  /// The next instant of a task (a held one first), if it is scheduled.
+  /// When the firing of a task at `instant` starts: `instant` if the task is not scheduled.
+  Millis starts_at(std::string_view task_id, Millis instant) const;
+  /// When the task's next firing starts (a held one first), if it is scheduled.
   std::optional<Millis> next_run(std::string_view task_id) const;
   std::size_t size() const { return index_.size(); }
   std::vector<std::string> task_ids() const;
@@ -109,6 +117,7 @@ class Timetable {
     const cron::Zone* zone = nullptr;      // zones stay loaded for the life of the process
     cron::CronExpr expr;
     bool catch_up = false;
+    std::int32_t jitter_seconds = 0;
     Millis held = kNever;   // an instant claimed ahead that has not started yet
     Millis start = kNever;  // no instant before (kNever: unbounded)
     Millis end = kForever;  // nor after
@@ -117,9 +126,11 @@ class Timetable {
     // The last instant at or before t within the window, if any.
     std::optional<Millis> latest_until(Millis t) const;
     bool within(Millis at) const { return at >= start && at <= end; }
+    Millis starts_at(Millis at) const;
   };
-  // A task's next instant. `generation` tells a live entry from one left behind by a
-  // reschedule: only the slot's current generation fires.
+  // When a task's next firing starts (its instant is the slot's `next`). `generation` tells
+  // a live entry from one left behind by a reschedule: only the slot's current generation
+  // fires.
   struct HeapEntry {
     Millis at;
     std::uint64_t generation;
@@ -142,6 +153,12 @@ class Timetable {
   std::uint64_t next_generation_ = 1;
   std::atomic<std::uint64_t> version_{0};
 };
+
+/// How long after `instant` a firing of a task starts: in [0, limit_ms), spread evenly, and
+/// a pure function of its arguments, so that every server of a cluster and every restart
+/// agree. The limit is the task's jitter, or the time to its following instant if that is
+/// sooner, so that its firings start in order.
+Millis jitter_delay(std::string_view task_id, Millis instant, Millis limit_ms);
 
 /// Engine time (epoch ms) to and from the cron engine's instants (whole seconds).
 cron::Instant to_instant(Millis t);

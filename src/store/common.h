@@ -25,10 +25,10 @@ inline constexpr std::string_view kTaskColumns =
     "http_url, http_headers, http_body, catch_up, enabled, max_retries, retry_delay_seconds, "
     "timeout_seconds, overlap_policy, created_at, updated_at, command, working_directory, "
     "environment, command_input, retry_backoff, retry_max_delay_seconds, paused_note, paused_at, "
-    "start_at, end_at";
+    "start_at, end_at, jitter_seconds";
 
 /// How many columns kTaskColumns names.
-inline constexpr int kTaskColumnCount = 29;
+inline constexpr int kTaskColumnCount = 30;
 
 inline constexpr std::string_view kExecutionColumns =
     "id, task_id, status, \"trigger\", scheduled_for, queued_at, started_at, finished_at, "
@@ -79,6 +79,7 @@ Task read_task(const Row& r) {
   t.paused_at = r.optional_int64(26);
   t.start_at = r.optional_int64(27);
   t.end_at = r.optional_int64(28);
+  t.jitter_seconds = static_cast<int>(r.int64(29));
   return t;
 }
 
@@ -114,6 +115,7 @@ void task_values(const Task& t, Sink&& add) {
   add(t.paused_at);
   add(t.start_at);
   add(t.end_at);
+  add(std::int64_t{t.jitter_seconds});
 }
 
 /// An execution from a row whose columns are kExecutionColumns.

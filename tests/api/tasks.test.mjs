@@ -289,6 +289,58 @@ describe("tasks", () => {
     await t.api("DELETE", `/api/scheduler/tasks/${windowed.id}`);
   });
 
+  test("jitter delays each start, the same for the task page and the preview", async () => {
+    const plain = (await t.api("POST", "/api/scheduler/tasks", fnTask)).json.data;
+    assert.equal(plain.jitterSeconds, 0);
+    await t.api("DELETE", `/api/scheduler/tasks/${plain.id}`);
+    for (const jitterSeconds of [-1, 3601, 1.5, "60", null]) {
+      const res = await t.api("POST", "/api/scheduler/tasks", { ...fnTask, jitterSeconds });
+      assert.equal(res.status, 422, String(jitterSeconds));
+      assert.deepEqual(fieldsOf(res), ["jitterSeconds"]);
+      assert.match(res.json.data[0].message, /between 0 and 3600|whole number|must be a number/);
+    }
+    const hour = 3600000;
+    const task = (
+      await t.api("POST", "/api/scheduler/tasks", {
+        ...fnTask,
+        cronExpression: "0 * * * *",
+        timezone: "UTC",
+        jitterSeconds: 3600,
+      })
+    ).json.data;
+    assert.equal(task.jitterSeconds, 3600);
+    const read = (await t.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task;
+    const instant = Math.ceil((Date.now() + 1) / hour) * hour;
+    assert.ok(read.nextRun >= instant && read.nextRun < instant + hour, `${read.nextRun} vs ${instant}`);
+    const preview = (
+      await t.api("POST", "/api/scheduler/cron/preview", {
+        cronExpression: "0 * * * *",
+        timezone: "UTC",
+        count: 3,
+        jitterSeconds: 3600,
+        taskId: task.id,
+      })
+    ).json.data;
+    assert.equal(preview.jitterSeconds, 3600);
+    assert.deepEqual(preview.nextRuns, [instant, instant + hour, instant + 2 * hour]);
+    assert.equal(preview.startsAt.length, 3);
+    assert.equal(preview.startsAt[0], read.nextRun, "the preview and the scheduler agree");
+    preview.startsAt.forEach((s, i) => assert.ok(s >= preview.nextRuns[i] && s < preview.nextRuns[i] + hour));
+    // Without a task's id, the instants only (the delays depend on it).
+    const anonymous = (
+      await t.api("POST", "/api/scheduler/cron/preview", { cronExpression: "0 * * * *", jitterSeconds: 60 })
+    ).json.data;
+    assert.equal(anonymous.startsAt, undefined);
+    const bad = await t.api("POST", "/api/scheduler/cron/preview", {
+      cronExpression: "0 * * * *",
+      jitterSeconds: 4000,
+      taskId: "",
+    });
+    assert.equal(bad.status, 422);
+    assert.deepEqual(fieldsOf(bad), ["jitterSeconds", "taskId"]);
+    await t.api("DELETE", `/api/scheduler/tasks/${task.id}`);
+  });
+
   test("a page polled again changes as soon as its data does", async () => {
     const path = "/api/scheduler/tasks?page=1&pageSize=3";
     // Runs that earlier tests started are over first: their end would change the page.

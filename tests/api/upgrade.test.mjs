@@ -26,6 +26,7 @@ const gained = {
   pausedAt: null,
   startAt: null,
   endAt: null,
+  jitterSeconds: 0,
 };
 
 // `added`: tasks an earlier check created.

@@ -7,6 +7,8 @@ const t = browserForFile();
 
 test("a task's detail: configuration, next runs, live history, output; then all executions", async () => {
   const { page } = t;
+  const hour = 3600000;
+  const nextHour = Math.ceil(Date.now() / hour) * hour;
   const task = (
     await t.api("POST", "/api/scheduler/tasks", {
       name: "hourly sweep",
@@ -16,6 +18,8 @@ test("a task's detail: configuration, next runs, live history, output; then all 
       functionName: "cleanup-logs",
       functionPayload: '{"days": 3}',
       maxRetries: 2,
+      jitterSeconds: 1800,
+      endAt: nextHour + 2 * hour, // three more runs
     })
   ).json.data;
   await page.goto(`${t.server.base}/admin/scheduler/`);
@@ -24,7 +28,17 @@ test("a task's detail: configuration, next runs, live history, output; then all 
   assert.match(page.url(), new RegExp(`/admin/scheduler/tasks/${task.id}$`));
   await page.getByText("Every hour").waitFor();
   await page.getByText('{"days": 3}').waitFor();
-  assert.equal(await page.getByTestId("next-runs").locator("li").count(), 5);
+  // The next runs within the task's end, each with its jittered start.
+  const runs = page.getByTestId("next-runs").locator("li");
+  await page.getByTestId("jitter").getByText("each run starts up to 1800 s after its instant").waitFor();
+  await runs
+    .first()
+    .getByText(/starts \+\d+\.\d s/)
+    .waitFor();
+  assert.equal(await runs.count(), 3);
+  const first = Number((await runs.first().textContent()).match(/starts \+(\d+\.\d) s/)[1]);
+  const nextRun = (await t.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task.nextRun;
+  assert.ok(Math.abs(nextHour + first * 1000 - nextRun) <= 100, `${first} s after ${nextHour} vs ${nextRun}`);
   await page.getByText("No executions").waitFor();
 
   await page.getByRole("button", { name: "Run now" }).click();

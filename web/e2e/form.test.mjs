@@ -50,6 +50,9 @@ test("create a function task, with the preview and the errors on the way", async
   await dialog.getByRole("heading", { name: "Edit weekly report" }).waitFor();
   assert.equal(await field(dialog, "Cron pattern").inputValue(), "0 9 * * 1");
   await field(dialog, "Retries").fill("3");
+  // The task uses no advanced setting: the section is closed until asked for.
+  assert.equal(await dialog.getByRole("combobox", { name: "Retry backoff" }).count(), 0);
+  await dialog.getByRole("button", { name: /^Advanced/ }).click();
   await dialog.getByRole("combobox", { name: "Retry backoff" }).click();
   await page.getByRole("option", { name: /Exponential/ }).click();
   await field(dialog, "Longest retry wait (s)").fill("120");
@@ -60,9 +63,17 @@ test("create a function task, with the preview and the errors on the way", async
     .getByText(/2031-01-06/)
     .first()
     .waitFor(); // the first Monday of 2031
+  // Jitter: the saved task's runs show when each starts.
+  await field(dialog, "Jitter (s)").fill("30");
+  await preview
+    .getByText(/starts \+\d+(\.\d)? s/)
+    .first()
+    .waitFor();
   await dialog.getByRole("button", { name: "Save" }).click();
   await dialog.waitFor({ state: "detached" });
   const saved = (await t.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task;
+  assert.equal(saved.jitterSeconds, 30);
+  assert.ok(saved.nextRun >= start && saved.nextRun < start + 7 * 86400000);
   assert.equal(saved.maxRetries, 3);
   assert.equal(saved.retryBackoff, "exponential");
   assert.equal(saved.retryMaxDelaySeconds, 120);

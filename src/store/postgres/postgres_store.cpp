@@ -261,8 +261,8 @@ std::vector<Task> PostgresStore::enabled_tasks() {
 
 std::vector<ScheduleSpec> PostgresStore::enabled_schedules() {
   static constexpr std::string_view kSql =
-      "SELECT id, cron_expression, timezone, catch_up, created_at, start_at, end_at "
-      "FROM scheduled_tasks WHERE enabled AND id > $1 ORDER BY id LIMIT $2";
+      "SELECT id, cron_expression, timezone, catch_up, created_at, start_at, end_at, "
+      "jitter_seconds FROM scheduled_tasks WHERE enabled AND id > $1 ORDER BY id LIMIT $2";
   return read([&](pg::Connection& c) {
     std::vector<ScheduleSpec> out;
     pg::Transaction snapshot{c, kSnapshot};
@@ -275,7 +275,7 @@ std::vector<ScheduleSpec> PostgresStore::enabled_schedules() {
         };
         out.push_back({std::string(r.text(i, 0)), std::string(r.text(i, 1)),
                        std::string(r.text(i, 2)), r.boolean(i, 3), r.int64(i, 4), optional(5),
-                       optional(6)});
+                       optional(6), static_cast<int>(r.int64(i, 7))});
       }
       if (r.rows() < kScheduleChunk) break;
       after = out.back().id;

@@ -311,15 +311,15 @@ std::vector<Task> SqliteStore::enabled_tasks() {
 std::vector<ScheduleSpec> SqliteStore::enabled_schedules() {
   std::lock_guard lock{mutex_};
   sqlite::Use s{
-      db_.prepare("SELECT id, cron_expression, timezone, catch_up, created_at, start_at, end_at "
-                  "FROM scheduled_tasks WHERE enabled = 1")};
+      db_.prepare("SELECT id, cron_expression, timezone, catch_up, created_at, start_at, end_at, "
+                  "jitter_seconds FROM scheduled_tasks WHERE enabled = 1")};
   std::vector<ScheduleSpec> out;
   auto optional = [&](int c) {
     return s->is_null(c) ? std::nullopt : std::optional<Millis>{s->int64(c)};
   };
   while (s->step()) {
     out.push_back({s->text(0), s->text(1), s->text(2), s->int64(3) != 0, s->int64(4), optional(5),
-                   optional(6)});
+                   optional(6), static_cast<int>(s->int64(7))});
   }
   return out;
 }

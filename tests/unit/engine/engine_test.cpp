@@ -1025,5 +1025,99 @@ TEST_F(EngineBufferTest, WaitingFiringsSurviveARestart) {
             (std::vector<Millis>{at("2026-03-07T12:00:02Z"), at("2026-03-07T12:00:03Z")}));
 }
 
+class EngineJitterTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    registry_.add("when", [this](const TaskContext& ctx) {
+      {
+        std::lock_guard lock{m_};
+        starts_.emplace_back(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 ctx.scheduled_for.time_since_epoch())
+                                 .count(),
+                             clock_.now());
+      }
+      while (!open_ && !ctx.stop.stop_requested())
+        std::this_thread::sleep_for(1ms);
+      return TaskResult{true, "done"};
+    });
+  }
+  void TearDown() override {
+    open_ = true;
+    EngineTest::TearDown();
+  }
+  // (instant, when it started) of each run so far.
+  std::vector<std::pair<Millis, Millis>> starts() {
+    std::lock_guard lock{m_};
+    return starts_;
+  }
+  std::mutex m_;
+  std::vector<std::pair<Millis, Millis>> starts_;
+  std::atomic<bool> open_{true};
+};
+
+TEST_F(EngineJitterTest, AFiringStartsItsJitterDelayAfterItsInstant) {
+  start();
+  Task t = add("0 * * * * *", "when", [](Task& x) { x.jitter_seconds = 30; });
+  const Millis instant = at("2026-03-07T12:01:00Z");
+  const Millis start = instant + jitter_delay(t.id, instant, 30000);
+  EXPECT_EQ(engine_->next_run(t.id), start) << "nextRun includes the delay";
+  clock_.set(start - 1);
+  ASSERT_TRUE(engine_->processed_until(clock_.now()));
+  EXPECT_TRUE(starts().empty()) << "not before its start";
+  EXPECT_EQ(engine_->next_run(t.id), start);
+  clock_.set(start);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_EQ(starts(), (std::vector<std::pair<Millis, Millis>>{{instant, start}}));
+  auto e = finished(t)[0];
+  EXPECT_EQ(e.scheduled_for, instant) << "scheduledFor stays the cron instant";
+  EXPECT_EQ(e.started_at, start) << "startedAt shows the delay";
+  const Millis following = at("2026-03-07T12:02:00Z");
+  EXPECT_EQ(engine_->next_run(t.id), following + jitter_delay(t.id, following, 30000));
+}
+
+TEST_F(EngineJitterTest, OverlapIsJudgedWhenAJitteredFiringStarts) {
+  open_ = false;
+  start();
+  Task t = add("*/10 * * * * *", "when", [](Task& x) {
+    x.jitter_seconds = 20;  // at most the 10 s to the following instant
+    x.overlap_policy = OverlapPolicy::skip;
+  });
+  const Millis first = at("2026-03-07T12:00:10Z"), second = at("2026-03-07T12:00:20Z");
+  const Millis first_start = first + jitter_delay(t.id, first, 10000);
+  const Millis second_start = second + jitter_delay(t.id, second, 10000);
+  clock_.set(first_start);
+  ASSERT_TRUE(eventually([&] { return starts().size() == 1; }));
+  clock_.set(second_start);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  auto skipped = finished(t)[0];
+  EXPECT_EQ(skipped.status, ExecutionStatus::skipped);
+  EXPECT_EQ(skipped.scheduled_for, second);
+  EXPECT_EQ(skipped.finished_at, second_start) << "skipped at its start, not its instant";
+  open_ = true;
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 2); }));
+  EXPECT_EQ(starts(), (std::vector<std::pair<Millis, Millis>>{{first, first_start}}));
+}
+
+TEST_F(EngineJitterTest, AJitteredFiringClaimedBeforeARestartStartsAtTheSameDelay) {
+  Task t = add("0 * * * * *", "when", [](Task& x) { x.jitter_seconds = 50; });
+  const Millis instant = at("2026-03-07T12:01:00Z");
+  const Millis start_at = instant + jitter_delay(t.id, instant, 50000);
+  Execution e;  // claimed ahead of its start, then the process died
+  e.task_id = t.id;
+  e.scheduled_for = instant;
+  e.queued_at = clock_.now();
+  e.id = new_id(e.queued_at);
+  ExecutionWrite w{ExecutionWrite::Kind::insert, e};
+  ASSERT_TRUE(store_->write_executions({&w, 1})[0]);
+  clock_.set(instant);
+  start();
+  EXPECT_EQ(engine_->counters().held, start_at > instant ? 1 : 0);
+  clock_.set(start_at);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_EQ(starts(), (std::vector<std::pair<Millis, Millis>>{{instant, start_at}}));
+  EXPECT_EQ(store_->get_execution(e.id)->status, ExecutionStatus::success);
+}
+
 }  // namespace
 }  // namespace cronkit::engine

@@ -210,5 +210,77 @@ TEST(Timetable, AHeldFiringOutsideTheNewWindowIsGone) {
   EXPECT_EQ(t.standing("a", generation, now + 6000), Timetable::Standing::changed);
 }
 
+TEST(Timetable, JitterDelaysEachStartByAPureFunctionOfTaskAndInstant) {
+  const Millis now = at("2026-03-07T12:00:00Z");
+  // Two timetables (two servers, or a restart) agree on every start.
+  Timetable one, two;
+  one.set("a", pattern("0 * * * * *"), zone("UTC"), false, now, {.jitter_seconds = 30});
+  two.set("a", pattern("0 * * * * *"), zone("UTC"), false, now + 7000, {.jitter_seconds = 30});
+  ASSERT_TRUE(one.next_run("a"));
+  EXPECT_EQ(one.next_run("a"), two.next_run("a"));
+  const Millis instant = at("2026-03-07T12:01:00Z");
+  const Millis start = *one.next_run("a");
+  EXPECT_GE(start, instant);
+  EXPECT_LT(start, instant + 30000);
+  EXPECT_EQ(start, instant + jitter_delay("a", instant, 30000));
+  EXPECT_EQ(one.starts_at("a", instant), start);
+  EXPECT_EQ(one.starts_at("unknown", instant), instant) << "a task not scheduled: no delay";
+
+  // Nothing is taken before its start; taken then, with its instant.
+  if (start > instant) {
+    EXPECT_TRUE(take(one, instant, instant).empty());
+    EXPECT_EQ(one.earliest(), start);
+  }
+  std::vector<Millis> starts;
+  one.take_due(start, start, 60000, [&](const Timetable::Due& d) {
+    EXPECT_EQ(d.at, instant);
+    starts.push_back(d.starts_at);
+    return true;
+  });
+  EXPECT_EQ(starts, std::vector<Millis>{start});
+
+  // Another task, or another instant, is delayed differently; delays cover the range.
+  std::vector<Millis> delays;
+  for (int i = 0; i < 2000; ++i)
+    delays.push_back(jitter_delay("task-" + std::to_string(i), instant, 60000));
+  const auto [lo, hi] = std::ranges::minmax(delays);
+  EXPECT_GE(lo, 0);
+  EXPECT_LT(hi, 60000);
+  EXPECT_LT(lo, 1000) << "spread over the whole minute";
+  EXPECT_GT(hi, 59000);
+  int first_half = 0;
+  for (Millis d : delays)
+    first_half += d < 30000;
+  EXPECT_GT(first_half, 850);
+  EXPECT_LT(first_half, 1150);
+  EXPECT_EQ(jitter_delay("x", instant, 0), 0);
+}
+
+TEST(Timetable, JitterNeverStartsAFiringAfterTheTasksFollowingInstant) {
+  Timetable t;
+  const Millis now = at("2026-03-07T12:00:00Z");
+  // Every 2 s with up to an hour of jitter: each start stays before the next instant, so
+  // the task's firings start in order.
+  t.set("fast", pattern("*/2 * * * * *"), zone("UTC"), false, now, {.jitter_seconds = 3600});
+  std::vector<std::pair<Millis, Millis>> taken;  // instant, start
+  for (Millis until = now; until < now + 62000; until += 500) {
+    t.take_due(until, until, 60000, [&](const Timetable::Due& d) {
+      taken.emplace_back(d.at, d.starts_at);
+      return false;
+    });
+  }
+  ASSERT_GE(taken.size(), 30u) << "the 30th, at 12:01:00, starts before 12:01:02";
+  for (std::size_t i = 0; i < taken.size(); ++i) {
+    EXPECT_EQ(taken[i].first, now + 2000 * static_cast<Millis>(i + 1));
+    EXPECT_GE(taken[i].second, taken[i].first);
+    EXPECT_LT(taken[i].second, taken[i].first + 2000);
+  }
+  // The last instant of a window may use the whole jitter.
+  t.set("last", pattern("0 * * * * *"), zone("UTC"), false, now,
+        {.end = at("2026-03-07T12:01:00Z"), .jitter_seconds = 3600});
+  EXPECT_EQ(t.next_run("last"),
+            at("2026-03-07T12:01:00Z") + jitter_delay("last", at("2026-03-07T12:01:00Z"), 3600000));
+}
+
 }  // namespace
 }  // namespace cronkit::engine

@@ -13,6 +13,7 @@
 
 #include "../../support/test_postgres.h"
 #include "core/ids.h"
+#include "store/migrations.h"
 #include "store/open_store.h"
 #include "store/postgres/pg.h"
 #include "store/sqlite/sqlite.h"
@@ -20,6 +21,11 @@
 
 namespace cronkit::store {
 namespace {
+
+// The newest schema version this build knows (both dialects have the same versions).
+int latest_version() {
+  return sqlite_migrations().back().version;
+}
 
 namespace fs = std::filesystem;
 
@@ -120,12 +126,13 @@ TEST_P(SqliteStoreTest, CreatesItsDirectoryAndRecordsMigrations) {
   EXPECT_TRUE(fs::exists(path_));
   sqlite::Database db{path_};
   auto& s = db.prepare("SELECT version, name FROM schema_migrations ORDER BY version");
-  ASSERT_TRUE(s.step());
-  EXPECT_EQ(s.int64(0), 1);
-  EXPECT_EQ(s.text(1), "0001_initial.sql");
-  ASSERT_TRUE(s.step());
-  EXPECT_EQ(s.int64(0), 2);
-  EXPECT_EQ(s.text(1), "0002_commands_and_policies.sql");
+  ASSERT_GE(sqlite_migrations().size(), 3u);
+  EXPECT_EQ(sqlite_migrations()[0].name, "0001_initial.sql");
+  for (const auto& m : sqlite_migrations()) {
+    ASSERT_TRUE(s.step());
+    EXPECT_EQ(s.int64(0), m.version);
+    EXPECT_EQ(s.text(1), m.name);
+  }
   EXPECT_FALSE(s.step());
   auto& mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
@@ -136,7 +143,7 @@ TEST_P(StoreTest, ReopeningAppliesNothing) {
   store_.reset();
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 2);
+  EXPECT_EQ(again->version_before, latest_version());
   EXPECT_TRUE(again->applied.empty());
 }
 
@@ -145,7 +152,8 @@ TEST_P(StoreTest, RefusesANewerDatabase) {
   exec_directly("INSERT INTO schema_migrations VALUES (42, '0042_future.sql', 0)");
   auto opened = open_store(url_);
   ASSERT_FALSE(opened);
-  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (2)"),
+  EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (" +
+                                std::to_string(latest_version()) + ")"),
             std::string::npos)
       << opened.error();
 }
@@ -183,6 +191,7 @@ TEST_P(StoreTest, TaskRoundTripsEveryField) {
   t.paused_at = 1500;
   t.start_at = 1000;
   t.end_at = 9000000;
+  t.jitter_seconds = 45;
   t.updated_at = 2000;
   ASSERT_TRUE(store_->update_task(t));
   EXPECT_EQ(store_->get_task(t.id), t);
@@ -223,8 +232,9 @@ TEST_P(StoreTest, ListsNewestFirstWithFiltersPagesAndTotals) {
     all.push_back(task("t" + std::to_string(i), 1000 + i,
                        i % 3 == 0 ? TaskType::http : TaskType::function, i % 2 == 0));
   }
-  all[4].start_at = 5000;  // enabled_schedules() carries the window
+  all[4].start_at = 5000;  // enabled_schedules() carries the window and the jitter
   all[4].end_at = 6000;
+  all[4].jitter_seconds = 90;
   ASSERT_TRUE(store_->update_task(all[4]));
   auto first = store_->list_tasks({.page = 1, .page_size = 10});
   EXPECT_EQ(first.total, 25);
@@ -256,6 +266,7 @@ TEST_P(StoreTest, ListsNewestFirstWithFiltersPagesAndTotals) {
     EXPECT_EQ(spec.created_at, t->created_at);
     EXPECT_EQ(spec.start_at, t->start_at);
     EXPECT_EQ(spec.end_at, t->end_at);
+    EXPECT_EQ(spec.jitter_seconds, t->jitter_seconds);
   }
 }
 
@@ -656,7 +667,7 @@ TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   EXPECT_EQ(opened, 4);
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, 2);
+  EXPECT_EQ(again->version_before, latest_version());
   EXPECT_TRUE(again->applied.empty());
 }
 

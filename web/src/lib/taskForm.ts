@@ -24,6 +24,7 @@ export interface TaskDraft {
   retryDelaySeconds: number;
   retryBackoff: RetryBackoff;
   retryMaxDelaySeconds: number;
+  jitterSeconds: number;
   timeoutSeconds: number;
   overlapPolicy: OverlapPolicy;
   /** datetime-local values, in the browser's zone; "" for none. */
@@ -68,6 +69,7 @@ export function draftFrom(task: Task | null, functions: string[] = []): TaskDraf
     retryDelaySeconds: task?.retryDelaySeconds ?? 60,
     retryBackoff: task?.retryBackoff ?? "fixed",
     retryMaxDelaySeconds: task?.retryMaxDelaySeconds ?? 3600,
+    jitterSeconds: task?.jitterSeconds ?? 0,
     timeoutSeconds: task?.timeoutSeconds ?? 300,
     overlapPolicy: task?.overlapPolicy ?? "allow",
     startAt: localInput(task?.startAt ?? null),
@@ -196,6 +198,7 @@ export function requestBody(d: TaskDraft): Record<string, unknown> {
     retryDelaySeconds: Number(d.retryDelaySeconds),
     retryBackoff: d.retryBackoff,
     retryMaxDelaySeconds: Number(d.retryMaxDelaySeconds),
+    jitterSeconds: Number(d.jitterSeconds),
     timeoutSeconds: Number(d.timeoutSeconds),
     overlapPolicy: d.overlapPolicy,
     startAt: fromLocalInput(d.startAt),

@@ -41,6 +41,7 @@ export interface Task {
   retryDelaySeconds: number;
   retryBackoff: RetryBackoff;
   retryMaxDelaySeconds: number;
+  jitterSeconds: number;
   timeoutSeconds: number;
   overlapPolicy: OverlapPolicy;
   /** No firing before startAt or after endAt (epoch ms), when set. */
@@ -79,6 +80,7 @@ export const taskFields = {
   retryDelaySeconds: true,
   retryBackoff: true,
   retryMaxDelaySeconds: true,
+  jitterSeconds: true,
   timeoutSeconds: true,
   overlapPolicy: true,
   startAt: true,
@@ -177,5 +179,8 @@ export interface Preview {
   cronExpression: string;
   canonical: string;
   timezone: string;
+  jitterSeconds: number;
   nextRuns: number[];
+  /** When each run starts (its instant plus the task's jitter delay), for a task's id. */
+  startsAt?: number[];
 }
