@@ -182,7 +182,13 @@ Api::Api(Store& store, engine::Engine& engine, const Registry& registry, const C
       options_(std::move(options)),
       tasks_(store, engine, clock,
              [this](std::string_view event, const Task& task) { announce(event, task); }),
-      ui_(std::string(kAdminUiPath), options_.ui_files) {}
+      ui_(std::string(kAdminUiPath), options_.ui_files) {
+  engine_.on_limits([this](const std::string& task_id) { tasks_.check_limits(task_id); });
+}
+
+Api::~Api() {
+  engine_.on_limits({});
+}
 
 void Api::announce(std::string_view event, const Task& task) {
   // Enough for a client to refresh; never the payload, headers or body.
@@ -556,7 +562,12 @@ Response Api::toggle_task(Call& c) {
     }
     note.emplace(text->data(), text->size());
   }
-  auto task = tasks_.set_enabled(c.id(), enabled->get_bool(), std::move(note));
+  std::optional<Task> task;
+  try {
+    task = tasks_.set_enabled(c.id(), enabled->get_bool(), std::move(note));
+  } catch (const engine::TaskService::Refused& e) {
+    invalid({{e.field, e.what()}});
+  }
   if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
   return ok_record(*task);
 }

@@ -60,8 +60,13 @@ struct Route {
 ///   HttpServer server{{}, [&](const Request& r) { return api.handle(r); }};
 class Api {
  public:
+  /// Has the engine check tasks' limits (maxRuns, pauseAfterFailures) through its
+  /// TaskService, until destroyed.
   Api(Store& store, engine::Engine& engine, const Registry& registry, const Clock& clock,
       ApiOptions options = {});
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
 
   Reply handle(const Request& req);
   /// Whether `origin` is usable in --cors-origin: scheme://host[:port] and nothing else.

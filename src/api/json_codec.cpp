@@ -37,6 +37,11 @@ void write_fields(JsonWriter& w, const Task& t) {
   w.key("startAt").value(t.start_at);
   w.key("endAt").value(t.end_at);
   w.key("jitterSeconds").value(t.jitter_seconds);
+  w.key("maxRuns").value(t.max_runs ? std::optional<std::int64_t>{*t.max_runs} : std::nullopt);
+  w.key("runCount").value(t.run_count);
+  w.key("pauseAfterFailures")
+      .value(t.pause_after_failures ? std::optional<std::int64_t>{*t.pause_after_failures}
+                                    : std::nullopt);
   w.key("timeoutSeconds").value(t.timeout_seconds);
   w.key("overlapPolicy").value(to_string(t.overlap_policy));
   w.key("createdAt").value(t.created_at);

@@ -21,14 +21,14 @@ namespace {
 namespace json = boost::json;
 
 // clang-format off
-constexpr std::array<std::string_view, 25> kFields = {
+constexpr std::array<std::string_view, 27> kFields = {
     "name", "cronExpression", "timezone", "type",
     "functionName", "functionPayload",
     "httpMethod", "httpUrl", "httpHeaders", "httpBody",
     "command", "workingDirectory", "environment", "commandInput",
     "catchUp", "enabled", "maxRetries", "retryDelaySeconds", "retryBackoff",
     "retryMaxDelaySeconds", "timeoutSeconds", "overlapPolicy", "startAt", "endAt",
-    "jitterSeconds"};
+    "jitterSeconds", "maxRuns", "pauseAfterFailures"};
 // clang-format on
 
 constexpr std::array<std::string_view, 5> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
@@ -227,6 +227,19 @@ class Reader {
       }
     }
   }
+  // A whole number in [min, max], or null for none.
+  void optional_integer(std::string_view field, std::optional<int>& out, int min, int max) {
+    auto* v = body_.if_contains(field);
+    if (!v) return;
+    if (v->is_null()) {
+      out.reset();
+      return;
+    }
+    int n = 0;
+    const std::size_t before = errors_.size();
+    integer(field, n, min, max);
+    if (errors_.size() == before) out = n;
+  }
   void integer(std::string_view field, int& out, int min, int max) {
     if (auto* v = body_.if_contains(field)) {
       std::optional<std::int64_t> n;
@@ -373,6 +386,10 @@ void check(const Task& t, const Registry& registry, FieldErrors& errors) {
   if (t.start_at && t.end_at && *t.end_at < *t.start_at) {
     fail("endAt", "must not be before startAt");
   }
+  if (t.enabled && t.max_runs && t.run_count >= *t.max_runs) {
+    fail("maxRuns", "the task made " + std::to_string(t.run_count) +
+                        " runs already: raise maxRuns above that, clear it, or pause the task");
+  }
   if (has_error(errors, "type")) return;  // what else is needed depends on the type
   if (t.type == TaskType::function) {
     if (!t.function_name || t.function_name->empty()) {
@@ -437,6 +454,8 @@ std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool c
   r.instant("startAt", task.start_at);
   r.instant("endAt", task.end_at);
   r.integer("jitterSeconds", task.jitter_seconds, 0, kMaxJitterSeconds);
+  r.optional_integer("maxRuns", task.max_runs, 1, kMaxRunsLimit);
+  r.optional_integer("pauseAfterFailures", task.pause_after_failures, 1, kMaxFailuresLimit);
   if (auto* v = o->if_contains("retryBackoff")) {
     auto* str = v->if_string();
     auto backoff = str ? parse_retry_backoff(std::string_view{*str}) : std::nullopt;

@@ -74,6 +74,8 @@ struct ExecutionWrite {
   /// In a cluster, the member the row belongs to (an update is refused unless it owns the
   /// row); empty: the store's own member id. Ignored by a store without a cluster.
   std::string owner;
+  /// A scheduled firing of a task with maxRuns: see Store::write_executions().
+  bool counts_run = false;
 };
 
 /// Where tasks and their executions live. Implementations: SQLite and PostgreSQL; the
@@ -113,7 +115,9 @@ class Store {
   /// written: an insert is refused when its task already has a scheduled execution for
   /// that instant (the claim on (task_id, scheduled_for)) or the task no longer exists;
   /// an update, when the execution no longer exists, is finished already, or (in a
-  /// cluster) belongs to another member.
+  /// cluster) belongs to another member. An insert that `counts_run` also counts the firing
+  /// on its task, and is refused once the task made max_runs firings; the one that reaches
+  /// max_runs pauses the task, with a note, in the same transaction.
   virtual std::vector<bool> write_executions(std::span<const ExecutionWrite> batch) = 0;
 
   /// Executions still queued, oldest first (start-up recovery runs them). A store shared
@@ -121,6 +125,9 @@ class Store {
   virtual std::vector<Execution> queued_executions() = 0;
   /// Marks every running execution failed with `message`; returns how many.
   virtual std::int64_t fail_running(Millis now, std::string_view message) = 0;
+  /// How many of the task's newest finished executions queued at or after `since` failed or
+  /// timed out in a row (skipped ones do not count, nor break the row), up to `limit`.
+  virtual int consecutive_failures(std::string_view task_id, Millis since, int limit) = 0;
   /// The latest scheduled_for among the task's schedule and catch-up executions.
   virtual std::optional<Millis> latest_scheduled_for(std::string_view task_id) = 0;
   /// Deletes successful executions queued before `cutoff`; returns how many.

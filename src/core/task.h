@@ -68,6 +68,13 @@ struct Task {
   // Each firing starts jitter_delay(id, instant, jitter_seconds) after its instant: a delay
   // in [0, jitter_seconds) that every server and every restart compute alike.
   int jitter_seconds = 0;
+  // After max_runs scheduled firings (catch-ups count, manual runs do not) the task pauses
+  // itself; run_count is how many it made (counted by the claims, never written back).
+  std::optional<int> max_runs;
+  std::int64_t run_count = 0;
+  // After this many consecutive failed or timed-out executions (each after its retries,
+  // counted since the task last changed), the task pauses itself.
+  std::optional<int> pause_after_failures;
   int timeout_seconds = 300;
   OverlapPolicy overlap_policy = OverlapPolicy::allow;
   Millis created_at = 0;

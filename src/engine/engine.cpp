@@ -26,6 +26,9 @@ struct Engine::Run {
   std::uint64_t generation = 0;
   // When it may start: its instant, plus the task's jitter delay for a scheduled firing.
   Millis starts_at = 0;
+  // Counted against the task's maxRuns when claimed: one of its allowed runs, which runs
+  // even though its claim, the last, paused the task.
+  bool counted = false;
   // buffered: stored as queued, waiting for the task's running execution to end.
   enum class State { held, buffered, waiting, running, retry_wait } state = State::waiting;
   // In a cluster: the member that owns the row, and the engine's epoch when it was made.
@@ -319,9 +322,22 @@ void Engine::scheduler_loop() {
     flush_launches_locked();
     const bool cleanup = now >= next_cleanup_;
     if (cleanup) next_cleanup_ = now + kDayMs;
-    if (!due.empty() || cleanup || !to_refresh_.empty()) {
+    if (!due.empty() || cleanup || !to_refresh_.empty() || !to_check_.empty()) {
       std::vector<std::shared_ptr<Run>> changed = std::exchange(to_refresh_, {});
+      std::vector<std::string> checks = std::exchange(to_check_, {});
       lock.unlock();
+      for (const auto& task_id : checks) {
+        std::lock_guard hook{limits_mutex_};
+        try {
+          if (check_limits_) {
+            check_limits_(task_id);
+          } else {
+            TaskService::reload(store_, *this, task_id);
+          }
+        } catch (const std::exception&) {
+          // The store failed: the limit is checked again at the task's next counted event.
+        }
+      }
       if (cleanup) {
         try {
           store_.delete_successful_before(now - options_.log_retention_days * kDayMs);
@@ -384,10 +400,17 @@ void Engine::claim(std::vector<DueFiring> due) {
     run->generation = d.generation;
     run->starts_at = std::max(d.scheduled_for, d.starts_at);  // a catch-up: at once
     // The claim: the insert is unique on (task, instant), so only the server whose insert
-    // commits runs the firing.
-    recorder_.write(write_of(*run, ExecutionWrite::Kind::insert), [this, run](bool written) {
+    // commits runs the firing. A task with a run limit counts it in the same transaction.
+    ExecutionWrite claim = write_of(*run, ExecutionWrite::Kind::insert);
+    claim.counts_run = run->counted = run->task.max_runs.has_value();
+    recorder_.write(std::move(claim), [this, run](bool written) {
       if (!written) return;
       std::lock_guard lock{mutex_};
+      if (run->task.max_runs) {
+        // Perhaps its last run: then the store paused the task.
+        to_check_.push_back(run->task.id);
+        wake_.notify_one();
+      }
       if (run->epoch != epoch_) return;  // this member started over: others take it over
       on_claimed_locked(run);
     });
@@ -420,6 +443,13 @@ void Engine::release_locked(const std::shared_ptr<Run>& run) {
       case Timetable::Standing::unchanged:
         break;
       case Timetable::Standing::gone:
+        if (run->counted) {
+          // Perhaps paused by its own claim (the task's last run): the store tells.
+          runs_[run->exec.id] = run;
+          to_refresh_.push_back(run);
+          wake_.notify_one();
+          return;
+        }
         skip_locked(run, "skipped: the task was changed or disabled before its instant");
         return;
       case Timetable::Standing::changed:
@@ -453,6 +483,12 @@ void Engine::refresh(std::vector<std::shared_ptr<Run>> runs) {
     if (run->epoch != epoch_ || kept == runs_.end() || kept->second != run) continue;
     if (read) {
       auto found = tasks.find(run->task.id);
+      const bool last_run = found != tasks.end() && run->counted && found->second.max_runs &&
+                            found->second.run_count >= *found->second.max_runs;
+      if (last_run) {
+        // Paused as it made its last run (or since): this counted run is one it may make.
+        found->second.enabled = true;
+      }
       if (found == tasks.end() || !found->second.enabled) {
         skip_locked(run, "skipped: the task was changed or disabled before its instant");
         continue;
@@ -742,8 +778,33 @@ void Engine::forget_locked(const Run& run) {
 }
 
 void Engine::record(const Run& run) {
-  recorder_.write(write_of(run, ExecutionWrite::Kind::update));
+  const bool failed =
+      run.exec.status == ExecutionStatus::failed || run.exec.status == ExecutionStatus::timed_out;
+  if (failed && run.task.pause_after_failures) {
+    write_then_check(write_of(run, ExecutionWrite::Kind::update), run.task.id);
+  } else {
+    recorder_.write(write_of(run, ExecutionWrite::Kind::update));
+  }
   if (options_.on_change) options_.on_change(run.exec);
+}
+
+void Engine::write_then_check(ExecutionWrite write, const std::string& task_id) {
+  recorder_.write(std::move(write), [this, task_id](bool written) {
+    if (!written) return;
+    std::lock_guard lock{mutex_};
+    to_check_.push_back(task_id);
+    wake_.notify_one();
+  });
+}
+
+bool Engine::scheduled(std::string_view task_id) const {
+  std::lock_guard lock{mutex_};
+  return timetable_.contains(task_id);
+}
+
+void Engine::on_limits(std::function<void(const std::string& task_id)> check) {
+  std::lock_guard lock{limits_mutex_};
+  check_limits_ = std::move(check);
 }
 
 ExecutionWrite Engine::write_of(const Run& run, ExecutionWrite::Kind kind) const {

@@ -135,6 +135,13 @@ class Engine {
   std::optional<Millis> next_run(std::string_view task_id) const;
   /// next_run() of each task, under one lock.
   std::vector<std::optional<Millis>> next_runs(std::span<const std::string_view> task_ids) const;
+  /// Whether the task is on this server's timetable (enabled, as far as it knows).
+  bool scheduled(std::string_view task_id) const;
+  /// Called, on the scheduler thread and off the engine's lock, with a task that may have
+  /// reached a limit: its last counted run was claimed (maxRuns: the store paused it), or
+  /// an execution of a task with pauseAfterFailures failed for good. TaskService sets it
+  /// (check_limits); without one, the engine only follows a pause the store made.
+  void on_limits(std::function<void(const std::string& task_id)> check);
   /// A number that changes whenever next_run() of any task may have changed, for caching
   /// what is built from them.
   std::uint64_t schedule_version() const { return timetable_.version(); }
@@ -198,6 +205,8 @@ class Engine {
   // Hands the attempts launched while batch_launches_ was set to their runners.
   void flush_launches_locked();
   void record(const Run& run);
+  // Has the task checked against its limits once `write` (of one of its runs) commits.
+  void write_then_check(ExecutionWrite write, const std::string& task_id);
   // The store write of a run, carrying its owner.
   ExecutionWrite write_of(const Run& run, ExecutionWrite::Kind kind) const;
   // Adds a timer, waking the scheduler only if it sleeps past it.
@@ -238,6 +247,10 @@ class Engine {
   std::unordered_map<std::string, std::deque<std::shared_ptr<Run>>> buffered_;
   static constexpr std::size_t kMaxBuffered = 100;
   std::vector<std::shared_ptr<Run>> to_refresh_;  // held firings whose task changed
+  std::vector<std::string> to_check_;             // tasks that may have reached a limit (on_limits)
+  // Held while the check runs, so that on_limits() returns only once none is running.
+  std::mutex limits_mutex_;
+  std::function<void(const std::string&)> check_limits_;
   bool batch_launches_ = false;  // launch_locked collects attempts instead of handing them over
   std::array<std::vector<Runner::Job>, 3> launches_;  // by task type, while batch_launches_
   int running_ = 0;

@@ -40,6 +40,10 @@ std::optional<Task> TaskService::set_enabled(std::string_view id, bool enabled,
   std::lock_guard lock{changes_};
   auto task = store_.get_task(id);
   if (!task) return std::nullopt;
+  if (enabled && !task->enabled && task->max_runs && task->run_count >= *task->max_runs) {
+    throw Refused("enabled", "the task made all " + std::to_string(*task->max_runs) +
+                                 " of its maxRuns runs: raise or clear maxRuns to resume it");
+  }
   if (enabled) {
     task->paused_note.reset();
     task->paused_at.reset();
@@ -67,6 +71,27 @@ std::optional<Task> TaskService::remove(std::string_view id) {
   engine_.unschedule(id);
   if (announce_) announce_("task.deleted", *task);
   return task;
+}
+
+void TaskService::check_limits(std::string_view id) {
+  std::lock_guard lock{changes_};
+  auto task = store_.get_task(id);
+  if (!task) return;
+  if (!task->enabled) {
+    // Paused by the store as its last run was claimed (or by anyone since): follow it.
+    if (!engine_.scheduled(id)) return;
+    engine_.schedule(*task);
+    if (announce_) announce_("task.updated", *task);
+    return;
+  }
+  if (!task->pause_after_failures) return;
+  const int limit = *task->pause_after_failures;
+  if (store_.consecutive_failures(id, task->updated_at, limit) < limit) return;
+  task->enabled = false;
+  task->paused_at = clock_.now();
+  task->paused_note = "paused by cronkit: " + std::to_string(limit) +
+                      (limit == 1 ? " failure" : " failures in a row") + " (pauseAfterFailures)";
+  apply(std::move(*task));
 }
 
 void TaskService::reload(Store& store, Engine& engine, const std::string& id) {

@@ -3,6 +3,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -33,12 +34,25 @@ class TaskService {
   Task create(Task task);
   /// Replaces task `id` by what `change` makes of it; nullopt if there is no such task.
   std::optional<Task> update(std::string_view id, const Change& change);
-  /// Pauses or resumes task `id`; nullopt if there is no such task.
-  /// Pauses (with an optional note saying why) or resumes, which clears the note.
+  /// A change the task's state does not allow, naming the field at fault.
+  struct Refused : std::runtime_error {
+    Refused(std::string f, const std::string& message)
+        : std::runtime_error(message), field(std::move(f)) {}
+    std::string field;
+  };
+  /// Pauses (with an optional note saying why) or resumes task `id`, which clears the note;
+  /// nullopt if there is no such task. Throws Refused to resume a task that made all its
+  /// maxRuns runs.
   std::optional<Task> set_enabled(std::string_view id, bool enabled,
                                   std::optional<std::string> note = {});
   /// Deletes task `id` with its executions; the task as it was, or nullopt if none.
   std::optional<Task> remove(std::string_view id);
+
+  /// The engine's check of a task's limits (Engine::on_limits): a task the store paused at
+  /// its last counted run (maxRuns) is unscheduled and announced; an enabled task whose
+  /// newest `pauseAfterFailures` executions since it last changed all failed is paused
+  /// with a note saying so. Throws StoreError.
+  void check_limits(std::string_view id);
 
   /// Schedules task `id` as the store holds it now (unscheduled if it is gone or paused), or
   /// every task when `id` is empty: another server changed it. Throws StoreError.

@@ -102,6 +102,7 @@ class Timetable {
   /// When the task's next firing starts (a held one first), if it is scheduled.
   std::optional<Millis> next_run(std::string_view task_id) const;
   std::size_t size() const { return index_.size(); }
+  bool contains(std::string_view task_id) const { return find(task_id) != nullptr; }
   std::vector<std::string> task_ids() const;
   /// Changes whenever next_run() of any task may have changed; readable without the lock.
   std::uint64_t version() const { return version_.load(std::memory_order_acquire); }

@@ -25,10 +25,19 @@ inline constexpr std::string_view kTaskColumns =
     "http_url, http_headers, http_body, catch_up, enabled, max_retries, retry_delay_seconds, "
     "timeout_seconds, overlap_policy, created_at, updated_at, command, working_directory, "
     "environment, command_input, retry_backoff, retry_max_delay_seconds, paused_note, paused_at, "
-    "start_at, end_at, jitter_seconds";
+    "start_at, end_at, jitter_seconds, max_runs, pause_after_failures";
 
 /// How many columns kTaskColumns names.
-inline constexpr int kTaskColumnCount = 30;
+inline constexpr int kTaskColumnCount = 32;
+
+/// Read after kTaskColumns, never written by an insert or update of the task: the claims
+/// count it (see Store::write_executions).
+inline constexpr std::string_view kTaskCounters = ", run_count";
+inline constexpr int kTaskReadCount = kTaskColumnCount + 1;
+
+/// The note of a task paused by its run limit (SQL, both dialects).
+inline constexpr std::string_view kMaxRunsNote =
+    "'paused by cronkit: made its ' || max_runs || ' runs (maxRuns)'";
 
 inline constexpr std::string_view kExecutionColumns =
     "id, task_id, status, \"trigger\", scheduled_for, queued_at, started_at, finished_at, "
@@ -46,7 +55,7 @@ T must(std::optional<T> v, std::string_view what) {
 // const std::optional<std::string>&, a bool, a std::int64_t or a
 // const std::optional<std::int64_t>&.
 
-/// A task from a row whose columns are kTaskColumns.
+/// A task from a row whose columns are kTaskColumns, then kTaskCounters.
 template <typename Row>
 Task read_task(const Row& r) {
   Task t;
@@ -80,6 +89,9 @@ Task read_task(const Row& r) {
   t.start_at = r.optional_int64(27);
   t.end_at = r.optional_int64(28);
   t.jitter_seconds = static_cast<int>(r.int64(29));
+  if (auto n = r.optional_int64(30)) t.max_runs = static_cast<int>(*n);
+  if (auto n = r.optional_int64(31)) t.pause_after_failures = static_cast<int>(*n);
+  t.run_count = r.int64(32);
   return t;
 }
 
@@ -116,6 +128,8 @@ void task_values(const Task& t, Sink&& add) {
   add(t.start_at);
   add(t.end_at);
   add(std::int64_t{t.jitter_seconds});
+  add(t.max_runs ? std::optional<std::int64_t>{*t.max_runs} : std::nullopt);
+  add(t.pause_after_failures ? std::optional<std::int64_t>{*t.pause_after_failures} : std::nullopt);
 }
 
 /// An execution from a row whose columns are kExecutionColumns.
@@ -286,8 +300,29 @@ inline std::string contains_pattern(std::string_view text) {
   return pattern;
 }
 
+/// The statuses of a task's newest finished executions queued since a time, newest first
+/// (parameters: task id, since, limit; `?` or `$` placeholders).
+inline std::string finished_statuses_sql(char mark) {
+  auto n = [&](int i) { return std::string(1, mark) + std::to_string(i); };
+  return "SELECT status FROM task_execution_logs WHERE task_id = " + n(1) +
+         " AND queued_at >= " + n(2) +
+         " AND status IN ('success', 'failed', 'timed_out') ORDER BY id DESC LIMIT " + n(3);
+}
+
+/// How many of `statuses` (newest first) are failures before the first success.
+template <typename Statuses>
+int leading_failures(const Statuses& statuses) {
+  int n = 0;
+  for (std::string_view s : statuses) {
+    if (s == "success") break;
+    ++n;
+  }
+  return n;
+}
+
 inline std::string select_tasks(std::string_view tail) {
-  return "SELECT " + std::string(kTaskColumns) + " FROM scheduled_tasks " + std::string(tail);
+  return "SELECT " + std::string(kTaskColumns) + std::string(kTaskCounters) +
+         " FROM scheduled_tasks " + std::string(tail);
 }
 
 inline std::string select_executions(std::string_view tail) {

@@ -27,6 +27,9 @@ const gained = {
   startAt: null,
   endAt: null,
   jitterSeconds: 0,
+  maxRuns: null,
+  runCount: 0,
+  pauseAfterFailures: null,
 };
 
 // `added`: tasks an earlier check created.

@@ -19,6 +19,8 @@ test("a task's detail: configuration, next runs, live history, output; then all 
       functionPayload: '{"days": 3}',
       maxRetries: 2,
       jitterSeconds: 1800,
+      maxRuns: 100,
+      pauseAfterFailures: 5,
       endAt: nextHour + 2 * hour, // three more runs
     })
   ).json.data;
@@ -31,6 +33,8 @@ test("a task's detail: configuration, next runs, live history, output; then all 
   // The next runs within the task's end, each with its jittered start.
   const runs = page.getByTestId("next-runs").locator("li");
   await page.getByTestId("jitter").getByText("each run starts up to 1800 s after its instant").waitFor();
+  await page.getByTestId("limits").getByText("0 of 100 runs made").waitFor();
+  await page.getByTestId("limits").getByText("pauses after 5 failures in a row").waitFor();
   await runs
     .first()
     .getByText(/starts \+\d+\.\d s/)

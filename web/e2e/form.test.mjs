@@ -65,6 +65,8 @@ test("create a function task, with the preview and the errors on the way", async
     .waitFor(); // the first Monday of 2031
   // Jitter: the saved task's runs show when each starts.
   await field(dialog, "Jitter (s)").fill("30");
+  await field(dialog, "Stop after runs").fill("10");
+  await field(dialog, "Pause after failures in a row").fill("3");
   await preview
     .getByText(/starts \+\d+(\.\d)? s/)
     .first()
@@ -73,6 +75,8 @@ test("create a function task, with the preview and the errors on the way", async
   await dialog.waitFor({ state: "detached" });
   const saved = (await t.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task;
   assert.equal(saved.jitterSeconds, 30);
+  assert.equal(saved.maxRuns, 10);
+  assert.equal(saved.pauseAfterFailures, 3);
   assert.ok(saved.nextRun >= start && saved.nextRun < start + 7 * 86400000);
   assert.equal(saved.maxRetries, 3);
   assert.equal(saved.retryBackoff, "exponential");

@@ -200,7 +200,7 @@ Page<ListedTask> PostgresStore::list_tasks(const TaskFilter& filter) {
   }
   const std::string count_sql = "SELECT count(*) FROM scheduled_tasks " + where(1);
   const std::string rows_sql =
-      "SELECT " + std::string(kTaskColumns) +
+      "SELECT " + std::string(kTaskColumns) + std::string(kTaskCounters) +
       ", (SELECT status FROM task_execution_logs l WHERE l.task_id = t.id ORDER BY l.id DESC "
       "LIMIT 1) FROM scheduled_tasks t " +
       where(3) + "ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2";
@@ -214,9 +214,9 @@ Page<ListedTask> PostgresStore::list_tasks(const TaskFilter& filter) {
   out.list.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) {
     auto& listed = out.list.emplace_back(ListedTask{read_task(rows, i), std::nullopt});
-    if (!rows.is_null(i, kTaskColumnCount)) {
+    if (!rows.is_null(i, kTaskReadCount)) {
       listed.last_status =
-          must(parse_execution_status(rows.text(i, kTaskColumnCount)), "execution status");
+          must(parse_execution_status(rows.text(i, kTaskReadCount)), "execution status");
     }
   }
   return out;
@@ -350,6 +350,54 @@ std::vector<Execution> PostgresStore::recent_executions(std::string_view task_id
   });
 }
 
+void PostgresStore::count_runs(pg::Connection& c, std::span<const ExecutionWrite> batch,
+                               const std::vector<std::size_t>& inserts,
+                               std::unordered_set<std::string>& inserted) {
+  // Refused once the task made max_runs; the one that reaches it pauses the task and tells
+  // the other members. (The right of SET reads the old values.)
+  static const std::string kCount =
+      "UPDATE scheduled_tasks SET run_count = run_count + 1, "
+      "enabled = CASE WHEN run_count + 1 >= max_runs THEN false ELSE enabled END, "
+      "paused_at = CASE WHEN enabled AND run_count + 1 >= max_runs THEN $2 ELSE paused_at END, "
+      "paused_note = CASE WHEN enabled AND run_count + 1 >= max_runs THEN " +
+      std::string(kMaxRunsNote) +
+      " ELSE paused_note END, updated_at = CASE WHEN enabled AND run_count + 1 >= max_runs "
+      "THEN $2 ELSE updated_at END "
+      "WHERE id = $1 AND (max_runs IS NULL OR run_count < max_runs) "
+      "RETURNING COALESCE(run_count >= max_runs AND paused_at = $2, false)";
+  static constexpr std::string_view kUncount = "DELETE FROM task_execution_logs WHERE id = $1";
+  static const std::string kAnnounce = "SELECT pg_notify('" + std::string(kTaskChannel) + "', $1)";
+  std::vector<std::size_t> counted;
+  for (std::size_t i : inserts) {
+    if (batch[i].counts_run && inserted.contains(batch[i].execution.id)) counted.push_back(i);
+  }
+  if (counted.empty()) return;
+  // In task order, so that members counting runs of the same tasks lock them alike.
+  std::ranges::sort(counted, {}, [&](std::size_t i) { return batch[i].execution.task_id; });
+  for (std::size_t i : counted) {
+    const Execution& e = batch[i].execution;
+    auto r = c.query(kCount, Params{}.add(e.task_id).add(e.queued_at));
+    if (r.rows() == 0) {
+      c.query(kUncount, Params{}.add(e.id));  // it made its last run already: not claimed
+      inserted.erase(e.id);
+    } else if (r.boolean(0, 0)) {
+      c.query(kAnnounce, Params{}.add(member_id() + " " + e.task_id));
+    }
+  }
+}
+
+int PostgresStore::consecutive_failures(std::string_view task_id, Millis since, int limit) {
+  static const std::string kSql = finished_statuses_sql('$');
+  return read([&](pg::Connection& c) {
+    auto r = c.query(
+        kSql, Params{}.add(task_id).add(since).add(std::int64_t{std::clamp(limit, 0, 1000)}));
+    std::vector<std::string_view> statuses;
+    for (int i = 0; i < r.rows(); ++i)
+      statuses.push_back(r.text(i, 0));
+    return leading_failures(statuses);
+  });
+}
+
 std::optional<Execution> PostgresStore::get_execution(std::string_view id) {
   static const std::string kSql = select_executions("WHERE id = $1");
   return read([&](pg::Connection& c) -> std::optional<Execution> {
@@ -448,6 +496,7 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
         auto r = c->query(kInsert, insert_params);
         for (int i = 0; i < r.rows(); ++i)
           done.emplace(r.text(i, 0));
+        count_runs(*c, batch, inserts, done);
         if (done.size() < inserts.size()) {
           pg::ArrayLiteral missing;
           for (std::size_t i : inserts) {

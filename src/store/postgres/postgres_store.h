@@ -5,6 +5,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/cluster.h"
@@ -46,6 +47,7 @@ class PostgresStore final : public Store, public Cluster {
   std::vector<bool> write_executions(std::span<const ExecutionWrite> batch) override;
   std::vector<Execution> queued_executions() override;
   std::int64_t fail_running(Millis now, std::string_view message) override;
+  int consecutive_failures(std::string_view task_id, Millis since, int limit) override;
   std::optional<Millis> latest_scheduled_for(std::string_view task_id) override;
   std::int64_t delete_successful_before(Millis cutoff) override;
 
@@ -79,6 +81,12 @@ class PostgresStore final : public Store, public Cluster {
   auto read(Read&& r);
   /// Forgets the idle connections: one was found lost, the others likely are too.
   void drop_idle();
+  /// Counts the claimed firings of `inserts` that count runs (ExecutionWrite::counts_run)
+  /// on their tasks, in the batch's transaction; one whose task made max_runs already is
+  /// deleted again and taken out of `inserted`.
+  void count_runs(pg::Connection& c, std::span<const ExecutionWrite> batch,
+                  const std::vector<std::size_t>& inserts,
+                  std::unordered_set<std::string>& inserted);
 
   const std::string url_;
   const int writers_;

@@ -257,17 +257,18 @@ Page<ListedTask> SqliteStore::list_tasks(const TaskFilter& filter) {
     bind_filter(*total);
     out.total = count(*total);
   }
-  sqlite::Use rows{r.db().prepare("SELECT " + std::string(kTaskColumns) + std::string(kLastStatus) +
-                                  where + " ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2")};
+  sqlite::Use rows{r.db().prepare("SELECT " + std::string(kTaskColumns) +
+                                  std::string(kTaskCounters) + std::string(kLastStatus) + where +
+                                  " ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2")};
   rows->bind(1, limit);
   rows->bind(2, offset);
   bind_filter(*rows);
   out.list.reserve(static_cast<std::size_t>(limit));
   while (rows->step()) {
     auto& listed = out.list.emplace_back(ListedTask{read_task(*rows), std::nullopt});
-    if (!rows->is_null(kTaskColumnCount)) {
+    if (!rows->is_null(kTaskReadCount)) {
       listed.last_status =
-          must(parse_execution_status(rows->text_view(kTaskColumnCount)), "execution status");
+          must(parse_execution_status(rows->text_view(kTaskReadCount)), "execution status");
     }
   }
   return out;
@@ -471,6 +472,7 @@ std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> 
   std::lock_guard lock{mutex_};
   sqlite::Use insert{db_.prepare(kInsert)};
   sqlite::Use update{db_.prepare(kUpdate)};
+  std::vector<TaskType> paused;  // tasks the run limit paused, for the tallies
   sqlite::Transaction tx{db_};
   // The batch outlives each statement's run, so its text is bound without copies.
   // (Multi-row INSERT ... RETURNING and UPDATE ... FROM (VALUES ...) were measured: both
@@ -482,11 +484,14 @@ std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> 
       // is gone (the foreign key fails the statement alone, not the transaction).
       insert->reset();
       execution_values(e, Binder{*insert, 1, true});
+      bool inserted = false;
       try {
-        written.push_back(insert->run() == 1);
+        inserted = insert->run() == 1;
       } catch (const sqlite::ConstraintError&) {
-        written.push_back(false);  // the task was deleted meanwhile
+        // the task was deleted meanwhile
       }
+      if (inserted && w.counts_run) inserted = count_run_locked(e, paused);
+      written.push_back(inserted);
     } else {
       update->reset();
       execution_state_values(e, Binder{*update, 1, true});
@@ -494,9 +499,47 @@ std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> 
     }
   }
   tx.commit();
+  if (!paused.empty()) {
+    std::lock_guard tallies{tallies_mutex_};
+    for (TaskType type : paused) {
+      --tasks_[index_of(type)][true];
+      ++tasks_[index_of(type)][false];
+    }
+  }
   count_executions_locked(batch, written);
   if (std::ranges::find(written, true) != written.end()) ++version_;
   return written;
+}
+
+bool SqliteStore::count_run_locked(const Execution& e, std::vector<TaskType>& paused) {
+  // Refused once the task made max_runs; the one that reaches it pauses the task. (The
+  // right of SET reads the old values.)
+  static const std::string kCount =
+      "UPDATE scheduled_tasks SET run_count = run_count + 1, "
+      "enabled = CASE WHEN run_count + 1 >= max_runs THEN 0 ELSE enabled END, "
+      "paused_at = CASE WHEN enabled = 1 AND run_count + 1 >= max_runs THEN ?2 ELSE paused_at "
+      "END, paused_note = CASE WHEN enabled = 1 AND run_count + 1 >= max_runs THEN " +
+      std::string(kMaxRunsNote) +
+      " ELSE paused_note END, updated_at = CASE WHEN enabled = 1 AND run_count + 1 >= max_runs "
+      "THEN ?2 ELSE updated_at END "
+      "WHERE id = ?1 AND (max_runs IS NULL OR run_count < max_runs) RETURNING type, enabled";
+  sqlite::Use before{db_.prepare("SELECT enabled FROM scheduled_tasks WHERE id = ?1")};
+  before->bind(1, std::string_view{e.task_id});
+  const bool was_enabled = before->step() && before->int64(0) != 0;
+  sqlite::Use count{db_.prepare(kCount)};
+  count->bind(1, std::string_view{e.task_id});
+  count->bind(2, e.queued_at);
+  if (count->step()) {
+    if (was_enabled && count->int64(1) == 0) {
+      paused.push_back(must(parse_task_type(count->text(0)), "task type"));
+    }
+    return true;
+  }
+  // The task made its last run already: the firing is not claimed.
+  sqlite::Use uncount{db_.prepare("DELETE FROM task_execution_logs WHERE id = ?1")};
+  uncount->bind(1, std::string_view{e.id});
+  uncount->run();
+  return false;
 }
 
 std::vector<Execution> SqliteStore::queued_executions() {
@@ -525,6 +568,19 @@ std::int64_t SqliteStore::fail_running(Millis now, std::string_view message) {
     window_.add(queued_at, 0, 1);
   if (!failed.empty()) ++version_;
   return static_cast<std::int64_t>(failed.size());
+}
+
+int SqliteStore::consecutive_failures(std::string_view task_id, Millis since, int limit) {
+  static const std::string kSql = finished_statuses_sql('?');
+  Reader r = reader();
+  sqlite::Use s{r.db().prepare(kSql)};
+  s->bind(1, task_id);
+  s->bind(2, since);
+  s->bind(3, std::int64_t{std::clamp(limit, 0, 1000)});
+  std::vector<std::string> statuses;
+  while (s->step())
+    statuses.push_back(s->text(0));
+  return leading_failures(statuses);
 }
 
 std::optional<Millis> SqliteStore::latest_scheduled_for(std::string_view task_id) {

@@ -46,6 +46,7 @@ class SqliteStore final : public Store {
   std::vector<bool> write_executions(std::span<const ExecutionWrite> batch) override;
   std::vector<Execution> queued_executions() override;
   std::int64_t fail_running(Millis now, std::string_view message) override;
+  int consecutive_failures(std::string_view task_id, Millis since, int limit) override;
   std::optional<Millis> latest_scheduled_for(std::string_view task_id) override;
   std::int64_t delete_successful_before(Millis cutoff) override;
 
@@ -64,6 +65,10 @@ class SqliteStore final : public Store {
   void rebuild_window_locked(std::int64_t newest_second);
   void count_executions_locked(std::span<const ExecutionWrite> batch,
                                const std::vector<bool>& written);
+  // Counts a claimed firing on its task (ExecutionWrite::counts_run); false, with the row
+  // deleted again, when the task made max_runs already. Adds the task's type to `paused`
+  // when this firing paused it.
+  bool count_run_locked(const Execution& e, std::vector<TaskType>& paused);
 
   const std::string path_;
   std::mutex mutex_;  // the writer

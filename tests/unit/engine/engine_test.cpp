@@ -17,6 +17,7 @@
 #include "../../support/test_http_server.h"
 #include "core/ids.h"
 #include "engine/builtin.h"
+#include "engine/task_service.h"
 #include "store/open_store.h"
 
 namespace cronkit::engine {
@@ -1117,6 +1118,123 @@ TEST_F(EngineJitterTest, AJitteredFiringClaimedBeforeARestartStartsAtTheSameDela
   ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
   EXPECT_EQ(starts(), (std::vector<std::pair<Millis, Millis>>{{instant, start_at}}));
   EXPECT_EQ(store_->get_execution(e.id)->status, ExecutionStatus::success);
+}
+
+// maxRuns and pauseAfterFailures: the engine checks a task's limits through TaskService, as
+// the server wires it.
+class EngineLimitTest : public EngineTest {
+ protected:
+  void start(EngineOptions options = {}) {
+    EngineTest::start(options);
+    service_ = std::make_unique<TaskService>(*store_, *engine_, clock_);
+    engine_->on_limits([this](const std::string& id) { service_->check_limits(id); });
+  }
+  void TearDown() override {
+    if (engine_) engine_->on_limits({});
+    service_.reset();
+    EngineTest::TearDown();
+  }
+  // Moves the clock to `t` and waits until everything due by then was handled.
+  void step_to(Millis t) {
+    clock_.set(t);
+    ASSERT_TRUE(engine_->processed_until(t));
+  }
+  std::unique_ptr<TaskService> service_;
+};
+
+TEST_F(EngineLimitTest, MaxRunsPausesTheTaskAndItsLastRunStillRuns) {
+  start({.queue_ahead_ms = 800});
+  Task t = add("* * * * * *", "ok", [](Task& x) { x.max_runs = 3; });
+  step_to(at("2026-03-07T12:00:01Z"));
+  step_to(at("2026-03-07T12:00:02Z"));
+  // 12:00:03 is claimed ahead: the third counted run, whose claim pauses the task.
+  step_to(at("2026-03-07T12:00:02Z") + 500);
+  ASSERT_TRUE(eventually([&] { return !store_->get_task(t.id)->enabled; }));
+  ASSERT_TRUE(eventually([&] { return !engine_->scheduled(t.id); }));
+  EXPECT_FALSE(engine_->next_run(t.id));
+  auto paused = *store_->get_task(t.id);
+  EXPECT_EQ(paused.run_count, 3);
+  EXPECT_EQ(paused.paused_note, "paused by cronkit: made its 3 runs (maxRuns)");
+  EXPECT_EQ(paused.paused_at, at("2026-03-07T12:00:02Z") + 500);
+  step_to(at("2026-03-07T12:00:03Z"));
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 3); }));
+  for (int s = 4; s <= 6; ++s)
+    step_to(at("2026-03-07T12:00:00Z") + s * 1000);
+  auto all = history(t);
+  ASSERT_EQ(all.size(), 3u) << "three runs, no more";
+  for (const auto& e : all) {
+    EXPECT_EQ(e.status, ExecutionStatus::success) << e.scheduled_for;
+  }
+  EXPECT_EQ(all.back().scheduled_for, at("2026-03-07T12:00:03Z"));
+
+  // Manual runs do not count; a resume needs a higher limit.
+  engine_->trigger(*store_->get_task(t.id));
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 4); }));
+  EXPECT_EQ(store_->get_task(t.id)->run_count, 3);
+  EXPECT_THROW(service_->set_enabled(t.id, true), TaskService::Refused);
+  auto raised = service_->update(t.id, [](const Task& c) {
+    Task x = c;
+    x.max_runs = 4;
+    x.enabled = true;
+    return x;
+  });
+  ASSERT_TRUE(raised);
+  EXPECT_EQ(engine_->next_run(t.id), at("2026-03-07T12:00:07Z"));
+  step_to(at("2026-03-07T12:00:07Z"));
+  step_to(at("2026-03-07T12:00:08Z"));
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 5); }));
+  ASSERT_TRUE(eventually([&] { return !store_->get_task(t.id)->enabled; }));
+  EXPECT_EQ(store_->get_task(t.id)->run_count, 4);
+  EXPECT_EQ(history(t).size(), 5u);
+}
+
+TEST_F(EngineLimitTest, PauseAfterFailuresCountsExecutionsAfterTheirRetries) {
+  start();
+  Task t = add("*/10 * * * * *", "fail", [](Task& x) {
+    x.max_retries = 2;
+    x.retry_delay_seconds = 1;
+    x.pause_after_failures = 2;
+  });
+  // :10 fails at :10, :11 and :12; :20 at :20, :21 and :22; then the task pauses. Each
+  // attempt ends before the clock moves on, so that its retry is due a second later.
+  auto attempts = [&] {
+    int n = 0;
+    for (const auto& e : history(t))
+      n += e.attempts;
+    return n;
+  };
+  for (int s = 10; s <= 22; ++s) {
+    step_to(at("2026-03-07T12:00:00Z") + s * 1000);
+    const int expected = s <= 12 ? s - 9 : s < 20 ? 3 : 3 + (s - 19);
+    ASSERT_TRUE(eventually([&] {
+      return attempts() == expected && engine_->counters().running == 0;
+    })) << s;
+    if (s == 12) {
+      ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+      EXPECT_TRUE(store_->get_task(t.id)->enabled) << "one failure is not two";
+    }
+  }
+  ASSERT_TRUE(eventually([&] { return !store_->get_task(t.id)->enabled; }));
+  auto paused = *store_->get_task(t.id);
+  EXPECT_EQ(paused.paused_note, "paused by cronkit: 2 failures in a row (pauseAfterFailures)");
+  EXPECT_FALSE(engine_->next_run(t.id));
+  auto done = finished(t);
+  ASSERT_EQ(done.size(), 2u);
+  for (const auto& e : done) {
+    EXPECT_EQ(e.status, ExecutionStatus::failed);
+    EXPECT_EQ(e.attempts, 3) << "counted after its retries";
+  }
+  // Resumed, the count starts again: one more failure does not pause it.
+  step_to(at("2026-03-07T12:00:25Z"));
+  service_->set_enabled(t.id, true);
+  for (int s = 30; s <= 32; ++s) {
+    step_to(at("2026-03-07T12:00:00Z") + s * 1000);
+    ASSERT_TRUE(eventually([&] { return attempts() == 6 + (s - 29); }));
+    ASSERT_TRUE(eventually([&] { return engine_->counters().running == 0; }));
+  }
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 3); }));
+  ASSERT_TRUE(engine_->processed_until(clock_.now()));
+  EXPECT_TRUE(store_->get_task(t.id)->enabled);
 }
 
 }  // namespace

@@ -192,6 +192,8 @@ TEST_P(StoreTest, TaskRoundTripsEveryField) {
   t.start_at = 1000;
   t.end_at = 9000000;
   t.jitter_seconds = 45;
+  t.max_runs = 12;
+  t.pause_after_failures = 4;
   t.updated_at = 2000;
   ASSERT_TRUE(store_->update_task(t));
   EXPECT_EQ(store_->get_task(t.id), t);
@@ -268,6 +270,73 @@ TEST_P(StoreTest, ListsNewestFirstWithFiltersPagesAndTotals) {
     EXPECT_EQ(spec.end_at, t->end_at);
     EXPECT_EQ(spec.jitter_seconds, t->jitter_seconds);
   }
+}
+
+TEST_P(StoreTest, CountedFiringsStopAtMaxRunsAndTheLastPausesTheTask) {
+  Task t = task("limited", 1000);
+  t.max_runs = 3;
+  ASSERT_TRUE(store_->update_task(t));
+  const auto before = store_->stats(5000);
+  auto counted = [&](Millis at) {
+    ExecutionWrite w{ExecutionWrite::Kind::insert, execution(t, at)};
+    w.counts_run = true;
+    return w;
+  };
+  // Two in one batch; then a repeat of a claimed instant (refused, not counted).
+  std::vector<ExecutionWrite> batch{counted(60000), counted(120000)};
+  EXPECT_EQ(store_->write_executions(batch), (std::vector<bool>{true, true}));
+  auto repeat = counted(60000);
+  repeat.execution.id = new_id(70000);
+  EXPECT_EQ(store_->write_executions({&repeat, 1}), std::vector<bool>{false});
+  EXPECT_EQ(store_->get_task(t.id)->run_count, 2);
+  EXPECT_TRUE(store_->get_task(t.id)->enabled);
+  // An uncounted firing (a manual run) is not counted.
+  ASSERT_TRUE(insert(execution(t, 150000, Trigger::manual)));
+  EXPECT_EQ(store_->get_task(t.id)->run_count, 2);
+
+  // The third pauses the task, with a note, in the same transaction.
+  auto third = counted(180000);
+  third.execution.queued_at = 179500;
+  EXPECT_EQ(store_->write_executions({&third, 1}), std::vector<bool>{true});
+  auto paused = *store_->get_task(t.id);
+  EXPECT_FALSE(paused.enabled);
+  EXPECT_EQ(paused.run_count, 3);
+  EXPECT_EQ(paused.paused_note, "paused by cronkit: made its 3 runs (maxRuns)");
+  EXPECT_EQ(paused.paused_at, 179500);
+  EXPECT_EQ(paused.updated_at, 179500);
+  const auto after = store_->stats(5000);
+  EXPECT_EQ(after.enabled_tasks, before.enabled_tasks - 1);
+  EXPECT_EQ(after.total_tasks, before.total_tasks);
+
+  // A fourth is refused and leaves no row.
+  auto fourth = counted(240000);
+  EXPECT_EQ(store_->write_executions({&fourth, 1}), std::vector<bool>{false});
+  EXPECT_FALSE(store_->get_execution(fourth.execution.id));
+  EXPECT_EQ(store_->get_task(t.id)->run_count, 3);
+  EXPECT_EQ(store_->list_executions({.task_id = t.id}).total, 4);
+}
+
+TEST_P(StoreTest, ConsecutiveFailuresCountFromTheNewestUpToASuccess) {
+  Task t = task("flaky", 1000);
+  auto finished = [&](Millis at, ExecutionStatus status) {
+    Execution e = execution(t, at);
+    ASSERT_TRUE(insert(e));
+    e.status = status;
+    e.finished_at = at + 10;
+    ExecutionWrite w{ExecutionWrite::Kind::update, e};
+    ASSERT_EQ(store_->write_executions({&w, 1}), std::vector<bool>{true});
+  };
+  EXPECT_EQ(store_->consecutive_failures(t.id, 0, 10), 0);
+  finished(10000, ExecutionStatus::failed);
+  finished(20000, ExecutionStatus::success);
+  finished(30000, ExecutionStatus::failed);
+  finished(40000, ExecutionStatus::skipped);  // neither counts nor breaks the row
+  finished(50000, ExecutionStatus::timed_out);
+  ASSERT_TRUE(insert(execution(t, 60000)));  // queued: not finished
+  EXPECT_EQ(store_->consecutive_failures(t.id, 0, 10), 2);
+  EXPECT_EQ(store_->consecutive_failures(t.id, 0, 1), 1) << "up to the limit";
+  EXPECT_EQ(store_->consecutive_failures(t.id, 35000, 10), 1) << "only since a time";
+  EXPECT_EQ(store_->consecutive_failures("missing", 0, 10), 0);
 }
 
 TEST_P(StoreTest, DeletingATaskDeletesItsExecutions) {

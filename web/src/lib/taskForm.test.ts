@@ -79,8 +79,15 @@ describe("command tasks in the form", () => {
       workingDirectory: "/srv/jobs",
       environment: { PYTHONUNBUFFERED: "1", MODE: "nightly" },
       commandInput: "input\n",
+      maxRuns: 5,
+      runCount: 1,
+      pauseAfterFailures: null,
     };
     const body = requestBody(draftFrom(task));
+    expect(body.maxRuns).toBe(5);
+    expect(body.pauseAfterFailures).toBeNull();
+    expect(body.jitterSeconds).toBe(0);
+    expect(body).not.toHaveProperty("runCount");
     expect(body.command).toEqual(task.command);
     expect(body.workingDirectory).toBe("/srv/jobs");
     expect(body.environment).toEqual(task.environment);

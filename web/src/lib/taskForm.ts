@@ -25,6 +25,9 @@ export interface TaskDraft {
   retryBackoff: RetryBackoff;
   retryMaxDelaySeconds: number;
   jitterSeconds: number;
+  /** Empty for none. */
+  maxRuns: number | "";
+  pauseAfterFailures: number | "";
   timeoutSeconds: number;
   overlapPolicy: OverlapPolicy;
   /** datetime-local values, in the browser's zone; "" for none. */
@@ -70,6 +73,8 @@ export function draftFrom(task: Task | null, functions: string[] = []): TaskDraf
     retryBackoff: task?.retryBackoff ?? "fixed",
     retryMaxDelaySeconds: task?.retryMaxDelaySeconds ?? 3600,
     jitterSeconds: task?.jitterSeconds ?? 0,
+    maxRuns: task?.maxRuns ?? "",
+    pauseAfterFailures: task?.pauseAfterFailures ?? "",
     timeoutSeconds: task?.timeoutSeconds ?? 300,
     overlapPolicy: task?.overlapPolicy ?? "allow",
     startAt: localInput(task?.startAt ?? null),
@@ -199,6 +204,8 @@ export function requestBody(d: TaskDraft): Record<string, unknown> {
     retryBackoff: d.retryBackoff,
     retryMaxDelaySeconds: Number(d.retryMaxDelaySeconds),
     jitterSeconds: Number(d.jitterSeconds),
+    maxRuns: d.maxRuns === "" ? null : Number(d.maxRuns),
+    pauseAfterFailures: d.pauseAfterFailures === "" ? null : Number(d.pauseAfterFailures),
     timeoutSeconds: Number(d.timeoutSeconds),
     overlapPolicy: d.overlapPolicy,
     startAt: fromLocalInput(d.startAt),

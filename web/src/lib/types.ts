@@ -42,6 +42,10 @@ export interface Task {
   retryBackoff: RetryBackoff;
   retryMaxDelaySeconds: number;
   jitterSeconds: number;
+  maxRuns: number | null;
+  /** Scheduled firings so far, counted against maxRuns (read-only). */
+  runCount: number;
+  pauseAfterFailures: number | null;
   timeoutSeconds: number;
   overlapPolicy: OverlapPolicy;
   /** No firing before startAt or after endAt (epoch ms), when set. */
@@ -81,6 +85,9 @@ export const taskFields = {
   retryBackoff: true,
   retryMaxDelaySeconds: true,
   jitterSeconds: true,
+  maxRuns: true,
+  runCount: true,
+  pauseAfterFailures: true,
   timeoutSeconds: true,
   overlapPolicy: true,
   startAt: true,
