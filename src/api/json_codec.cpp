@@ -28,7 +28,9 @@ void write_fields(JsonWriter& w, const Task& t) {
     w.null();
   }
   w.key("commandInput").value(t.command_input);
-  w.key("catchUp").value(t.catch_up);
+  w.key("catchUp").value(t.catches_up());
+  w.key("catchUpPolicy").value(to_string(t.catch_up_policy));
+  w.key("catchUpWindowSeconds").value(t.catch_up_window_seconds);
   w.key("enabled").value(t.enabled);
   w.key("maxRetries").value(t.max_retries);
   w.key("retryDelaySeconds").value(t.retry_delay_seconds);

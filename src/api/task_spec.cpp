@@ -21,14 +21,14 @@ namespace {
 namespace json = boost::json;
 
 // clang-format off
-constexpr std::array<std::string_view, 27> kFields = {
+constexpr std::array<std::string_view, 29> kFields = {
     "name", "cronExpression", "timezone", "type",
     "functionName", "functionPayload",
     "httpMethod", "httpUrl", "httpHeaders", "httpBody",
     "command", "workingDirectory", "environment", "commandInput",
     "catchUp", "enabled", "maxRetries", "retryDelaySeconds", "retryBackoff",
     "retryMaxDelaySeconds", "timeoutSeconds", "overlapPolicy", "startAt", "endAt",
-    "jitterSeconds", "maxRuns", "pauseAfterFailures"};
+    "jitterSeconds", "maxRuns", "pauseAfterFailures", "catchUpPolicy", "catchUpWindowSeconds"};
 // clang-format on
 
 constexpr std::array<std::string_view, 5> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
@@ -445,7 +445,35 @@ std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool c
   r.text("workingDirectory", task.working_directory);
   r.variables(task.environment);
   r.text("commandInput", task.command_input);
-  r.flag("catchUp", task.catch_up);
+  // catchUp, the seed's flag, and catchUpPolicy: true is `latest` (or keeps `all`), false
+  // is `none`; given both, they must agree.
+  std::optional<bool> catch_up;
+  if (o->contains("catchUp")) {
+    bool flag = false;
+    const std::size_t before = errors.size();
+    r.flag("catchUp", flag);
+    if (errors.size() == before) catch_up = flag;
+  }
+  if (auto* v = o->if_contains("catchUpPolicy")) {
+    auto* s = v->if_string();
+    auto policy = s ? parse_catch_up_policy(std::string_view{*s}) : std::nullopt;
+    if (!policy) {
+      r.fail("catchUpPolicy", "must be \"none\", \"latest\" or \"all\"");
+    } else {
+      task.catch_up_policy = *policy;
+      if (catch_up && *catch_up != (*policy != CatchUpPolicy::none)) {
+        r.fail("catchUp", "contradicts catchUpPolicy \"" + std::string(to_string(*policy)) +
+                              "\" (catchUp is true for \"latest\" and \"all\")");
+      }
+    }
+  } else if (catch_up) {
+    if (!*catch_up) {
+      task.catch_up_policy = CatchUpPolicy::none;
+    } else if (task.catch_up_policy == CatchUpPolicy::none) {
+      task.catch_up_policy = CatchUpPolicy::latest;
+    }
+  }
+  r.integer("catchUpWindowSeconds", task.catch_up_window_seconds, 1, kMaxCatchUpWindowSeconds);
   r.flag("enabled", task.enabled);
   r.integer("maxRetries", task.max_retries, 0, kMaxRetries);
   r.integer("retryDelaySeconds", task.retry_delay_seconds, 1, kMaxSeconds);

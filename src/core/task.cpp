@@ -33,6 +33,10 @@ constexpr std::array<std::pair<OverlapPolicy, std::string_view>, 5> kPolicies = 
      {OverlapPolicy::buffer_all, "buffer_all"}}};
 constexpr std::array<std::pair<RetryBackoff, std::string_view>, 2> kBackoffs = {
     {{RetryBackoff::fixed, "fixed"}, {RetryBackoff::exponential, "exponential"}}};
+constexpr std::array<std::pair<CatchUpPolicy, std::string_view>, 3> kCatchUps = {
+    {{CatchUpPolicy::none, "none"},
+     {CatchUpPolicy::latest, "latest"},
+     {CatchUpPolicy::all, "all"}}};
 constexpr std::array<std::pair<ExecutionStatus, std::string_view>, 6> kStatuses = {
     {{ExecutionStatus::queued, "queued"},
      {ExecutionStatus::running, "running"},
@@ -56,6 +60,9 @@ std::string_view to_string(OverlapPolicy p) {
 std::string_view to_string(RetryBackoff b) {
   return name_of(kBackoffs, b);
 }
+std::string_view to_string(CatchUpPolicy p) {
+  return name_of(kCatchUps, p);
+}
 std::string_view to_string(ExecutionStatus s) {
   return name_of(kStatuses, s);
 }
@@ -71,6 +78,9 @@ std::optional<OverlapPolicy> parse_overlap_policy(std::string_view s) {
 }
 std::optional<RetryBackoff> parse_retry_backoff(std::string_view s) {
   return lookup(kBackoffs, s);
+}
+std::optional<CatchUpPolicy> parse_catch_up_policy(std::string_view s) {
+  return lookup(kCatchUps, s);
 }
 std::optional<ExecutionStatus> parse_execution_status(std::string_view s) {
   return lookup(kStatuses, s);

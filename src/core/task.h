@@ -16,12 +16,16 @@ enum class TaskType { function, http, command };
 // in order (buffer_all), further ones recorded skipped.
 enum class OverlapPolicy { allow, skip, replace, buffer_one, buffer_all };
 enum class RetryBackoff { fixed, exponential };
+// Instants missed while no server ran the task: none run, the latest one runs, or every one
+// within the task's catch-up window (oldest first, through its overlap policy).
+enum class CatchUpPolicy { none, latest, all };
 enum class ExecutionStatus { queued, running, success, failed, timed_out, skipped };
 enum class Trigger { schedule, manual, catch_up };
 
 std::string_view to_string(TaskType t);
 std::string_view to_string(OverlapPolicy p);
 std::string_view to_string(RetryBackoff b);
+std::string_view to_string(CatchUpPolicy p);
 std::string_view to_string(ExecutionStatus s);
 std::string_view to_string(Trigger t);  // "schedule", "manual", "catch-up"
 
@@ -29,6 +33,7 @@ std::string_view to_string(Trigger t);  // "schedule", "manual", "catch-up"
 std::optional<TaskType> parse_task_type(std::string_view s);
 std::optional<OverlapPolicy> parse_overlap_policy(std::string_view s);
 std::optional<RetryBackoff> parse_retry_backoff(std::string_view s);
+std::optional<CatchUpPolicy> parse_catch_up_policy(std::string_view s);
 std::optional<ExecutionStatus> parse_execution_status(std::string_view s);
 std::optional<Trigger> parse_trigger(std::string_view s);
 
@@ -53,7 +58,8 @@ struct Task {
   std::optional<std::string> working_directory;
   std::optional<std::string> environment;  // JSON object of strings
   std::optional<std::string> command_input;
-  bool catch_up = false;
+  CatchUpPolicy catch_up_policy = CatchUpPolicy::none;
+  int catch_up_window_seconds = 86400;  // how far back `all` reaches
   bool enabled = true;
   int max_retries = 0;
   int retry_delay_seconds = 60;
@@ -83,6 +89,7 @@ struct Task {
   std::optional<std::string> paused_note;
   std::optional<Millis> paused_at;
 
+  bool catches_up() const { return catch_up_policy != CatchUpPolicy::none; }
   bool operator==(const Task&) const = default;
 };
 

@@ -179,7 +179,7 @@ void Engine::schedule(const Task& task) {
     timetable_.remove(task.id);
     return;
   }
-  timetable_.set(task.id, std::move(*expr), zone->get(), task.catch_up, now,
+  timetable_.set(task.id, std::move(*expr), zone->get(), task.catches_up(), now,
                  {task.start_at, task.end_at, task.jitter_seconds});
   wake_.notify_one();
 }
@@ -311,6 +311,7 @@ void Engine::scheduler_loop() {
       due.push_back({d.task_id, d.at, Trigger::schedule, d.generation, d.starts_at});
       return true;
     });
+    continue_backlogs_locked(due);
     // Attempts started by timers that come due together go to their runners in one go.
     batch_launches_ = true;
     while (!timers_.empty() && timers_.top().at <= now) {
@@ -377,6 +378,23 @@ void Engine::claim(std::vector<DueFiring> due) {
   } catch (const StoreError&) {
     return;  // cannot read the definitions: the firings are missed, and catch-up covers them
   }
+  // Catch-ups of tasks that owe every missed instant become those instants.
+  std::vector<DueFiring> expanded;
+  for (auto& d : due) {
+    auto found = tasks.find(d.task_id);
+    if (d.trigger == Trigger::catch_up && found != tasks.end() &&
+        found->second.catch_up_policy == CatchUpPolicy::all) {
+      for (auto& o : owed(d, found->second, now))
+        expanded.push_back(std::move(o));
+    } else if (d.after) {
+      // The rest of a backlog, for a task that no longer owes every instant (or is gone).
+      std::lock_guard lock{mutex_};
+      backlog_.erase(d.task_id);
+    } else {
+      expanded.push_back(std::move(d));
+    }
+  }
+  due = std::move(expanded);
   std::string owner;
   std::uint64_t epoch = 0;
   {
@@ -386,7 +404,10 @@ void Engine::claim(std::vector<DueFiring> due) {
   }
   for (auto& d : due) {
     auto found = tasks.find(d.task_id);
-    if (found == tasks.end() || !found->second.enabled) continue;
+    if (found == tasks.end() || !found->second.enabled) {
+      if (d.after) settle_backlog(d.task_id);
+      continue;
+    }
     auto run = std::make_shared<Run>();
     run->owner = owner;
     run->epoch = epoch;
@@ -403,7 +424,8 @@ void Engine::claim(std::vector<DueFiring> due) {
     // commits runs the firing. A task with a run limit counts it in the same transaction.
     ExecutionWrite claim = write_of(*run, ExecutionWrite::Kind::insert);
     claim.counts_run = run->counted = run->task.max_runs.has_value();
-    recorder_.write(std::move(claim), [this, run](bool written) {
+    recorder_.write(std::move(claim), [this, run, part = d.after.has_value()](bool written) {
+      if (part) settle_backlog(run->task.id);
       if (!written) return;
       std::lock_guard lock{mutex_};
       if (run->task.max_runs) {
@@ -414,6 +436,57 @@ void Engine::claim(std::vector<DueFiring> due) {
       if (run->epoch != epoch_) return;  // this member started over: others take it over
       on_claimed_locked(run);
     });
+  }
+}
+
+std::vector<DueFiring> Engine::owed(const DueFiring& d, const Task& task, Millis now) {
+  std::vector<DueFiring> out;
+  auto expr = cron::CronExpr::parse(task.cron_expression);
+  auto zone = cron::Zone::find(task.timezone);
+  if (!expr || !zone) return out;
+  Millis after = std::max(task.created_at, now - task.catch_up_window_seconds * Millis{1000});
+  if (d.after) {
+    after = std::max(after, *d.after);
+  } else {
+    try {
+      if (auto latest = store_.latest_scheduled_for(task.id)) after = std::max(after, *latest);
+    } catch (const StoreError&) {
+      return out;  // the next catch-up (restart, lease) tries again
+    }
+  }
+  const auto instants = instants_between(*expr, **zone, {task.start_at, task.end_at}, after,
+                                         d.scheduled_for, kMaxCatchUps);
+  std::lock_guard lock{mutex_};
+  if (instants.size() == kMaxCatchUps && instants.back() < d.scheduled_for) {
+    // Every one of this part marks itself answered (settle_backlog); the next part is
+    // asked for once they are and the task ran them.
+    backlog_[task.id] = {instants.back(), d.scheduled_for, static_cast<int>(instants.size())};
+  } else {
+    backlog_.erase(task.id);
+  }
+  const bool part = backlog_.contains(task.id);
+  for (Millis at : instants) {
+    DueFiring f{task.id, at, Trigger::catch_up};
+    if (part) f.after = at;  // (marks the firing as one of a part)
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+void Engine::settle_backlog(const std::string& task_id) {
+  std::lock_guard lock{mutex_};
+  auto b = backlog_.find(task_id);
+  if (b == backlog_.end() || b->second.in_flight <= 0) return;
+  if (--b->second.in_flight == 0) wake_.notify_one();
+}
+
+void Engine::continue_backlogs_locked(std::vector<DueFiring>& due) {
+  for (auto& [task_id, b] : backlog_) {
+    if (b.in_flight != 0 || running_for_locked(task_id) || buffered_.contains(task_id)) continue;
+    b.in_flight = -1;  // until owed() makes the next part
+    DueFiring next{task_id, b.until, Trigger::catch_up};
+    next.after = b.after;
+    due.push_back(std::move(next));
   }
 }
 
@@ -761,6 +834,7 @@ void Engine::forget_locked(const Run& run) {
     if (active->second.empty()) active_.erase(active);
   }
   runs_.erase(id);
+  if (backlog_.contains(task_id)) wake_.notify_one();  // its next part may be due
   if (!running_for_locked(task_id)) {
     // The task runs no more: the first firing that waited for it is next (started by the
     // caller's pump).
@@ -850,6 +924,7 @@ void Engine::abandon() {
   runs_.clear();
   active_.clear();
   buffered_.clear();
+  backlog_.clear();  // another member catches up (or this one, when the lease returns)
   ready_.clear();
   to_refresh_.clear();
   running_ = 0;

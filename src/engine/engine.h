@@ -169,6 +169,14 @@ class Engine {
   // Claims firings: reads their tasks' current definitions and stores each as `queued`,
   // unique on (task, instant); a firing runs only once its insert commits (on_claimed_locked).
   void claim(std::vector<DueFiring> due);
+  // A catch-up of a task whose catchUpPolicy is `all`: every missed instant within its
+  // window after the last one run (or `d.after`), up to d.scheduled_for, at most
+  // kMaxCatchUps (the rest kept in backlog_).
+  std::vector<DueFiring> owed(const DueFiring& d, const Task& task, Millis now);
+  // Asks for the next part of each backlog whose task ran what was claimed before.
+  void continue_backlogs_locked(std::vector<DueFiring>& due);
+  // A claim of a backlog's part was answered.
+  void settle_backlog(const std::string& task_id);
   // A claimed firing: runs now, or is held until its instant if that is still ahead.
   void on_claimed_locked(std::shared_ptr<Run> run);
   // A held firing's instant came: runs it unless its task changed so that it no longer
@@ -264,7 +272,16 @@ class Engine {
   Millis processed_ = std::numeric_limits<Millis>::min();  // see processed_until()
   std::condition_variable processed_cv_;
   std::unordered_map<std::string, Millis> missed_;  // catch-up instants not claimed (no lease)
-  std::atomic<bool> reload_{false};                 // a task change was missed: reload all
+  // Catch-ups of every missed instant (catchUpPolicy `all`) go out at most kMaxCatchUps at a
+  // time per task; the rest waits here, claimed once the task ran what was claimed before.
+  struct Backlog {
+    Millis after;       // the last instant claimed
+    Millis until;       // the latest missed instant
+    int in_flight = 0;  // claims of the last part not answered yet (-1: next part asked)
+  };
+  std::unordered_map<std::string, Backlog> backlog_;
+  static constexpr std::size_t kMaxCatchUps = 1000;
+  std::atomic<bool> reload_{false};  // a task change was missed: reload all
   std::thread scheduler_;
 };
 

@@ -32,6 +32,21 @@ Millis jitter_delay(std::string_view task_id, Millis instant, Millis limit_ms) {
   return static_cast<Millis>(h % static_cast<std::uint64_t>(limit_ms));
 }
 
+std::vector<Millis> instants_between(const cron::CronExpr& expr, const cron::Zone& zone,
+                                     const FiringPolicy& policy, Millis after, Millis until,
+                                     std::size_t limit) {
+  std::vector<Millis> out;
+  if (policy.end) until = std::min(until, *policy.end);
+  Millis t = policy.start ? std::max(after, *policy.start - 1) : after;
+  while (out.size() < limit) {
+    auto n = expr.next_after(to_instant(t), zone);
+    if (!n || to_millis(*n) > until) break;
+    t = to_millis(*n);
+    out.push_back(t);
+  }
+  return out;
+}
+
 Millis Timetable::Slot::starts_at(Millis at) const {
   if (jitter_seconds <= 0) return at;
   Millis limit = jitter_seconds * Millis{1000};

@@ -26,6 +26,9 @@ struct DueFiring {
   Trigger trigger = Trigger::schedule;
   std::uint64_t generation = 0;  // 0: not from the schedule as it is now
   Millis starts_at = 0;          // later than the instant by the task's jitter delay, if any
+  // A catch-up of every missed instant (catchUpPolicy `all`) continued: the last instant
+  // already claimed. Without it, the task's latest stored instant.
+  std::optional<Millis> after;
 };
 
 /// How a task fires beyond its pattern: no instant before `start` or after `end` (epoch ms),
@@ -160,6 +163,12 @@ class Timetable {
 /// agree. The limit is the task's jitter, or the time to its following instant if that is
 /// sooner, so that its firings start in order.
 Millis jitter_delay(std::string_view task_id, Millis instant, Millis limit_ms);
+
+/// The instants of a pattern in (after, until] that `policy` lets fire, oldest first, at
+/// most `limit`.
+std::vector<Millis> instants_between(const cron::CronExpr& expr, const cron::Zone& zone,
+                                     const FiringPolicy& policy, Millis after, Millis until,
+                                     std::size_t limit);
 
 /// Engine time (epoch ms) to and from the cron engine's instants (whole seconds).
 cron::Instant to_instant(Millis t);

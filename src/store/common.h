@@ -25,10 +25,11 @@ inline constexpr std::string_view kTaskColumns =
     "http_url, http_headers, http_body, catch_up, enabled, max_retries, retry_delay_seconds, "
     "timeout_seconds, overlap_policy, created_at, updated_at, command, working_directory, "
     "environment, command_input, retry_backoff, retry_max_delay_seconds, paused_note, paused_at, "
-    "start_at, end_at, jitter_seconds, max_runs, pause_after_failures";
+    "start_at, end_at, jitter_seconds, max_runs, pause_after_failures, catch_up_policy, "
+    "catch_up_window_seconds";
 
 /// How many columns kTaskColumns names.
-inline constexpr int kTaskColumnCount = 32;
+inline constexpr int kTaskColumnCount = 34;
 
 /// Read after kTaskColumns, never written by an insert or update of the task: the claims
 /// count it (see Store::write_executions).
@@ -70,7 +71,7 @@ Task read_task(const Row& r) {
   t.http_url = r.optional_text(8);
   t.http_headers = r.optional_text(9);
   t.http_body = r.optional_text(10);
-  t.catch_up = r.boolean(11);
+  // (Column 11, catch_up, is written for the first schema's readers: catch_up_policy rules.)
   t.enabled = r.boolean(12);
   t.max_retries = static_cast<int>(r.int64(13));
   t.retry_delay_seconds = static_cast<int>(r.int64(14));
@@ -91,7 +92,9 @@ Task read_task(const Row& r) {
   t.jitter_seconds = static_cast<int>(r.int64(29));
   if (auto n = r.optional_int64(30)) t.max_runs = static_cast<int>(*n);
   if (auto n = r.optional_int64(31)) t.pause_after_failures = static_cast<int>(*n);
-  t.run_count = r.int64(32);
+  t.catch_up_policy = must(parse_catch_up_policy(r.text(32)), "catch-up policy");
+  t.catch_up_window_seconds = static_cast<int>(r.int64(33));
+  t.run_count = r.int64(34);
   return t;
 }
 
@@ -109,7 +112,7 @@ void task_values(const Task& t, Sink&& add) {
   add(t.http_url);
   add(t.http_headers);
   add(t.http_body);
-  add(t.catch_up);
+  add(t.catches_up());
   add(t.enabled);
   add(std::int64_t{t.max_retries});
   add(std::int64_t{t.retry_delay_seconds});
@@ -130,6 +133,8 @@ void task_values(const Task& t, Sink&& add) {
   add(std::int64_t{t.jitter_seconds});
   add(t.max_runs ? std::optional<std::int64_t>{*t.max_runs} : std::nullopt);
   add(t.pause_after_failures ? std::optional<std::int64_t>{*t.pause_after_failures} : std::nullopt);
+  add(to_string(t.catch_up_policy));
+  add(std::int64_t{t.catch_up_window_seconds});
 }
 
 /// An execution from a row whose columns are kExecutionColumns.

@@ -60,6 +60,52 @@ describe("limits", () => {
     await t.api("DELETE", `/api/scheduler/tasks/${plain.id}`);
   });
 
+  test("catchUpPolicy and the seed's catchUp agree; the window is bounded", async () => {
+    const base = { ...everySecond, enabled: false };
+    const none = (await t.api("POST", "/api/scheduler/tasks", base)).json.data;
+    assert.equal(none.catchUp, false);
+    assert.equal(none.catchUpPolicy, "none");
+    assert.equal(none.catchUpWindowSeconds, 86400);
+    const seed = (await t.api("POST", "/api/scheduler/tasks", { ...base, catchUp: true })).json.data;
+    assert.equal(seed.catchUpPolicy, "latest", "catchUp: true is latest");
+    const all = (
+      await t.api("POST", "/api/scheduler/tasks", {
+        ...base,
+        catchUpPolicy: "all",
+        catchUpWindowSeconds: 3600,
+      })
+    ).json.data;
+    assert.equal(all.catchUp, true);
+    assert.equal(all.catchUpWindowSeconds, 3600);
+    // catchUp: true keeps `all`; false turns it off.
+    const kept = await t.api("PUT", `/api/scheduler/tasks/${all.id}`, { catchUp: true });
+    assert.equal(kept.json.data.catchUpPolicy, "all");
+    const off = await t.api("PUT", `/api/scheduler/tasks/${all.id}`, { catchUp: false });
+    assert.equal(off.json.data.catchUpPolicy, "none");
+    // A read task written back changes nothing.
+    const back = await t.api("PUT", `/api/scheduler/tasks/${seed.id}`, {
+      catchUp: seed.catchUp,
+      catchUpPolicy: seed.catchUpPolicy,
+    });
+    assert.equal(back.status, 200, back.text);
+    for (const [extra, field, message] of [
+      [{ catchUpPolicy: "some" }, "catchUpPolicy", /"none", "latest" or "all"/],
+      [{ catchUp: false, catchUpPolicy: "all" }, "catchUp", /contradicts catchUpPolicy "all"/],
+      [{ catchUp: true, catchUpPolicy: "none" }, "catchUp", /contradicts/],
+      [{ catchUpWindowSeconds: 0 }, "catchUpWindowSeconds", /between 1 and 2678400/],
+      [{ catchUpWindowSeconds: 31 * 86400 + 1 }, "catchUpWindowSeconds", /between 1 and 2678400/],
+    ]) {
+      const res = await t.api("POST", "/api/scheduler/tasks", { ...base, ...extra });
+      assert.equal(res.status, 422, JSON.stringify(extra));
+      assert.deepEqual(
+        res.json.data.map((e) => e.field),
+        [field],
+      );
+      assert.match(res.json.data[0].message, message);
+    }
+    for (const task of [none, seed, all]) await t.api("DELETE", `/api/scheduler/tasks/${task.id}`);
+  });
+
   test("after maxRuns scheduled firings the task pauses itself; manual runs do not count", async () => {
     const task = (await t.api("POST", "/api/scheduler/tasks", { ...everySecond, maxRuns: 2 })).json.data;
     const paused = await eventually(

@@ -72,3 +72,50 @@ test("every thread of the server blocks SIGTERM and SIGINT, so a stop is always 
     await server.stop();
   }
 });
+
+test("after an outage, catch-up runs the latest missed instant or every one, as each task says", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cronkit-outage-"));
+  const db = `sqlite:${join(dir, "outage.db")}`;
+  try {
+    let server = await startServer({ db });
+    let api = client(server.base);
+    const make = async (name, extra) =>
+      (
+        await api("POST", "/api/scheduler/tasks", {
+          name,
+          cronExpression: "*/10 * * * *",
+          type: "function",
+          functionName: "cleanup-logs",
+          ...extra,
+        })
+      ).json.data;
+    const none = await make("none", {});
+    const latest = await make("latest", { catchUpPolicy: "latest" });
+    const all = await make("all", { catchUpPolicy: "all", overlapPolicy: "allow" });
+    await server.stop();
+
+    // Three hours pass with no server: 18 instants of every ten minutes.
+    server = await startServer({ db, args: ["--clock-offset-ms", String(3 * 3600000)] });
+    api = client(server.base);
+    // (A scheduled firing may come too if the clock passes a tenth minute meanwhile.)
+    const runs = async (task) =>
+      (await api("GET", `/api/scheduler/executions?taskId=${task.id}&pageSize=100`)).json.data.list.filter(
+        (e) => e.trigger === "catch-up",
+      );
+    await eventually(
+      async () => (await runs(all)).filter((e) => e.status === "success").length === 18,
+      20000,
+      "every missed instant ran",
+    );
+    const caught = (await runs(all)).map((e) => e.scheduledFor).sort((a, b) => a - b);
+    assert.equal(new Set(caught).size, 18);
+    for (let i = 1; i < caught.length; ++i) assert.equal(caught[i] - caught[i - 1], 600000);
+    await eventually(async () => (await runs(latest)).length === 1);
+    const once = (await runs(latest))[0];
+    assert.equal(once.scheduledFor, caught[caught.length - 1], "the latest missed instant");
+    assert.deepEqual(await runs(none), []);
+    await server.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -42,7 +42,9 @@ async function checkKept(db, added = 0) {
     for (const task of expected.tasks) {
       const res = await api("GET", `/api/scheduler/tasks/${task.id}`);
       assert.equal(res.status, 200, task.name);
-      assert.deepEqual(res.json.data.task, { ...task, ...gained });
+      // A task that caught up keeps doing so: catchUp became catchUpPolicy "latest".
+      const policy = { catchUpPolicy: task.catchUp ? "latest" : "none", catchUpWindowSeconds: 86400 };
+      assert.deepEqual(res.json.data.task, { ...task, ...gained, ...policy });
     }
     const history = (await api("GET", "/api/scheduler/executions?pageSize=100")).json.data;
     assert.equal(history.total, expected.executions.length);

@@ -66,6 +66,9 @@ test("create a function task, with the preview and the errors on the way", async
   // Jitter: the saved task's runs show when each starts.
   await field(dialog, "Jitter (s)").fill("30");
   await field(dialog, "Stop after runs").fill("10");
+  await dialog.getByRole("combobox", { name: "Missed runs after downtime" }).click();
+  await page.getByRole("option", { name: /^All/ }).click();
+  await field(dialog, "Catch-up window (s)").fill("7200");
   await field(dialog, "Pause after failures in a row").fill("3");
   await preview
     .getByText(/starts \+\d+(\.\d)? s/)
@@ -76,6 +79,9 @@ test("create a function task, with the preview and the errors on the way", async
   const saved = (await t.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task;
   assert.equal(saved.jitterSeconds, 30);
   assert.equal(saved.maxRuns, 10);
+  assert.equal(saved.catchUpPolicy, "all");
+  assert.equal(saved.catchUp, true);
+  assert.equal(saved.catchUpWindowSeconds, 7200);
   assert.equal(saved.pauseAfterFailures, 3);
   assert.ok(saved.nextRun >= start && saved.nextRun < start + 7 * 86400000);
   assert.equal(saved.maxRetries, 3);

@@ -47,7 +47,7 @@ TEST_F(TaskSpecTest, AcceptsAFunctionTaskWithDefaults) {
   EXPECT_EQ(t->type, TaskType::function);
   EXPECT_EQ(t->function_name, "say");
   EXPECT_TRUE(t->enabled);
-  EXPECT_FALSE(t->catch_up);
+  EXPECT_EQ(t->catch_up_policy, CatchUpPolicy::none);
   EXPECT_EQ(t->max_retries, 0);
   EXPECT_EQ(t->retry_delay_seconds, 60);
   EXPECT_EQ(t->timeout_seconds, 300);
@@ -69,7 +69,7 @@ TEST_F(TaskSpecTest, AcceptsAnHttpTaskWithEveryField) {
     "maxRetries":100,"retryDelaySeconds":1,"timeoutSeconds":86400,"overlapPolicy":"skip"})");
   ASSERT_TRUE(t.has_value()) << t.error()[0].field << ": " << t.error()[0].message;
   EXPECT_EQ(t->http_url, "https://example.com/hook?a=1");
-  EXPECT_TRUE(t->catch_up);
+  EXPECT_EQ(t->catch_up_policy, CatchUpPolicy::latest);
   EXPECT_FALSE(t->enabled);
   EXPECT_EQ(t->max_retries, 100);
   EXPECT_EQ(t->overlap_policy, OverlapPolicy::skip);

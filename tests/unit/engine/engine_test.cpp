@@ -490,7 +490,7 @@ TEST_F(EngineTest, BlockingHandlersGetMoreThreadsUpToTheLimit) {
 TEST_F(EngineTest, ForwardJumpDoesNotFloodAndCatchUpRunsOnce) {
   start();
   Task plain = add("0 * * * * *", "ok");
-  Task eager = add("0 * * * * *", "ok", [](Task& x) { x.catch_up = true; });
+  Task eager = add("0 * * * * *", "ok", [](Task& x) { x.catch_up_policy = CatchUpPolicy::latest; });
   clock_.advance(3600 * 1000 + 30000);  // an hour and a half minute later
   ASSERT_TRUE(eventually([&] { return has_finished(eager, 1); }));
   ASSERT_TRUE(engine_->processed_until(clock_.now()));
@@ -526,7 +526,7 @@ TEST_F(EngineTest, BackwardJumpFiresNoInstantTwice) {
 
 TEST_F(EngineTest, RecoversWhatAPreviousRunLeft) {
   Task t = add("0 0 * * * *", "ok", [](Task& x) {
-    x.catch_up = true;
+    x.catch_up_policy = CatchUpPolicy::latest;
     x.created_at = at("2026-03-07T09:30:00Z");
   });
   Task quiet = add("0 0 * * * *", "ok");
@@ -565,7 +565,8 @@ TEST_F(EngineTest, RecoversWhatAPreviousRunLeft) {
 }
 
 TEST_F(EngineTest, CatchUpNeverReachesBeforeTheTaskExisted) {
-  Task t = add("0 0 0 1 1 *", "ok", [](Task& x) { x.catch_up = true; });  // yearly
+  Task t = add("0 0 0 1 1 *", "ok",
+               [](Task& x) { x.catch_up_policy = CatchUpPolicy::latest; });  // yearly
   start();
   ASSERT_TRUE(engine_->processed_until(clock_.now()));
   EXPECT_TRUE(history(t).empty());
@@ -1235,6 +1236,120 @@ TEST_F(EngineLimitTest, PauseAfterFailuresCountsExecutionsAfterTheirRetries) {
   ASSERT_TRUE(eventually([&] { return has_finished(t, 3); }));
   ASSERT_TRUE(engine_->processed_until(clock_.now()));
   EXPECT_TRUE(store_->get_task(t.id)->enabled);
+}
+
+// catchUpPolicy `all`: every missed instant within the window, oldest first, through the
+// overlap policy, at most 1,000 claimed at a time.
+class EngineCatchUpTest : public EngineBufferTest {
+ protected:
+  std::vector<Millis> instants(const Task& t, Trigger trigger) {
+    std::vector<Millis> out;
+    for (const auto& e : history(t)) {
+      if (e.trigger == trigger) out.push_back(e.scheduled_for);
+    }
+    return out;
+  }
+  static std::vector<Millis> every(Millis first, Millis step, int n) {
+    std::vector<Millis> out;
+    for (int i = 0; i < n; ++i)
+      out.push_back(first + step * i);
+    return out;
+  }
+};
+
+TEST_F(EngineCatchUpTest, AllRunsEveryMissedInstantOldestFirst) {
+  open_ = true;
+  Task t =
+      add("0 */10 * * * *", "in-order", [](Task& x) { x.catch_up_policy = CatchUpPolicy::all; });
+  clock_.set(at("2026-03-07T15:05:00Z"));  // no server ran for three hours
+  start({.max_concurrency = 1});
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 18); }));
+  const auto owed = every(at("2026-03-07T12:10:00Z"), 600000, 18);
+  EXPECT_EQ(started(), owed) << "run oldest first";
+  auto caught = instants(t, Trigger::catch_up);
+  std::ranges::sort(caught);
+  EXPECT_EQ(caught, owed) << "each once";
+  for (const auto& e : finished(t))
+    EXPECT_EQ(e.status, ExecutionStatus::success);
+  EXPECT_EQ(engine_->next_run(t.id), at("2026-03-07T15:10:00Z"));
+  // A restart owes nothing more.
+  engine_.reset();
+  start();
+  ASSERT_TRUE(engine_->processed_until(clock_.now()));
+  EXPECT_EQ(history(t).size(), 18u);
+}
+
+TEST_F(EngineCatchUpTest, AllAfterAThreeHourOutageGoesThroughBufferOne) {
+  Task t = add("0 */10 * * * *", "in-order", [](Task& x) {
+    x.catch_up_policy = CatchUpPolicy::all;
+    x.overlap_policy = OverlapPolicy::buffer_one;
+  });
+  clock_.set(at("2026-03-07T15:05:00Z"));
+  start();
+  // The oldest runs, the next waits, the other sixteen are recorded skipped.
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 16); }));
+  ASSERT_TRUE(eventually([&] { return started().size() == 1; }));
+  EXPECT_EQ(started(), std::vector<Millis>{at("2026-03-07T12:10:00Z")});
+  for (const auto& e : finished(t)) {
+    EXPECT_EQ(e.status, ExecutionStatus::skipped);
+    EXPECT_GE(e.scheduled_for, at("2026-03-07T12:30:00Z"));
+  }
+  open_ = true;
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 18); }));
+  EXPECT_EQ(started(),
+            (std::vector<Millis>{at("2026-03-07T12:10:00Z"), at("2026-03-07T12:20:00Z")}));
+}
+
+TEST_F(EngineCatchUpTest, AllKeepsToItsWindowAndCatchesUpAfterAClockJump) {
+  open_ = true;
+  start();
+  Task t = add("0 0 * * * *", "in-order", [](Task& x) {
+    x.catch_up_policy = CatchUpPolicy::all;
+    x.catch_up_window_seconds = 3 * 3600;
+  });
+  clock_.set(at("2026-03-07T13:00:00Z"));
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  // The process was stopped for two days: only the last three hours are owed.
+  clock_.set(at("2026-03-09T13:30:00Z"));
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 4); }));
+  ASSERT_TRUE(engine_->processed_until(clock_.now()));
+  auto caught = instants(t, Trigger::catch_up);
+  std::ranges::sort(caught);
+  EXPECT_EQ(caught, every(at("2026-03-09T11:00:00Z"), 3600000, 3));
+  EXPECT_EQ(history(t).size(), 4u);
+}
+
+TEST_F(EngineCatchUpTest, AllClaimsAThousandAtATimeUntilEveryInstantRan) {
+  Task t = add("* * * * * *", "in-order", [](Task& x) { x.catch_up_policy = CatchUpPolicy::all; });
+  clock_.set(at("2026-03-07T12:25:00Z") + 500);  // 1,500 seconds missed
+  start();
+  // The first thousand wait behind the five running; the rest is not claimed yet.
+  ASSERT_TRUE(eventually([&] {
+    auto c = engine_->counters();
+    return c.running == 5 && c.waiting == 995;
+  }));
+  ASSERT_TRUE(engine_->processed_until(clock_.now()));
+  EXPECT_EQ(
+      store_->list_executions({.page_size = 1, .task_id = t.id, .status = ExecutionStatus::queued})
+          .total,
+      995 + 1)
+      << "and the next scheduled firing, held";
+  open_ = true;
+  auto succeeded = [&] {
+    return store_
+        ->list_executions({.page_size = 1, .task_id = t.id, .status = ExecutionStatus::success})
+        .total;
+  };
+  ASSERT_TRUE(eventually([&] { return succeeded() == 1500; })) << succeeded();
+  std::vector<Millis> owed;
+  for (int page = 1; page <= 2; ++page) {
+    for (const auto& e :
+         store_->list_executions({.page = page, .page_size = 1000, .task_id = t.id}).list) {
+      if (e.trigger == Trigger::catch_up) owed.push_back(e.scheduled_for);
+    }
+  }
+  std::ranges::sort(owed);
+  EXPECT_EQ(owed, every(at("2026-03-07T12:00:01Z"), 1000, 1500)) << "each instant once";
 }
 
 }  // namespace

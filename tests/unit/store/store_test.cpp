@@ -179,7 +179,8 @@ TEST(OpenStore, RedactsPasswordsForLogs) {
 TEST_P(StoreTest, TaskRoundTripsEveryField) {
   Task t = task("nightly", 1000, TaskType::http);
   t.timezone = "Europe/London";
-  t.catch_up = true;
+  t.catch_up_policy = CatchUpPolicy::all;
+  t.catch_up_window_seconds = 3600;
   t.max_retries = 3;
   t.retry_delay_seconds = 5;
   t.timeout_seconds = 9;
@@ -264,7 +265,7 @@ TEST_P(StoreTest, ListsNewestFirstWithFiltersPagesAndTotals) {
     ASSERT_TRUE(t && t->enabled);
     EXPECT_EQ(spec.cron_expression, t->cron_expression);
     EXPECT_EQ(spec.timezone, t->timezone);
-    EXPECT_EQ(spec.catch_up, t->catch_up);
+    EXPECT_EQ(spec.catch_up, t->catches_up());
     EXPECT_EQ(spec.created_at, t->created_at);
     EXPECT_EQ(spec.start_at, t->start_at);
     EXPECT_EQ(spec.end_at, t->end_at);

@@ -81,10 +81,16 @@ describe("command tasks in the form", () => {
       commandInput: "input\n",
       maxRuns: 5,
       runCount: 1,
+      catchUp: true,
+      catchUpPolicy: "all" as const,
+      catchUpWindowSeconds: 7200,
       pauseAfterFailures: null,
     };
     const body = requestBody(draftFrom(task));
     expect(body.maxRuns).toBe(5);
+    expect(body.catchUpPolicy).toBe("all");
+    expect(body.catchUpWindowSeconds).toBe(7200);
+    expect(body).not.toHaveProperty("catchUp");
     expect(body.pauseAfterFailures).toBeNull();
     expect(body.jitterSeconds).toBe(0);
     expect(body).not.toHaveProperty("runCount");

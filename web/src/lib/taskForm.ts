@@ -1,6 +1,6 @@
 // The create/edit form's model: a draft of every editable field, checks that the browser
 // can make before the server does (JSON that does not parse), and the request body.
-import type { HttpMethod, OverlapPolicy, RetryBackoff, Task, TaskType } from "./types";
+import type { CatchUpPolicy, HttpMethod, OverlapPolicy, RetryBackoff, Task, TaskType } from "./types";
 
 export interface TaskDraft {
   name: string;
@@ -18,7 +18,8 @@ export interface TaskDraft {
   workingDirectory: string;
   environment: { name: string; value: string }[];
   commandInput: string;
-  catchUp: boolean;
+  catchUpPolicy: CatchUpPolicy;
+  catchUpWindowSeconds: number;
   enabled: boolean;
   maxRetries: number;
   retryDelaySeconds: number;
@@ -66,7 +67,8 @@ export function draftFrom(task: Task | null, functions: string[] = []): TaskDraf
     workingDirectory: task?.workingDirectory ?? "",
     environment: Object.entries(task?.environment ?? {}).map(([name, value]) => ({ name, value })),
     commandInput: task?.commandInput ?? "",
-    catchUp: task?.catchUp ?? false,
+    catchUpPolicy: task?.catchUpPolicy ?? "none",
+    catchUpWindowSeconds: task?.catchUpWindowSeconds ?? 86400,
     enabled: task?.enabled ?? true,
     maxRetries: task?.maxRetries ?? 0,
     retryDelaySeconds: task?.retryDelaySeconds ?? 60,
@@ -197,7 +199,8 @@ export function requestBody(d: TaskDraft): Record<string, unknown> {
         ? Object.fromEntries(d.environment.map((v) => [v.name, v.value]))
         : null,
     commandInput: cmd && d.commandInput !== "" ? d.commandInput : null,
-    catchUp: d.catchUp,
+    catchUpPolicy: d.catchUpPolicy,
+    catchUpWindowSeconds: Number(d.catchUpWindowSeconds),
     enabled: d.enabled,
     maxRetries: Number(d.maxRetries),
     retryDelaySeconds: Number(d.retryDelaySeconds),

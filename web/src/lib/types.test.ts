@@ -10,6 +10,7 @@ import {
   httpMethods,
   overlapPolicies,
   retryBackoffs,
+  catchUpPolicies,
   statsFields,
   taskFields,
   taskTypes,
@@ -62,6 +63,7 @@ describe("types.ts matches openapi.json", () => {
     expect([...taskTypes]).toEqual(values(property("TaskInput", "type")));
     expect([...overlapPolicies]).toEqual(values(property("TaskInput", "overlapPolicy")));
     expect([...retryBackoffs]).toEqual(values(property("TaskInput", "retryBackoff")));
+    expect([...catchUpPolicies]).toEqual(values(property("TaskInput", "catchUpPolicy")));
     expect([...httpMethods]).toEqual(values(property("TaskInput", "httpMethod")));
     expect([...executionStatuses]).toEqual(values(property("Execution", "status")));
     expect([...executionStatuses]).toEqual(values(parameter("/api/scheduler/executions", "status")));

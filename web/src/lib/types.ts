@@ -11,6 +11,8 @@ export const overlapPolicies = ["allow", "skip", "replace", "buffer_one", "buffe
 export type OverlapPolicy = (typeof overlapPolicies)[number];
 export const retryBackoffs = ["fixed", "exponential"] as const;
 export type RetryBackoff = (typeof retryBackoffs)[number];
+export const catchUpPolicies = ["none", "latest", "all"] as const;
+export type CatchUpPolicy = (typeof catchUpPolicies)[number];
 export const httpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export type HttpMethod = (typeof httpMethods)[number];
 export const executionStatuses = ["queued", "running", "success", "failed", "timed_out", "skipped"] as const;
@@ -35,7 +37,10 @@ export interface Task {
   workingDirectory: string | null;
   environment: Record<string, string> | null;
   commandInput: string | null;
+  /** The seed's flag: true when catchUpPolicy is latest or all. */
   catchUp: boolean;
+  catchUpPolicy: CatchUpPolicy;
+  catchUpWindowSeconds: number;
   enabled: boolean;
   maxRetries: number;
   retryDelaySeconds: number;
@@ -79,6 +84,8 @@ export const taskFields = {
   environment: true,
   commandInput: true,
   catchUp: true,
+  catchUpPolicy: true,
+  catchUpWindowSeconds: true,
   enabled: true,
   maxRetries: true,
   retryDelaySeconds: true,
