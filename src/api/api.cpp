@@ -255,6 +255,14 @@ const std::vector<Route>& Api::routes() {
        "/api/scheduler/tasks/:id/toggle",
        {},
        [](Api& a, Call& c) -> Reply { return a.toggle_task(c); }},
+      {"POST",
+       "/api/scheduler/tasks/:id/backfill",
+       {},
+       [](Api& a, Call& c) -> Reply { return a.backfill_task(c); }},
+      {"GET",
+       "/api/scheduler/tasks/:id/backfill/preview",
+       {"from", "to"},
+       [](Api& a, Call& c) -> Reply { return a.backfill_preview(c); }},
       {"GET",
        "/api/scheduler/executions",
        {"page", "pageSize", "taskId", "status"},
@@ -570,6 +578,111 @@ Response Api::toggle_task(Call& c) {
   }
   if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
   return ok_record(*task);
+}
+
+// ---- backfill ---------------------------------------------------------------------------
+
+namespace {
+
+// The instants of a task's schedule in [from, to), oldest first, at most `limit`. (Its
+// startAt and endAt bound the schedule, not a backfill: the range asked for is run.)
+std::vector<Millis> backfill_instants(const Task& task, Millis from, Millis to, std::size_t limit) {
+  auto expr = cron::CronExpr::parse(task.cron_expression);
+  if (!expr) invalid({{"cronExpression", "the task's pattern: " + expr.error().describe()}});
+  auto zone = cron::Zone::find(task.timezone);
+  if (!zone) invalid({{"timezone", "the task's zone: " + zone.error()}});
+  return engine::instants_between(*expr, **zone, {}, from - 1, to - 1, limit);
+}
+
+// "holds N instants" for a range, counted up to kMaxBackfillCounted.
+std::string instants_in(std::size_t n) {
+  return n > kMaxBackfillCounted ? "more than " + std::to_string(kMaxBackfillCounted) + " instants"
+                                 : std::to_string(n) + (n == 1 ? " instant" : " instants");
+}
+
+}  // namespace
+
+Response Api::backfill_task(Call& c) {
+  json::value body = c.body();
+  auto* o = body.if_object();
+  if (!o) invalid({{"body", "must be a JSON object"}});
+  auto task = store_.get_task(c.id());
+  if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
+  FieldErrors errors;
+  for (const auto& [k, v] : *o) {
+    if (k != "from" && k != "to" && k != "overlapPolicy") {
+      errors.push_back({std::string(k), "is not a field of a backfill"});
+    }
+  }
+  std::optional<Millis> range[2];
+  for (int i = 0; i < 2; ++i) {
+    const char* name = i == 0 ? "from" : "to";
+    auto* v = o->if_contains(name);
+    if (v && v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= kMaxEpochMs) {
+      range[i] = v->get_int64();
+    } else {
+      errors.push_back({name, "is required: a whole number of milliseconds since 1970"});
+    }
+  }
+  std::optional<OverlapPolicy> overlap;
+  if (auto* v = o->if_contains("overlapPolicy"); v && !v->is_null()) {
+    auto* s = v->if_string();
+    overlap = s ? parse_overlap_policy(std::string_view{*s}) : std::nullopt;
+    if (!overlap) {
+      errors.push_back({"overlapPolicy",
+                        "must be \"allow\", \"skip\", \"replace\", \"buffer_one\" or "
+                        "\"buffer_all\", or null for the task's own"});
+    }
+  }
+  if (range[0] && range[1] && *range[1] <= *range[0]) {
+    errors.push_back({"to", "must be after from"});
+  } else if (range[1] && *range[1] > clock_.now()) {
+    errors.push_back({"to", "must not be in the future: the schedule runs what is ahead"});
+  }
+  if (!errors.empty()) invalid(std::move(errors));
+  auto instants = backfill_instants(*task, *range[0], *range[1], kMaxBackfillCounted + 1);
+  if (instants.size() > kMaxBackfill) {
+    invalid({{"to", "the range holds " + instants_in(instants.size()) + "; at most " +
+                        std::to_string(kMaxBackfill) + " are run at once"}});
+  }
+  try {
+    engine_.backfill(*task, instants, overlap);
+  } catch (const StoreError& e) {
+    throw Failure{http::status::service_unavailable,
+                  std::string("database unavailable: ") + e.what()};
+  }
+  return ok(json::object{{"count", instants.size()}}, http::status::accepted);
+}
+
+Response Api::backfill_preview(Call& c) {
+  auto task = store_.get_task(c.id());
+  if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
+  Millis range[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    const char* name = i == 0 ? "from" : "to";
+    auto v = c.get(name);
+    if (!v) bad_parameter(name, "is required: a whole number of milliseconds since 1970");
+    Millis n = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc{} || end != v->data() + v->size() || n < 0 || n > kMaxEpochMs) {
+      bad_parameter(name, "must be a whole number of milliseconds since 1970");
+    }
+    range[i] = n;
+  }
+  if (range[1] <= range[0]) bad_parameter("to", "must be after from");
+  if (range[1] > clock_.now()) {
+    bad_parameter("to", "must not be in the future: the schedule runs what is ahead");
+  }
+  auto instants = backfill_instants(*task, range[0], range[1], kMaxBackfillCounted + 1);
+  json::array first;
+  for (std::size_t i = 0; i < instants.size() && i < 20; ++i)
+    first.push_back(instants[i]);
+  const bool more = instants.size() > kMaxBackfillCounted;
+  return ok(json::object{{"count", std::min(instants.size(), kMaxBackfillCounted)},
+                         {"more", more},
+                         {"allowed", instants.size() <= kMaxBackfill},
+                         {"maxCount", kMaxBackfill},
+                         {"instants", std::move(first)}});
 }
 
 // ---- executions and stats --------------------------------------------------------------

@@ -84,6 +84,8 @@ class Api {
   Response delete_task(Call& c);
   Reply trigger_task(Call& c);
   Response toggle_task(Call& c);
+  Response backfill_task(Call& c);
+  Response backfill_preview(Call& c);
   Response list_executions(Call& c);
   Response get_execution(Call& c);
   Response stats(Call& c);

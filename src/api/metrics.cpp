@@ -41,7 +41,7 @@ void Metrics::observe(const Execution& e) {
     finished_[static_cast<std::size_t>(e.status)].fetch_add(1, std::memory_order_relaxed);
     if (e.duration_ms) duration_.observe(static_cast<double>(*e.duration_ms) / 1000);
   } else if (e.status == ExecutionStatus::running && e.attempts == 1 && !e.error_message &&
-             e.started_at && e.trigger != Trigger::manual) {
+             e.started_at && (e.trigger == Trigger::schedule || e.trigger == Trigger::catch_up)) {
     // The first attempt of a firing starts: how late after its instant.
     lag_.observe(static_cast<double>(*e.started_at - e.scheduled_for) / 1000);
   }

@@ -44,10 +44,11 @@ constexpr std::array<std::pair<ExecutionStatus, std::string_view>, 6> kStatuses 
      {ExecutionStatus::failed, "failed"},
      {ExecutionStatus::timed_out, "timed_out"},
      {ExecutionStatus::skipped, "skipped"}}};
-constexpr std::array<std::pair<Trigger, std::string_view>, 3> kTriggers = {
+constexpr std::array<std::pair<Trigger, std::string_view>, 4> kTriggers = {
     {{Trigger::schedule, "schedule"},
      {Trigger::manual, "manual"},
-     {Trigger::catch_up, "catch-up"}}};
+     {Trigger::catch_up, "catch-up"},
+     {Trigger::backfill, "backfill"}}};
 
 }  // namespace
 

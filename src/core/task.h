@@ -20,14 +20,14 @@ enum class RetryBackoff { fixed, exponential };
 // within the task's catch-up window (oldest first, through its overlap policy).
 enum class CatchUpPolicy { none, latest, all };
 enum class ExecutionStatus { queued, running, success, failed, timed_out, skipped };
-enum class Trigger { schedule, manual, catch_up };
+enum class Trigger { schedule, manual, catch_up, backfill };
 
 std::string_view to_string(TaskType t);
 std::string_view to_string(OverlapPolicy p);
 std::string_view to_string(RetryBackoff b);
 std::string_view to_string(CatchUpPolicy p);
 std::string_view to_string(ExecutionStatus s);
-std::string_view to_string(Trigger t);  // "schedule", "manual", "catch-up"
+std::string_view to_string(Trigger t);  // "schedule", "manual", "catch-up", "backfill"
 
 /// Each returns nullopt for a text that names no value.
 std::optional<TaskType> parse_task_type(std::string_view s);

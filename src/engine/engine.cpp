@@ -247,6 +247,46 @@ std::string Engine::trigger(const Task& task) {
   return id;
 }
 
+void Engine::backfill(const Task& task, const std::vector<Millis>& instants,
+                      std::optional<OverlapPolicy> overlap) {
+  const Millis now = clock_.now();
+  std::string owner;
+  std::uint64_t epoch = 0;
+  {
+    std::lock_guard lock{mutex_};
+    if (!started_ || stopping_) throw StoreError("the scheduler is not running");
+    if (!may_start_locked()) {
+      throw StoreError("this server cannot reach the database: it starts nothing until it can");
+    }
+    if (membership_) owner = membership_->member();
+    epoch = epoch_;
+  }
+  if (auto failure = recorder_.failure()) {
+    throw StoreError("execution records cannot be written now: " + *failure);
+  }
+  Task definition = task;
+  if (overlap) definition.overlap_policy = *overlap;
+  for (Millis at : instants) {
+    auto run = std::make_shared<Run>();
+    run->owner = owner;
+    run->epoch = epoch;
+    run->exec.id = new_id(now);
+    run->exec.task_id = task.id;
+    run->exec.trigger = Trigger::backfill;
+    run->exec.scheduled_for = at;
+    run->exec.queued_at = now;
+    run->exec.node_id = options_.node_id;
+    run->task = definition;
+    run->starts_at = at;  // past: at once
+    recorder_.write(write_of(*run, ExecutionWrite::Kind::insert), [this, run](bool written) {
+      if (!written) return;  // the instant has an execution already
+      std::lock_guard lock{mutex_};
+      if (run->epoch != epoch_) return;
+      on_claimed_locked(run);
+    });
+  }
+}
+
 bool Engine::ready() const {
   return !membership_ || membership_->lease_valid();
 }

@@ -123,6 +123,12 @@ class Engine {
   /// The same, returning once the execution is stored; also throws StoreError when the
   /// store does not confirm within 5 s.
   std::string trigger(const Task& task);
+  /// Runs these past instants of a task (trigger `backfill`), in order, each claimed like a
+  /// scheduled firing: one that has an execution already (or gets one from another server
+  /// or request meanwhile) is not run again. `overlap`, if given, replaces the task's
+  /// overlap policy for these runs. Returns at once; throws StoreError like trigger().
+  void backfill(const Task& task, const std::vector<Millis>& instants,
+                std::optional<OverlapPolicy> overlap);
   /// False while this server may not start executions: in a cluster, when its heartbeat
   /// has not reached the database within lease_ms.
   bool ready() const;

@@ -91,6 +91,17 @@ test("every documented operation answers as documented", async () => {
   await call("GET", "/api/scheduler/executions/{id}", `/api/scheduler/executions/${run.executionId}`);
   await call("GET", "/api/scheduler/executions", `/api/scheduler/executions?taskId=${task.id}`);
   await call("GET", "/api/scheduler/tasks/{id}", path); // now with history
+  const hour = Math.floor(Date.now() / 1000) * 1000;
+  await call(
+    "GET",
+    "/api/scheduler/tasks/{id}/backfill/preview",
+    `${path}/backfill/preview?from=${hour - 5000}&to=${hour}`,
+  );
+  await call("POST", "/api/scheduler/tasks/{id}/backfill", `${path}/backfill`, {
+    from: hour - 3000,
+    to: hour,
+  });
+  await call("POST", "/api/scheduler/tasks/{id}/backfill", `${path}/backfill`, { from: hour, to: hour - 1 });
   await call("POST", "/api/scheduler/tasks/{id}/toggle", `${path}/toggle`, { enabled: false });
   await call("GET", "/api/scheduler/stats", "/api/scheduler/stats");
   await call("POST", "/api/scheduler/cron/preview", "/api/scheduler/cron/preview", {

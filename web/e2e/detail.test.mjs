@@ -1,6 +1,7 @@
 // The task detail and the executions pages in a real browser.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { eventually } from "../../tests/support/harness.mjs";
 import { browserForFile, screenshot } from "./browser.mjs";
 
 const t = browserForFile();
@@ -99,5 +100,59 @@ test("a task's detail: configuration, next runs, live history, output; then all 
   await page.getByRole("heading", { name: "Scheduled tasks" }).waitFor();
   await page.goto(`${t.server.base}/admin/scheduler/tasks/${task.id}`);
   await page.getByText("No such task").waitFor();
+  assert.deepEqual(t.offsite, []);
+});
+
+test("backfill from the task page: the count first, then every instant once", async () => {
+  const { page } = t;
+  const task = (
+    await t.api("POST", "/api/scheduler/tasks", {
+      name: "hourly report",
+      cronExpression: "0 0 * * * *",
+      timezone: "UTC",
+      type: "function",
+      functionName: "cleanup-logs",
+      enabled: false,
+    })
+  ).json.data;
+  await page.goto(`${t.server.base}/admin/scheduler/tasks/${task.id}`);
+  await page.getByRole("heading", { name: "hourly report" }).waitFor();
+  await page.getByRole("button", { name: "Backfill" }).click();
+  const dialog = page.getByRole("dialog");
+  // The last day, by default: 24 hourly instants.
+  const preview = dialog.getByTestId("backfill-preview");
+  await preview.getByText("24 runs in the range").waitFor();
+  // Three hours instead.
+  const hour = 3600000;
+  const end = Math.floor(Date.now() / hour) * hour;
+  const local = (ms) =>
+    page.evaluate((v) => {
+      const d = new Date(v);
+      const p = (n) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+    }, ms);
+  await dialog.getByLabel("From", { exact: true }).fill(await local(end - 3 * hour));
+  await dialog.getByLabel("To (not included)", { exact: true }).fill(await local(end));
+  await preview.getByText("3 runs in the range").waitFor();
+  await screenshot(page, "backfill");
+  await dialog.getByRole("button", { name: "Run 3 runs" }).click();
+  await page.getByText("Backfill of hourly report started").waitFor();
+  await dialog.waitFor({ state: "detached" });
+  const runs = async () =>
+    (await t.api("GET", `/api/scheduler/executions?taskId=${task.id}`)).json.data.list.filter(
+      (e) => e.status === "success",
+    );
+  await eventually(async () => (await runs()).length === 3, 10000, "the backfill ran");
+  const done = await runs();
+  assert.deepEqual(done.map((e) => e.scheduledFor).sort(), [end - 3 * hour, end - 2 * hour, end - hour]);
+  assert.ok(done.every((e) => e.trigger === "backfill"));
+  await page
+    .getByRole("row", { name: /backfill/ })
+    .first()
+    .waitFor();
+  // A range in the future is refused on its field.
+  await page.getByRole("button", { name: "Backfill" }).click();
+  await dialog.getByLabel("To (not included)", { exact: true }).fill(await local(end + 5 * hour));
+  await dialog.getByText(/must not be in the future/).waitFor();
   assert.deepEqual(t.offsite, []);
 });

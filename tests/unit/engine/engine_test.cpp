@@ -1352,5 +1352,35 @@ TEST_F(EngineCatchUpTest, AllClaimsAThousandAtATimeUntilEveryInstantRan) {
   EXPECT_EQ(owed, every(at("2026-03-07T12:00:01Z"), 1000, 1500)) << "each instant once";
 }
 
+TEST_F(EngineCatchUpTest, BackfillRunsTheInstantsInOrderOnceWithItsOwnOverlapPolicy) {
+  open_ = true;
+  clock_.set(at("2026-03-07T13:00:00Z"));
+  start({.max_concurrency = 1});
+  Task t = add("0 */10 * * * *", "in-order", [](Task& x) {
+    x.enabled = false;
+    x.max_runs = 100;
+  });
+  const auto hour = every(at("2026-03-07T12:00:00Z"), 600000, 6);
+  engine_->backfill(t, hour, std::nullopt);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 6); }));
+  EXPECT_EQ(started(), hour) << "oldest first";
+  EXPECT_EQ(instants(t, Trigger::backfill).size(), 6u);
+  EXPECT_EQ(store_->get_task(t.id)->run_count, 0) << "a backfill is not counted against maxRuns";
+  // The same instants again: claimed already, not run.
+  engine_->backfill(t, hour, std::nullopt);
+  const auto before = every(at("2026-03-07T11:00:00Z"), 600000, 6);
+  open_ = false;
+  engine_->backfill(t, before, OverlapPolicy::buffer_one);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 6 + 4); }));
+  auto all = history(t);
+  EXPECT_EQ(all.size(), 12u) << "the repeat claimed nothing";
+  int skipped = 0;
+  for (const auto& e : finished(t))
+    skipped += e.status == ExecutionStatus::skipped;
+  EXPECT_EQ(skipped, 4) << "buffer_one for this backfill: one runs, one waits, four skip";
+  open_ = true;
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 12); }));
+}
+
 }  // namespace
 }  // namespace cronkit::engine

@@ -12,3 +12,9 @@ ALTER TABLE scheduled_tasks
     CHECK (catch_up_policy IN ('none', 'latest', 'all')),
   ADD COLUMN catch_up_window_seconds INTEGER NOT NULL DEFAULT 86400;
 UPDATE scheduled_tasks SET catch_up_policy = 'latest' WHERE catch_up;
+
+-- Backfill: a trigger of its own (the claim's unique index already covers it).
+ALTER TABLE task_execution_logs
+  DROP CONSTRAINT task_execution_logs_trigger_check,
+  ADD CONSTRAINT task_execution_logs_trigger_check
+    CHECK ("trigger" IN ('schedule', 'manual', 'catch-up', 'backfill'));
