@@ -29,6 +29,7 @@
 #include <valgrind/callgrind.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -295,6 +296,68 @@ int burst(int tasks) {
       "burst: %d tasks due in the same second (loaded in %.0f ms); handler started after the "
       "instant: median %.1f ms, last %.1f ms\n",
       tasks, load_ms, percentile(first, 0.5), percentile(first, 1.0));
+  return 0;
+}
+
+int jitter(int tasks) {
+  // Every task fires at second 0 of each minute with 60 s of jitter: how its starts spread
+  // over the minute, and how late each starts after its own jittered start.
+  TempDb db;
+  auto store = *store::open_store(db.url());
+  SystemClock clock;
+  Registry registry;
+  std::mutex m;
+  std::vector<double> after_instant;  // s after the instant
+  std::vector<double> late;           // ms after the start the delay sets
+  std::atomic<bool> measuring{false};
+  registry.add("noop", [&](const TaskContext& ctx) {
+    if (!measuring) return TaskResult{true, ""};
+    const auto now = std::chrono::system_clock::now();
+    const Millis instant =
+        std::chrono::duration_cast<std::chrono::milliseconds>(ctx.scheduled_for.time_since_epoch())
+            .count();
+    const Millis delay = engine::jitter_delay(ctx.task_id, instant, 60000);
+    const double ms = std::chrono::duration<double, std::milli>(now - ctx.scheduled_for).count();
+    std::lock_guard lock{m};
+    after_instant.push_back(ms / 1000);
+    late.push_back(ms - static_cast<double>(delay));
+    return TaskResult{true, ""};
+  });
+  for (int i = 0; i < tasks; ++i) {
+    Task t = make_task("0 * * * * *", clock.now());
+    t.jitter_seconds = 60;
+    store->insert_task(t);
+  }
+  engine::Engine e{*store, clock, registry, {.max_concurrency = tasks}};
+  e.start();
+  measuring = true;
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{200});
+    std::lock_guard lock{m};
+    if (after_instant.size() >= static_cast<std::size_t>(tasks)) break;
+  }
+  e.stop();
+  std::lock_guard lock{m};
+  std::vector<double> first(after_instant.begin(), after_instant.begin() + tasks);
+  std::vector<double> first_late(late.begin(), late.begin() + tasks);
+  std::array<int, 6> buckets{};  // 10 s each
+  std::array<int, 60> seconds{};
+  for (double s : first) {
+    buckets[std::clamp(static_cast<int>(s / 10), 0, 5)]++;
+    seconds[std::clamp(static_cast<int>(s), 0, 59)]++;
+  }
+  std::string histogram;
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    histogram += (i ? ", " : "") + std::to_string(i * 10) + "-" + std::to_string(i * 10 + 10) +
+                 " s: " + std::to_string(buckets[i]);
+  }
+  const auto [fewest, most] = std::ranges::minmax(seconds);
+  std::printf(
+      "jitter: %d every-minute tasks, jitterSeconds 60: starts after the instant by 10 s: %s; "
+      "per second: fewest %d, most %d (even: %.0f); after its jittered start: median %.1f ms, "
+      "p99 %.1f ms, last %.1f ms\n",
+      tasks, histogram.c_str(), fewest, most, tasks / 60.0, percentile(first_late, 0.5),
+      percentile(first_late, 0.99), percentile(first_late, 1.0));
   return 0;
 }
 
@@ -570,7 +633,7 @@ int main(int argc, char** argv) {
                    argc == 7 ? std::atoi(argv[6]) : 4);
   }
   if (argc != 3) {
-    std::cerr << "usage: engine_load throughput|manual|lag|burst|http|memory|command-lag N, "
+    std::cerr << "usage: engine_load throughput|manual|lag|burst|jitter|http|memory|command-lag N, "
                  "commands RATE SECONDS, cluster URL NODES TASKS SECONDS [WRITERS]\n";
     return 2;
   }
@@ -580,6 +643,7 @@ int main(int argc, char** argv) {
   if (what == "manual") return manual(n);
   if (what == "lag") return lag(static_cast<int>(n));
   if (what == "burst") return burst(static_cast<int>(n));
+  if (what == "jitter") return jitter(static_cast<int>(n));
   if (what == "http") return http(static_cast<int>(n));
   if (what == "memory") return memory(n);
   if (what == "command-lag") return command_lag(static_cast<int>(n));

@@ -1382,5 +1382,29 @@ TEST_F(EngineCatchUpTest, BackfillRunsTheInstantsInOrderOnceWithItsOwnOverlapPol
   ASSERT_TRUE(eventually([&] { return has_finished(t, 12); }));
 }
 
+TEST_F(EngineLimitTest, AnEndAtDuringARetryEndsTheScheduleNotTheRetry) {
+  start();
+  Task t = add("*/10 * * * * *", "fail", [&](Task& x) {
+    x.max_retries = 1;
+    x.retry_delay_seconds = 10;
+    x.end_at = at("2026-03-07T12:00:15Z");
+  });
+  step_to(at("2026-03-07T12:00:10Z"));
+  ASSERT_TRUE(eventually([&] {
+    auto h = history(t);
+    return h.size() == 1 && h[0].attempts == 1 && h[0].error_message &&
+           engine_->counters().running == 0;
+  }));
+  EXPECT_FALSE(engine_->next_run(t.id)) << "no instant after endAt";
+  // 12:00:20: past endAt, no firing; the retry of the 12:00:10 firing still comes.
+  step_to(at("2026-03-07T12:00:20Z"));
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  auto h = history(t);
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].scheduled_for, at("2026-03-07T12:00:10Z"));
+  EXPECT_EQ(h[0].attempts, 2);
+  EXPECT_EQ(h[0].status, ExecutionStatus::failed);
+}
+
 }  // namespace
 }  // namespace cronkit::engine

@@ -827,6 +827,44 @@ TEST_P(StoreTest, OnlyASharedDatabaseHasACluster) {
 }
 
 // Two servers on one database: `store_` is member A, `b` member B.
+TEST_P(PostgresStoreTest, ServersRacingCountedClaimsStopAtMaxRunsExactly) {
+  // Two servers race to claim 200 instants of a task with maxRuns 50, in batches of
+  // different sizes (and the same instants): 50 are claimed in all, the 50th pauses the task.
+  Task t = task("limited", 1000);
+  t.max_runs = 50;
+  ASSERT_TRUE(store_->update_task(t));
+  auto other = open_store(url_);
+  ASSERT_TRUE(other) << other.error();
+  std::atomic<int> claimed{0};
+  auto race = [&](Store& store, std::size_t batch_size) {
+    std::vector<ExecutionWrite> batch;
+    auto flush = [&] {
+      for (bool written : store.write_executions(batch))
+        claimed += written;
+      batch.clear();
+    };
+    for (int second = 0; second < 200; ++second) {
+      Execution e = execution(t, 60000 + second * 1000);
+      e.id = new_id(e.queued_at);
+      ExecutionWrite w{ExecutionWrite::Kind::insert, e};
+      w.counts_run = true;
+      batch.push_back(w);
+      if (batch.size() == batch_size) flush();
+    }
+    flush();
+  };
+  std::thread a{race, std::ref(*store_), 7};
+  std::thread b{race, std::ref(**other), 3};
+  a.join();
+  b.join();
+  EXPECT_EQ(claimed, 50);
+  EXPECT_EQ(store_->list_executions({.task_id = t.id}).total, 50);
+  auto paused = *store_->get_task(t.id);
+  EXPECT_EQ(paused.run_count, 50);
+  EXPECT_FALSE(paused.enabled);
+  EXPECT_EQ(paused.paused_note, "paused by cronkit: made its 50 runs (maxRuns)");
+}
+
 class ClusterTest : public StoreTest {
  protected:
   void SetUp() override {
