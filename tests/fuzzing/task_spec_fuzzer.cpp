@@ -66,6 +66,13 @@ void check_task(const Task& t) {
   CHECK(t.max_retries >= 0 && t.max_retries <= api::kMaxRetries);
   CHECK(t.retry_delay_seconds >= 1 && t.retry_delay_seconds <= api::kMaxSeconds);
   CHECK(t.timeout_seconds >= 1 && t.timeout_seconds <= api::kMaxSeconds);
+  CHECK(t.jitter_seconds >= 0 && t.jitter_seconds <= api::kMaxJitterSeconds);
+  CHECK(!t.max_runs || (*t.max_runs >= 1 && *t.max_runs <= api::kMaxRunsLimit));
+  CHECK(!t.pause_after_failures ||
+        (*t.pause_after_failures >= 1 && *t.pause_after_failures <= api::kMaxFailuresLimit));
+  CHECK(t.catch_up_window_seconds >= 1 &&
+        t.catch_up_window_seconds <= api::kMaxCatchUpWindowSeconds);
+  CHECK(t.run_count == 0);  // never taken from a request
   if (t.type == TaskType::function) {
     CHECK(t.function_name && registry().contains(*t.function_name));
   } else if (t.type == TaskType::http) {
@@ -111,7 +118,8 @@ constexpr api::TaskRules kRules{.commands_allowed = true};
 void check_round_trip(const Task& t) {
   json::value written = json::parse(api::to_json_text(t));
   json::object& o = written.as_object();
-  for (auto key : {"id", "createdAt", "updatedAt", "pausedNote", "pausedAt"})  // read-only
+  for (auto key :
+       {"id", "createdAt", "updatedAt", "pausedNote", "pausedAt", "runCount"})  // read-only
     o.erase(key);
   auto again = api::task_from_create(written, registry(), kRules);
   CHECK(again.has_value());
@@ -120,6 +128,7 @@ void check_round_trip(const Task& t) {
   expected.created_at = expected.updated_at = 0;
   expected.paused_note.reset();  // set by a toggle, not by a create
   expected.paused_at.reset();
+  expected.run_count = 0;  // counted by claims
   again->id.clear();
   again->created_at = again->updated_at = 0;
   CHECK(*again == expected);
