@@ -92,3 +92,33 @@ test("the stream only answers GET", async () => {
   const res = await t.api("POST", "/api/scheduler/events", {});
   assert.equal(res.status, 405);
 });
+
+test("a task that pauses itself is announced, and a backfill's runs stream like others", async () => {
+  const stream = listen();
+  await stream.ready;
+  const task = (
+    await t.api("POST", "/api/scheduler/tasks", {
+      name: "once",
+      cronExpression: "* * * * * *",
+      type: "function",
+      functionName: "cleanup-logs",
+      maxRuns: 1,
+    })
+  ).json.data;
+  const paused = await eventually(
+    () => stream.events.find((e) => e.event === "task.updated" && e.data.id === task.id && !e.data.enabled),
+    10000,
+    "the pause announced",
+  );
+  assert.equal(paused.data.name, "once");
+  const end = Math.floor(Date.now() / 1000) * 1000 - 5000;
+  await t.api("POST", `/api/scheduler/tasks/${task.id}/backfill`, { from: end - 2000, to: end });
+  await eventually(
+    () =>
+      stream.events.filter(
+        (e) => e.event === "execution.finished" && e.data.taskId === task.id && e.data.trigger === "backfill",
+      ).length === 2,
+  );
+  stream.stop();
+  await t.api("DELETE", `/api/scheduler/tasks/${task.id}`);
+});

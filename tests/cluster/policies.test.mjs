@@ -1,13 +1,14 @@
 // Scheduling policies on three servers sharing one PostgreSQL database, servers killed with
 // SIGKILL and restarted every 10 s: jittered firings start at the delay every server
 // computes alike, never before it, and run once each; a backfill asked of two servers at
-// once, one of them killed as it answers, runs every instant of its range once.
+// once, one of them killed as it answers, runs every instant of its range once; a task
+// with maxRuns makes exactly that many runs across the kills, then pauses itself.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { Node, drained, executions, postgres, sleep, startReceiver } from "./cluster.mjs";
+import { Node, drained, executions, postgres, psql, sleep, startReceiver } from "./cluster.mjs";
 
 const RUN_MS = 30000;
 const KILL_EVERY_MS = 10000;
@@ -68,7 +69,7 @@ async function killEvery(ms, total) {
   return kills;
 }
 
-test("jitter and backfill run each instant once while servers are killed", async () => {
+test("jitter, backfill and a run limit hold while servers are killed", async () => {
   // 30 tasks every 5 s with up to 4 s of jitter; 10 paused tasks to backfill.
   const jittered = [];
   for (let i = 0; i < 30; i++) {
@@ -95,6 +96,17 @@ test("jitter and backfill run each instant once while servers are killed", async
     });
     backfilled.push(json.data.id);
   }
+  // A run limit that the kills below cut across: exactly 15 runs, then paused.
+  const limited = (
+    await nodes[1].api("POST", "/api/scheduler/tasks", {
+      name: "limited",
+      cronExpression: "* * * * * *",
+      type: "http",
+      httpMethod: "POST",
+      httpUrl: receiver.url,
+      maxRuns: 15,
+    })
+  ).json.data.id;
   const from = Math.ceil((Date.now() + 1500) / 5000) * 5000;
   const kills = killEvery(KILL_EVERY_MS, RUN_MS);
 
@@ -164,6 +176,11 @@ test("jitter and backfill run each instant once while servers are killed", async
       if (!r || r.trigger !== "backfill") backfillMissing.push(`${id} ${new Date(at).toISOString()}`);
     }
   }
+  const limitedRuns = rows.filter((r) => r.taskId === limited);
+  const limitedTask = psql(
+    dbUrl,
+    `SELECT enabled, run_count, paused_note FROM scheduled_tasks WHERE id = '${limited}'`,
+  ).trim();
   const received = receiver.received;
   const reachedTwice = [...received].filter(([, seen]) => seen.length > 1);
   console.log(
@@ -174,6 +191,7 @@ test("jitter and backfill run each instant once while servers are killed", async
         backfilled: rows.filter((r) => r.trigger === "backfill").length,
         notSuccessful: rows.filter((r) => r.status !== "success").length,
         delaysSpreadMs: [Math.min(...delays), Math.max(...delays)],
+        limitedRuns: limitedRuns.length,
         killed,
       },
       null,
@@ -188,4 +206,7 @@ test("jitter and backfill run each instant once while servers are killed", async
     [],
     `${reachedTwice.length} firings reached the receiver twice`,
   );
+  assert.equal(limitedRuns.length, 15, "maxRuns 15: fifteen runs across the kills, no more");
+  assert.ok(limitedRuns.every((r) => r.trigger === "schedule"));
+  assert.equal(limitedTask, "f\t15\tpaused by cronkit: made its 15 runs (maxRuns)");
 });
