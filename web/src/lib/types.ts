@@ -17,7 +17,7 @@ export const httpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export type HttpMethod = (typeof httpMethods)[number];
 export const executionStatuses = ["queued", "running", "success", "failed", "timed_out", "skipped"] as const;
 export type ExecutionStatus = (typeof executionStatuses)[number];
-export const triggers = ["schedule", "manual", "catch-up"] as const;
+export const triggers = ["schedule", "manual", "catch-up", "backfill"] as const;
 export type Trigger = (typeof triggers)[number];
 
 export interface Task {
