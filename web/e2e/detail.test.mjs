@@ -136,7 +136,7 @@ test("backfill from the task page: the count first, then every instant once", as
   await preview.getByText("3 runs in the range").waitFor();
   await screenshot(page, "backfill");
   await dialog.getByRole("button", { name: "Run 3 runs" }).click();
-  await page.getByText("Backfill of hourly report started").waitFor();
+  await page.getByText("Backfill of hourly report started").first().waitFor();
   await dialog.waitFor({ state: "detached" });
   const runs = async () =>
     (await t.api("GET", `/api/scheduler/executions?taskId=${task.id}`)).json.data.list.filter(
