@@ -2,7 +2,8 @@
 // SIGKILL and restarted every 10 s: jittered firings start at the delay every server
 // computes alike, never before it, and run once each; a backfill asked of two servers at
 // once, one of them killed as it answers, runs every instant of its range once; a task
-// with maxRuns makes exactly that many runs across the kills, then pauses itself.
+// with maxRuns makes exactly that many runs across the kills, then pauses itself; and after
+// every server was down, the three starting together catch up each missed instant once.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -209,4 +210,51 @@ test("jitter, backfill and a run limit hold while servers are killed", async () 
   assert.equal(limitedRuns.length, 15, "maxRuns 15: fifteen runs across the kills, no more");
   assert.ok(limitedRuns.every((r) => r.trigger === "schedule"));
   assert.equal(limitedTask, "f\t15\tpaused by cronkit: made its 15 runs (maxRuns)");
+});
+
+test("after every server was down, catch-up runs each missed instant once", async () => {
+  await Promise.all(nodes.map((n) => n.start()));
+  const { status, json } = await nodes[0].api("POST", "/api/scheduler/tasks", {
+    name: "catches up",
+    cronExpression: "* * * * * *",
+    type: "http",
+    httpMethod: "POST",
+    httpUrl: receiver.url,
+    catchUpPolicy: "all",
+  });
+  assert.equal(status, 201, JSON.stringify(json));
+  const id = json.data.id;
+  await sleep(2500);
+  const down = Date.now();
+  await Promise.all(nodes.map((n) => n.stop("SIGTERM")));
+  await sleep(8000);
+  // All three start together: each owes the same instants; each is claimed once.
+  await Promise.all(nodes.map((n) => n.start()));
+  const up = Date.now();
+  await sleep(2000);
+  assert.equal(
+    (await nodes[1].api("POST", `/api/scheduler/tasks/${id}/toggle`, { enabled: false })).status,
+    200,
+  );
+  const unfinished = await drained(dbUrl, 30000);
+  await Promise.all(nodes.map((n) => n.stop("SIGTERM")));
+  assert.equal(unfinished, 0, "executions left queued or running");
+  const rows = executions(dbUrl).filter((r) => r.taskId === id);
+  const seen = new Map();
+  for (const r of rows) seen.set(r.at, (seen.get(r.at) ?? 0) + 1);
+  const twice = [...seen].filter(([, n]) => n > 1);
+  // Every second between the last one run before the stop and the restart ran, once.
+  const caught = rows.filter((r) => r.trigger === "catch-up").map((r) => r.at);
+  const missing = [];
+  for (
+    let at = Math.ceil((down + 1000) / 1000) * 1000;
+    at <= Math.floor((up - 1500) / 1000) * 1000;
+    at += 1000
+  ) {
+    if (!seen.has(at)) missing.push(new Date(at).toISOString());
+  }
+  console.log(JSON.stringify({ runs: rows.length, caughtUp: caught.length, downMs: up - down }));
+  assert.deepEqual(twice, [], "instants run twice");
+  assert.deepEqual(missing, [], "missed instants not caught up");
+  assert.ok(caught.length >= 6, `${caught.length} caught up`);
 });
