@@ -1,8 +1,8 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
-#include <unordered_set>
 
 #include "core/clock.h"
 #include "core/ids.h"
@@ -284,18 +284,36 @@ std::optional<Task> SqliteStore::get_task(std::string_view id) {
   return task;
 }
 
-std::vector<Task> SqliteStore::get_tasks(std::span<const std::string_view> ids) {
-  static const std::string kSql = select_tasks("WHERE id = ?1");
+std::vector<Task> SqliteStore::get_tasks(std::span<const std::string_view> given) {
+  // Up to 64 ids per statement run: a claim of thousands of firings pays one reset and one
+  // program start per 64 tasks instead of per task.
+  static constexpr std::array<int, 4> kSizes{64, 16, 4, 1};
+  static const std::array<std::string, 4> kSql = [] {
+    std::array<std::string, 4> sql;
+    for (std::size_t i = 0; i < kSizes.size(); ++i) {
+      sql[i] = select_tasks("WHERE id IN (" + placeholders('?', kSizes[i]) + ")");
+    }
+    return sql;
+  }();
+  std::vector<std::string_view> ids(given.begin(), given.end());
+  std::ranges::sort(ids);
+  ids.erase(std::ranges::unique(ids).begin(), ids.end());
   std::vector<Task> tasks;
-  std::unordered_set<std::string_view> seen;
+  tasks.reserve(ids.size());
   Reader r = reader();
   sqlite::ReadTransaction snapshot{r.db()};
-  sqlite::Use s{r.db().prepare(kSql)};
-  for (std::string_view id : ids) {
-    if (!seen.insert(id).second) continue;
-    s->reset();
-    s->bind(1, id);
-    if (s->step()) tasks.push_back(read_task(*s));
+  std::size_t next = 0;
+  for (std::size_t i = 0; i < kSizes.size(); ++i) {
+    const auto size = static_cast<std::size_t>(kSizes[i]);
+    if (ids.size() - next < size) continue;
+    sqlite::Use s{r.db().prepare(kSql[i])};
+    for (; ids.size() - next >= size; next += size) {
+      s->reset();
+      for (std::size_t k = 0; k < size; ++k)
+        s->bind_borrowed(static_cast<int>(k + 1), ids[next + k]);
+      while (s->step())
+        tasks.push_back(read_task(*s));
+    }
   }
   return tasks;
 }

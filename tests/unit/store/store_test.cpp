@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <set>
+#include <span>
 #include <thread>
 
 #include "../../support/test_postgres.h"
@@ -514,6 +516,47 @@ TEST_P(StoreTest, ReadsSeveralTasksAtOnce) {
   std::ranges::sort(found, {}, &Task::name);
   EXPECT_EQ(found, (std::vector<Task>{a, b}));
   EXPECT_TRUE(store_->get_tasks({}).empty());
+}
+
+// A claim asks for thousands at once: across the store's batches (SQLite reads up to 64 ids
+// per statement), each task comes once, whatever the order, repeats and missing ids.
+TEST_P(StoreTest, ReadsManyTasksAtOnce) {
+  std::vector<Task> made;
+  for (int i = 0; i < 90; ++i)
+    made.push_back(task("t" + std::to_string(100 + i), 1000 + i));
+  std::vector<std::string> missing;
+  for (int i = 0; i < 5; ++i)
+    missing.push_back(new_id(5000 + i));
+  std::vector<std::string_view> ids;
+  for (int i = 89; i >= 0; --i) {
+    ids.push_back(made[static_cast<std::size_t>(i)].id);
+    if (i % 7 == 0) ids.push_back(made[static_cast<std::size_t>(89 - i)].id);
+    if (i % 20 == 0) ids.push_back(missing[static_cast<std::size_t>(i / 20)]);
+  }
+  ASSERT_GT(ids.size(), 100u);
+  auto found = store_->get_tasks(ids);
+  std::ranges::sort(found, {}, &Task::name);
+  EXPECT_EQ(found, made);
+  for (std::size_t n : {1u, 3u, 4u, 17u, 64u, 65u}) {
+    std::span<const std::string_view> first{ids.data(), n};
+    std::set<std::string_view> wanted;
+    for (auto id : first) {
+      if (std::ranges::find(missing, id) == missing.end()) wanted.insert(id);
+    }
+    std::multiset<std::string_view> got;
+    auto read = store_->get_tasks(first);
+    for (const auto& t : read)
+      got.insert(t.id);
+    EXPECT_EQ(got, (std::multiset<std::string_view>(wanted.begin(), wanted.end()))) << n;
+  }
+  // A repeat that falls just past a batch: the 64 first ids in their order, then the 64th.
+  std::vector<std::string_view> sorted;
+  for (const auto& t : made)
+    sorted.push_back(t.id);
+  std::ranges::sort(sorted);
+  sorted.resize(64);
+  sorted.push_back(sorted.back());
+  EXPECT_EQ(store_->get_tasks(sorted).size(), 64u);
 }
 
 TEST_P(StoreTest, NamesTasksById) {
