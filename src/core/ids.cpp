@@ -27,13 +27,14 @@ std::string new_id(Millis now) {
   u[15] = (b >> 8) & 0xff;
   u[6] = static_cast<unsigned char>(0x70 | (u[6] & 0x0f));  // version 7
   u[8] = static_cast<unsigned char>(0x80 | (u[8] & 0x3f));  // RFC 9562 variant
+  // Written in place: this runs once per execution.
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string text;
-  text.reserve(36);
+  std::string text(36, '-');
+  std::size_t at = 0;
   for (std::size_t i = 0; i < u.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) text += '-';
-    text += kHex[u[i] >> 4];
-    text += kHex[u[i] & 15];
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;
+    text[at++] = kHex[u[i] >> 4];
+    text[at++] = kHex[u[i] & 15];
   }
   return text;
 }
