@@ -446,7 +446,7 @@ void CommandRunner::run(std::uint64_t id, CommandRequest request, Finished finis
 }
 
 CommandRequest CommandRunner::request_for(const Attempt& attempt) {
-  const Task& t = attempt.task;
+  const Task& t = *attempt.task;
   CommandRequest r;
   if (t.command) {
     boost::system::error_code ec;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <future>
+#include <span>
 #include <stdexcept>
 #include <utility>
 
@@ -15,13 +16,25 @@ namespace {
 constexpr Millis kDayMs = 86400000;
 constexpr Millis kNoWake = std::numeric_limits<Millis>::max();
 
+// The current definitions of tasks, by id, each shared by the runs made from it. Throws
+// StoreError.
+using Definitions = std::unordered_map<std::string, std::shared_ptr<const Task>>;
+Definitions read_definitions(Store& store, std::span<const std::string_view> ids) {
+  Definitions out;
+  for (auto& t : store.get_tasks(ids)) {
+    std::string id = t.id;
+    out.emplace(std::move(id), std::make_shared<const Task>(std::move(t)));
+  }
+  return out;
+}
+
 }  // namespace
 
 struct Engine::Run {
   Execution exec;
-  Task task;                  // the definition when it was queued
-  std::uint64_t token = 0;    // changes with every attempt, timeout and cancellation
-  std::uint64_t attempt = 0;  // the runner's id of the attempt in flight (0: none)
+  std::shared_ptr<const Task> task;  // the definition when it was queued (shared, read-only)
+  std::uint64_t token = 0;           // changes with every attempt, timeout and cancellation
+  std::uint64_t attempt = 0;         // the runner's id of the attempt in flight (0: none)
   // The task's schedule when this firing was claimed (0: not from the schedule).
   std::uint64_t generation = 0;
   // When it may start: its instant, plus the task's jitter delay for a scheduled firing.
@@ -208,7 +221,7 @@ std::string Engine::trigger(const Task& task, Stored stored) {
   run->exec.scheduled_for = now;
   run->exec.queued_at = now;
   run->exec.node_id = options_.node_id;
-  run->task = task;
+  run->task = std::make_shared<const Task>(task);
   std::string id = run->exec.id;
   if (auto failure = recorder_.failure()) {
     throw StoreError("execution records cannot be written now: " + *failure);
@@ -264,8 +277,9 @@ void Engine::backfill(const Task& task, const std::vector<Millis>& instants,
   if (auto failure = recorder_.failure()) {
     throw StoreError("execution records cannot be written now: " + *failure);
   }
-  Task definition = task;
-  if (overlap) definition.overlap_policy = *overlap;
+  auto copy = std::make_shared<Task>(task);
+  if (overlap) copy->overlap_policy = *overlap;
+  const std::shared_ptr<const Task> definition = std::move(copy);
   for (Millis at : instants) {
     auto run = std::make_shared<Run>();
     run->owner = owner;
@@ -405,16 +419,13 @@ void Engine::scheduler_loop() {
 void Engine::claim(std::vector<DueFiring> due) {
   if (due.empty()) return;
   const Millis now = clock_.now();
-  std::unordered_map<std::string, Task> tasks;
+  Definitions tasks;  // a task may fire twice in one claim: its runs share the definition
   try {
     std::vector<std::string_view> ids;
     ids.reserve(due.size());
     for (const auto& d : due)
       ids.push_back(d.task_id);
-    for (auto& t : store_.get_tasks(ids)) {
-      std::string id = t.id;
-      tasks.emplace(std::move(id), std::move(t));
-    }
+    tasks = read_definitions(store_, ids);
   } catch (const StoreError&) {
     return;  // cannot read the definitions: the firings are missed, and catch-up covers them
   }
@@ -423,8 +434,8 @@ void Engine::claim(std::vector<DueFiring> due) {
   for (auto& d : due) {
     auto found = tasks.find(d.task_id);
     if (d.trigger == Trigger::catch_up && found != tasks.end() &&
-        found->second.catch_up_policy == CatchUpPolicy::all) {
-      for (auto& o : owed(d, found->second, now))
+        found->second->catch_up_policy == CatchUpPolicy::all) {
+      for (auto& o : owed(d, *found->second, now))
         expanded.push_back(std::move(o));
     } else if (d.after) {
       // The rest of a backlog, for a task that no longer owes every instant (or is gone).
@@ -444,7 +455,7 @@ void Engine::claim(std::vector<DueFiring> due) {
   }
   for (auto& d : due) {
     auto found = tasks.find(d.task_id);
-    if (found == tasks.end() || !found->second.enabled) {
+    if (found == tasks.end() || !found->second->enabled) {
       if (d.after) settle_backlog(d.task_id);
       continue;
     }
@@ -457,20 +468,20 @@ void Engine::claim(std::vector<DueFiring> due) {
     run->exec.scheduled_for = d.scheduled_for;
     run->exec.queued_at = now;
     run->exec.node_id = options_.node_id;
-    run->task = found->second;  // a task may fire twice in one batch
+    run->task = found->second;
     run->generation = d.generation;
     run->starts_at = std::max(d.scheduled_for, d.starts_at);  // a catch-up: at once
     // The claim: the insert is unique on (task, instant), so only the server whose insert
     // commits runs the firing. A task with a run limit counts it in the same transaction.
     ExecutionWrite claim = write_of(*run, ExecutionWrite::Kind::insert);
-    claim.counts_run = run->counted = run->task.max_runs.has_value();
+    claim.counts_run = run->counted = run->task->max_runs.has_value();
     recorder_.write(std::move(claim), [this, run, part = d.after.has_value()](bool written) {
-      if (part) settle_backlog(run->task.id);
+      if (part) settle_backlog(run->task->id);
       if (!written) return;
       std::lock_guard lock{mutex_};
-      if (run->task.max_runs) {
+      if (run->task->max_runs) {
         // Perhaps its last run: then the store paused the task.
-        to_check_.push_back(run->task.id);
+        to_check_.push_back(run->task->id);
         wake_.notify_one();
       }
       if (run->epoch != epoch_) return;  // this member started over: others take it over
@@ -551,8 +562,8 @@ void Engine::release_locked(const std::shared_ptr<Run>& run) {
   if (run->generation != 0) {
     // Claimed from the schedule: if the task changed since, it runs only if it still fires
     // at this instant, with its definition as it is now.
-    timetable_.release(run->task.id, run->exec.scheduled_for);
-    switch (timetable_.standing(run->task.id, run->generation, run->exec.scheduled_for)) {
+    timetable_.release(run->task->id, run->exec.scheduled_for);
+    switch (timetable_.standing(run->task->id, run->generation, run->exec.scheduled_for)) {
       case Timetable::Standing::unchanged:
         break;
       case Timetable::Standing::gone:
@@ -577,16 +588,13 @@ void Engine::release_locked(const std::shared_ptr<Run>& run) {
 
 void Engine::refresh(std::vector<std::shared_ptr<Run>> runs) {
   if (runs.empty()) return;
-  std::unordered_map<std::string, Task> tasks;
+  Definitions tasks;
   bool read = true;
   try {
     std::vector<std::string_view> ids;
     for (const auto& run : runs)
-      ids.push_back(run->task.id);
-    for (auto& t : store_.get_tasks(ids)) {
-      std::string id = t.id;
-      tasks.emplace(std::move(id), std::move(t));
-    }
+      ids.push_back(run->task->id);
+    tasks = read_definitions(store_, ids);
   } catch (const StoreError&) {
     read = false;  // the old definition is what was claimed: run that
   }
@@ -595,14 +603,11 @@ void Engine::refresh(std::vector<std::shared_ptr<Run>> runs) {
     auto kept = runs_.find(run->exec.id);
     if (run->epoch != epoch_ || kept == runs_.end() || kept->second != run) continue;
     if (read) {
-      auto found = tasks.find(run->task.id);
-      const bool last_run = found != tasks.end() && run->counted && found->second.max_runs &&
-                            found->second.run_count >= *found->second.max_runs;
-      if (last_run) {
-        // Paused as it made its last run (or since): this counted run is one it may make.
-        found->second.enabled = true;
-      }
-      if (found == tasks.end() || !found->second.enabled) {
+      auto found = tasks.find(run->task->id);
+      // A counted run whose claim was the task's last one runs though that claim paused it.
+      const bool last_run = found != tasks.end() && run->counted && found->second->max_runs &&
+                            found->second->run_count >= *found->second->max_runs;
+      if (found == tasks.end() || !(found->second->enabled || last_run)) {
         skip_locked(run, "skipped: the task was changed or disabled before its instant");
         continue;
       }
@@ -616,12 +621,12 @@ void Engine::refresh(std::vector<std::shared_ptr<Run>> runs) {
 
 void Engine::enqueue_locked(std::shared_ptr<Run> run) {
   if (stopping_) return;  // stays queued in the store for the next start
-  auto& active = active_[run->task.id];
-  if (!active.empty() && run->task.overlap_policy == OverlapPolicy::skip) {
+  auto& active = active_[run->task->id];
+  if (!active.empty() && run->task->overlap_policy == OverlapPolicy::skip) {
     skip_locked(run, "skipped: execution " + *active.begin() + " is still running");
     return;
   }
-  if (!active.empty() && run->task.overlap_policy == OverlapPolicy::replace) {
+  if (!active.empty() && run->task->overlap_policy == OverlapPolicy::replace) {
     for (const auto& id : std::vector<std::string>(active.begin(), active.end())) {
       auto it = runs_.find(id);
       if (it == runs_.end()) continue;
@@ -633,11 +638,11 @@ void Engine::enqueue_locked(std::shared_ptr<Run> run) {
     }
   }
   // (`active` may be gone: replacing erased the task's entry.)
-  const OverlapPolicy policy = run->task.overlap_policy;
+  const OverlapPolicy policy = run->task->overlap_policy;
   if ((policy == OverlapPolicy::buffer_one || policy == OverlapPolicy::buffer_all) &&
-      running_for_locked(run->task.id)) {
+      running_for_locked(run->task->id)) {
     // Waits, stored as queued (a crash loses nothing), for the running one to end.
-    auto& waiting = buffered_[run->task.id];
+    auto& waiting = buffered_[run->task->id];
     const std::size_t limit = policy == OverlapPolicy::buffer_one ? 1 : kMaxBuffered;
     if (waiting.size() >= limit) {
       skip_locked(run, policy == OverlapPolicy::buffer_one
@@ -652,7 +657,7 @@ void Engine::enqueue_locked(std::shared_ptr<Run> run) {
     waiting.push_back(std::move(run));
     return;
   }
-  active_[run->task.id].insert(run->exec.id);
+  active_[run->task->id].insert(run->exec.id);
   runs_[run->exec.id] = run;
   run->state = Run::State::waiting;
   ready_.push_back(std::move(run));
@@ -723,7 +728,7 @@ void Engine::flush_launches_locked() {
 }
 
 void Engine::launch_locked(const std::shared_ptr<Run>& run, Millis started) {
-  const Millis deadline = started + run->task.timeout_seconds * Millis{1000};
+  const Millis deadline = started + run->task->timeout_seconds * Millis{1000};
   add_timer_locked({deadline, Timer::Kind::deadline, run->exec.id, run->token});
   run->attempt = next_attempt_++;
   Runner::Job job{{.id = run->attempt,
@@ -736,12 +741,12 @@ void Engine::launch_locked(const std::shared_ptr<Run>& run, Millis started) {
                     attempt_done(run, token, std::move(outcome));
                   }};
   if (batch_launches_) {
-    launches_[static_cast<std::size_t>(run->task.type)].push_back(std::move(job));
+    launches_[static_cast<std::size_t>(run->task->type)].push_back(std::move(job));
     return;
   }
   std::vector<Runner::Job> one;
   one.push_back(std::move(job));
-  runner_for(run->task.type).submit(std::move(one));
+  runner_for(run->task->type).submit(std::move(one));
 }
 
 void Engine::attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, Outcome outcome) {
@@ -766,7 +771,7 @@ void Engine::attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, 
 }
 
 Millis Engine::retry_delay_locked(const Run& run, std::optional<Millis> retry_after) {
-  const Task& t = run.task;
+  const Task& t = *run.task;
   const Millis cap = t.retry_max_delay_seconds * Millis{1000};
   Millis delay = t.retry_delay_seconds * Millis{1000};
   if (t.retry_backoff == RetryBackoff::exponential) {
@@ -784,7 +789,7 @@ Millis Engine::retry_delay_locked(const Run& run, std::optional<Millis> retry_af
 
 void Engine::retry_or_fail_locked(const std::shared_ptr<Run>& run, ExecutionStatus final_status,
                                   std::string message, std::optional<Millis> retry_after) {
-  if (run->exec.attempts <= run->task.max_retries && !stopping_) {
+  if (run->exec.attempts <= run->task->max_retries && !stopping_) {
     // Timed from when the attempt ended, read before anything is recorded: whoever sees
     // the failure stored knows the retry's time is set.
     const Millis retry_at = clock_.now() + retry_delay_locked(*run, retry_after);
@@ -813,7 +818,7 @@ void Engine::on_timer_locked(const Timer& t) {
     cancel_locked(*run);
     --running_;
     retry_or_fail_locked(run, ExecutionStatus::timed_out,
-                         "timed out after " + std::to_string(run->task.timeout_seconds) + " s");
+                         "timed out after " + std::to_string(run->task->timeout_seconds) + " s");
     pump_locked();
   } else if (t.kind == Timer::Kind::due && run->state == Run::State::held) {
     release_locked(run);
@@ -829,8 +834,8 @@ void Engine::cancel_locked(Run& run) {
   if (run.attempt) {
     // Not handed over yet (a batch in the making): it never starts.
     const auto same = [&](const Runner::Job& j) { return j.attempt.id == run.attempt; };
-    if (std::erase_if(launches_[static_cast<std::size_t>(run.task.type)], same) == 0) {
-      runner_for(run.task.type).cancel(run.attempt);
+    if (std::erase_if(launches_[static_cast<std::size_t>(run.task->type)], same) == 0) {
+      runner_for(run.task->type).cancel(run.attempt);
     }
   }
   run.attempt = 0;
@@ -867,7 +872,7 @@ bool Engine::running_for_locked(const std::string& task_id) const {
 
 void Engine::forget_locked(const Run& run) {
   const std::string id = run.exec.id;  // `run` may live only in runs_
-  const std::string task_id = run.task.id;
+  const std::string task_id = run.task->id;
   auto active = active_.find(task_id);
   if (active != active_.end()) {
     active->second.erase(id);
@@ -894,8 +899,8 @@ void Engine::forget_locked(const Run& run) {
 void Engine::record(const Run& run) {
   const bool failed =
       run.exec.status == ExecutionStatus::failed || run.exec.status == ExecutionStatus::timed_out;
-  if (failed && run.task.pause_after_failures) {
-    write_then_check(write_of(run, ExecutionWrite::Kind::update), run.task.id);
+  if (failed && run.task->pause_after_failures) {
+    write_then_check(write_of(run, ExecutionWrite::Kind::update), run.task->id);
   } else {
     recorder_.write(write_of(run, ExecutionWrite::Kind::update));
   }
@@ -933,11 +938,7 @@ void Engine::adopt(std::vector<Execution> queued) {
   ids.reserve(queued.size());
   for (const auto& e : queued)
     ids.push_back(e.task_id);
-  std::unordered_map<std::string, Task> tasks;
-  for (auto& t : store_.get_tasks(ids)) {
-    std::string id = t.id;
-    tasks.emplace(std::move(id), std::move(t));
-  }
+  const Definitions tasks = read_definitions(store_, ids);
   std::lock_guard lock{mutex_};
   const std::string owner = membership_ ? membership_->member() : std::string{};
   for (auto& e : queued) {
@@ -950,7 +951,7 @@ void Engine::adopt(std::vector<Execution> queued) {
     run->owner = owner;
     run->epoch = epoch_;
     run->starts_at = run->exec.trigger == Trigger::schedule
-                         ? timetable_.starts_at(run->task.id, run->exec.scheduled_for)
+                         ? timetable_.starts_at(run->task->id, run->exec.scheduled_for)
                          : run->exec.scheduled_for;
     on_claimed_locked(std::move(run));  // one claimed ahead of its start waits for it
   }

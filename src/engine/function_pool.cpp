@@ -134,7 +134,7 @@ void FunctionPool::watch() {
 }
 
 Outcome FunctionPool::call(const Attempt& a, std::stop_token stop) const {
-  const Task& task = a.task;
+  const Task& task = *a.task;
   TaskFunction fn = registry_.find(task.function_name.value_or(""));
   if (!fn) {
     return {false,

@@ -248,14 +248,14 @@ void HttpRunner::submit(std::vector<Job> jobs) {
   std::vector<std::unique_ptr<Transfer>> transfers;
   transfers.reserve(jobs.size());
   for (auto& [attempt, done] : jobs) {
-    Task& t = attempt.task;
+    const Task& t = *attempt.task;
     HttpRequest req;
     req.method = t.http_method.value_or("GET");
-    req.url = std::move(t.http_url).value_or("");
-    req.headers_json = std::move(t.http_headers).value_or("");
-    req.body = std::move(t.http_body).value_or("");
+    req.url = t.http_url.value_or("");
+    req.headers_json = t.http_headers.value_or("");
+    req.body = t.http_body.value_or("");
     req.timeout_ms = t.timeout_seconds * Millis{1000};
-    req.task_id = std::move(t.id);
+    req.task_id = t.id;
     req.execution_id = std::move(attempt.execution_id);
     req.scheduled_for = attempt.scheduled_for;
     transfers.push_back(

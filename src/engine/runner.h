@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,8 +13,8 @@ namespace cronkit::engine {
 
 /// One attempt of an execution, as a runner sees it.
 struct Attempt {
-  std::uint64_t id = 0;  // unique in the process; names the attempt for cancel()
-  Task task;             // the definition the execution runs with
+  std::uint64_t id = 0;              // unique in the process; names the attempt for cancel()
+  std::shared_ptr<const Task> task;  // the definition the execution runs with (never null)
   std::string execution_id;
   int number = 1;  // 1 for the first attempt
   Millis scheduled_for = 0;
