@@ -23,4 +23,7 @@ bool valid_utf8(std::string_view s);
 /// refuses both, and JSON must be UTF-8.
 std::string printable_utf8(std::string_view s);
 
+/// True if `a` and `b` are equal ignoring the case of ASCII letters (header names).
+bool iequals(std::string_view a, std::string_view b);
+
 }  // namespace cronkit

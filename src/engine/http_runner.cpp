@@ -17,13 +17,6 @@ namespace {
 
 constexpr std::size_t kOutputLimit = kMaxOutputBytes;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 bool reserved_header(std::string_view name) {
   return iequals(name, "X-Cronkit-Task-Id") || iequals(name, "X-Cronkit-Execution-Id") ||
          iequals(name, "X-Cronkit-Scheduled-For");
