@@ -15,6 +15,7 @@
 #include "cronkit/registry.h"
 #include "engine/engine.h"
 #include "engine/task_service.h"
+#include "notify/sender.h"
 
 namespace cronkit::api {
 
@@ -94,6 +95,12 @@ class Api {
   Response readyz(Call& c);
   Response metrics(Call& c);
   Response openapi(Call& c);
+  Response list_channels(Call& c);
+  Response create_channel(Call& c);
+  Response get_channel(Call& c);
+  Response update_channel(Call& c);
+  Response delete_channel(Call& c);
+  Reply test_channel(Call& c);
   void announce(std::string_view event, const Task& task);
 
   Store& store_;
@@ -105,6 +112,7 @@ class Api {
   // Pages of tasks, which UIs poll: the same page is built once per change of the data.
   AnswerCache task_pages_;
   StaticSite ui_;
+  notify::Sender sender_;  // test notifications
 };
 
 }  // namespace cronkit::api

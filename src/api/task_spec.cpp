@@ -279,56 +279,6 @@ bool has_error(const FieldErrors& errors, std::string_view field) {
   return false;
 }
 
-// An http(s) URL with a host, as curl will parse it.
-std::optional<std::string> url_problem(const std::string& url) {
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u{curl_url(), curl_url_cleanup};
-  if (!u) return "cannot be checked (out of memory)";
-  if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    return "is not a valid URL";
-  }
-  char* scheme = nullptr;
-  curl_url_get(u.get(), CURLUPART_SCHEME, &scheme, 0);
-  std::string s = scheme ? scheme : "";
-  curl_free(scheme);
-  if (s != "http" && s != "https") {
-    return "must be an http or https URL, not " +
-           (s.empty() ? std::string("one without a scheme") : s + ":");
-  }
-  char* host = nullptr;
-  curl_url_get(u.get(), CURLUPART_HOST, &host, 0);
-  bool has_host = host && *host;
-  curl_free(host);
-  if (!has_host) return "has no host";
-  return std::nullopt;
-}
-
-bool is_token_char(char c) {
-  // RFC 9110 tchar
-  return std::isalnum(static_cast<unsigned char>(c)) ||
-         std::string_view{"!#$%&'*+-.^_`|~"}.find(c) != std::string_view::npos;
-}
-
-std::optional<std::string> headers_problem(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) return "is not valid JSON: " + ec.message();
-  auto* o = v.if_object();
-  if (!o) return "must be a JSON object of header names to strings";
-  for (const auto& [name, value] : *o) {
-    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
-      return "has an invalid header name \"" + std::string(name) + "\"";
-    }
-    auto* s = value.if_string();
-    if (!s) return "header \"" + std::string(name) + "\" must be a string";
-    for (char c : *s) {
-      if (c == '\r' || c == '\n' || c == '\0') {
-        return "header \"" + std::string(name) + "\" contains a line break or NUL";
-      }
-    }
-  }
-  return std::nullopt;
-}
-
 // Every rule that concerns the task as a whole, after the fields were read.
 void check(const Task& t, const Registry& registry, FieldErrors& errors) {
   auto fail = [&](std::string field, std::string message) {
@@ -512,6 +462,58 @@ std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool c
 }
 
 }  // namespace
+
+std::optional<std::string> url_problem(const std::string& url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u{curl_url(), curl_url_cleanup};
+  if (!u) return "cannot be checked (out of memory)";
+  if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    return "is not a valid URL";
+  }
+  char* scheme = nullptr;
+  curl_url_get(u.get(), CURLUPART_SCHEME, &scheme, 0);
+  std::string s = scheme ? scheme : "";
+  curl_free(scheme);
+  if (s != "http" && s != "https") {
+    return "must be an http or https URL, not " +
+           (s.empty() ? std::string("one without a scheme") : s + ":");
+  }
+  char* host = nullptr;
+  curl_url_get(u.get(), CURLUPART_HOST, &host, 0);
+  bool has_host = host && *host;
+  curl_free(host);
+  if (!has_host) return "has no host";
+  return std::nullopt;
+}
+
+namespace {
+bool is_token_char(char c) {
+  // RFC 9110 tchar
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view{"!#$%&'*+-.^_`|~"}.find(c) != std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<std::string> headers_problem(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) return "is not valid JSON: " + ec.message();
+  auto* o = v.if_object();
+  if (!o) return "must be a JSON object of header names to strings";
+  for (const auto& [name, value] : *o) {
+    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
+      return "has an invalid header name \"" + std::string(name) + "\"";
+    }
+    auto* s = value.if_string();
+    if (!s) return "header \"" + std::string(name) + "\" must be a string";
+    for (char c : *s) {
+      if (c == '\r' || c == '\n' || c == '\0') {
+        return "header \"" + std::string(name) + "\" contains a line break or NUL";
+      }
+    }
+  }
+  return std::nullopt;
+}
 
 std::expected<Task, FieldErrors> task_from_create(const json::value& body, const Registry& registry,
                                                   TaskRules rules) {

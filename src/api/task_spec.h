@@ -3,6 +3,7 @@
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,9 @@ inline constexpr std::size_t kMaxVariables = 256;        // environment
 inline constexpr std::size_t kMaxVariableNameChars = 256;
 inline constexpr std::size_t kMaxEnvironmentBytes = 131072;   // names and values together
 inline constexpr std::size_t kMaxInputBytes = kMaxTextBytes;  // commandInput
+// A webhook channel's secret (the HMAC-SHA256 key of its signatures).
+inline constexpr std::size_t kMinSecretBytes = 16;
+inline constexpr std::size_t kMaxSecretBytes = 1024;
 
 /// What a server allows beyond the fields' own rules.
 struct TaskRules {
@@ -70,5 +74,12 @@ std::expected<Task, FieldErrors> task_from_create(const boost::json::value& body
 /// through other routes).
 std::expected<Task, FieldErrors> task_from_update(const boost::json::value& body, Task current,
                                                   const Registry& registry, TaskRules rules = {});
+
+/// Why `url` is not an http(s) URL with a host, as libcurl parses it; nullopt if it is.
+std::optional<std::string> url_problem(const std::string& url);
+
+/// Why `text` is not a JSON object of header names (RFC 9110 tokens) to strings without
+/// line breaks or NULs; nullopt if it is.
+std::optional<std::string> headers_problem(const std::string& text);
 
 }  // namespace cronkit::api

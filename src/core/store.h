@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/channel.h"
 #include "core/cluster.h"
 #include "core/task.h"
 
@@ -101,6 +102,17 @@ class Store {
   virtual bool update_task(const Task& task) = 0;
   /// Deletes the task and all its executions; returns false if there was no such task.
   virtual bool delete_task(std::string_view id) = 0;
+
+  // ---- notification channels
+  /// Every channel, oldest first.
+  virtual std::vector<Channel> list_channels() = 0;
+  virtual std::optional<Channel> get_channel(std::string_view id) = 0;
+  /// Returns false if a channel with this id exists already.
+  virtual bool insert_channel(const Channel& channel) = 0;
+  /// Replaces every field of the channel with this id; returns false if there is none.
+  virtual bool update_channel(const Channel& channel) = 0;
+  /// Returns false if there was no such channel.
+  virtual bool delete_channel(std::string_view id) = 0;
 
   // ---- executions
   virtual Page<Execution> list_executions(const ExecutionFilter& filter) = 0;

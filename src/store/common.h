@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/channel.h"
 #include "core/store.h"
 #include "store/migrations.h"
 
@@ -328,6 +329,44 @@ int leading_failures(const Statuses& statuses) {
 inline std::string select_tasks(std::string_view tail) {
   return "SELECT " + std::string(kTaskColumns) + std::string(kTaskCounters) +
          " FROM scheduled_tasks " + std::string(tail);
+}
+
+// ---- notification channels
+
+inline constexpr std::string_view kChannelColumns =
+    "id, name, type, url, headers, secret, created_at, updated_at";
+inline constexpr int kChannelColumnCount = 8;
+
+template <typename Row>
+Channel read_channel(const Row& r) {
+  Channel c;
+  c.id = std::string(r.text(0));
+  c.name = std::string(r.text(1));
+  c.type = must(parse_channel_type(r.text(2)), "channel type");
+  c.url = r.optional_text(3).value_or("");
+  c.headers = r.optional_text(4);
+  c.secret = r.optional_text(5);
+  c.created_at = r.int64(6);
+  c.updated_at = r.int64(7);
+  return c;
+}
+
+/// Gives every column of the channel to `add`, in kChannelColumns order.
+template <typename Sink>
+void channel_values(const Channel& c, Sink&& add) {
+  add(std::string_view{c.id});
+  add(std::string_view{c.name});
+  add(to_string(c.type));
+  add(std::string_view{c.url});
+  add(c.headers);
+  add(c.secret);
+  add(c.created_at);
+  add(c.updated_at);
+}
+
+inline std::string select_channels(std::string_view tail) {
+  return "SELECT " + std::string(kChannelColumns) + " FROM notification_channels " +
+         std::string(tail);
 }
 
 inline std::string select_executions(std::string_view tail) {

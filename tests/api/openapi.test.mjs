@@ -107,6 +107,25 @@ test("every documented operation answers as documented", async () => {
   await call("POST", "/api/scheduler/cron/preview", "/api/scheduler/cron/preview", {
     cronExpression: "@hourly",
   });
+  const channel = (
+    await call("POST", "/api/scheduler/channels", "/api/scheduler/channels", {
+      name: "documented",
+      type: "webhook",
+      url: `${t.server.base}/healthz`,
+      headers: { "X-Team": "ops" },
+      secret: "0123456789abcdef",
+    })
+  ).json.data;
+  const channelPath = `/api/scheduler/channels/${channel.id}`;
+  await call("GET", "/api/scheduler/channels", "/api/scheduler/channels");
+  await call("GET", "/api/scheduler/channels/{id}", channelPath);
+  await call("PUT", "/api/scheduler/channels/{id}", channelPath, { name: "renamed", secret: null });
+  // The server's own /healthz answers a POST with 404: a delivery that failed, documented.
+  const tested = await call("POST", "/api/scheduler/channels/{id}/test", `${channelPath}/test`);
+  assert.equal(tested.json.data.delivered, false);
+  await call("PUT", "/api/scheduler/channels/{id}", channelPath, { type: "slack" });
+  await call("DELETE", "/api/scheduler/channels/{id}", channelPath);
+  await call("GET", "/api/scheduler/channels/{id}", channelPath);
   await call("GET", "/api/openapi.json", "/api/openapi.json");
   await call("GET", "/metrics", "/metrics");
   await call("GET", "/healthz", "/healthz");

@@ -67,6 +67,13 @@ Params task_params(const Task& t) {
   return p;
 }
 
+// Every column of the channel, in kChannelColumns order.
+Params channel_params(const Channel& c) {
+  Params p;
+  channel_values(c, [&](const auto& v) { p.add(v); });
+  return p;
+}
+
 std::vector<Execution> read_executions(const pg::Result& r) {
   std::vector<Execution> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
@@ -305,6 +312,48 @@ bool PostgresStore::delete_task(std::string_view id) {
   static const std::string kSql =
       "WITH t AS (DELETE FROM scheduled_tasks WHERE id = $1 RETURNING id) " + announce(2);
   return connection()->query(kSql, Params{}.add(id).add(member_id())).rows() == 1;
+}
+
+// ---- notification channels -----------------------------------------------------------
+
+std::vector<Channel> PostgresStore::list_channels() {
+  static const std::string kSql = select_channels("ORDER BY created_at, id");
+  return read([&](pg::Connection& c) {
+    auto r = c.query(kSql);
+    std::vector<Channel> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i)
+      out.push_back(read_channel(Row{r, i}));
+    return out;
+  });
+}
+
+std::optional<Channel> PostgresStore::get_channel(std::string_view id) {
+  static const std::string kSql = select_channels("WHERE id = $1");
+  return read([&](pg::Connection& c) -> std::optional<Channel> {
+    auto r = c.query(kSql, Params{}.add(id));
+    if (r.rows() == 0) return std::nullopt;
+    return read_channel(Row{r, 0});
+  });
+}
+
+bool PostgresStore::insert_channel(const Channel& channel) {
+  static const std::string kSql =
+      "INSERT INTO notification_channels (" + std::string(kChannelColumns) + ") VALUES (" +
+      placeholders('$', kChannelColumnCount) + ") ON CONFLICT (id) DO NOTHING";
+  return connection()->query(kSql, channel_params(channel)).affected() == 1;
+}
+
+bool PostgresStore::update_channel(const Channel& channel) {
+  static const std::string kSql =
+      "UPDATE notification_channels SET " + assignments(kChannelColumns, '$') + " WHERE id = $1";
+  return connection()->query(kSql, channel_params(channel)).affected() == 1;
+}
+
+bool PostgresStore::delete_channel(std::string_view id) {
+  return connection()
+             ->query("DELETE FROM notification_channels WHERE id = $1", Params{}.add(id))
+             .affected() == 1;
 }
 
 // ---- executions ------------------------------------------------------------------------

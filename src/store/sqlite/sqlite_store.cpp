@@ -413,6 +413,56 @@ bool SqliteStore::delete_task(std::string_view id) {
   return true;
 }
 
+// ---- notification channels -----------------------------------------------------------
+
+std::vector<Channel> SqliteStore::list_channels() {
+  static const std::string kSql = select_channels("ORDER BY created_at, id");
+  Reader r = reader();
+  sqlite::Use s{r.db().prepare(kSql)};
+  std::vector<Channel> out;
+  while (s->step())
+    out.push_back(read_channel(Row{*s}));
+  return out;
+}
+
+std::optional<Channel> SqliteStore::get_channel(std::string_view id) {
+  static const std::string kSql = select_channels("WHERE id = ?1");
+  Reader r = reader();
+  sqlite::Use s{r.db().prepare(kSql)};
+  s->bind(1, id);
+  std::optional<Channel> out;
+  if (s->step()) out = read_channel(Row{*s});
+  return out;
+}
+
+bool SqliteStore::insert_channel(const Channel& channel) {
+  static const std::string kSql =
+      "INSERT INTO notification_channels (" + std::string(kChannelColumns) + ") VALUES (" +
+      placeholders('?', kChannelColumnCount) + ") ON CONFLICT (id) DO NOTHING";
+  std::lock_guard lock{mutex_};
+  sqlite::Use s{db_.prepare(kSql)};
+  channel_values(channel, Binder{*s});
+  return s->run() == 1;
+}
+
+bool SqliteStore::update_channel(const Channel& channel) {
+  static const std::string kSql =
+      "UPDATE notification_channels SET " + assignments(kChannelColumns, '?') + " WHERE id = ?1";
+  std::lock_guard lock{mutex_};
+  sqlite::Use s{db_.prepare(kSql)};
+  channel_values(channel, Binder{*s});
+  return s->run() == 1;
+}
+
+bool SqliteStore::delete_channel(std::string_view id) {
+  std::lock_guard lock{mutex_};
+  sqlite::Use s{db_.prepare("DELETE FROM notification_channels WHERE id = ?1")};
+  s->bind(1, id);
+  return s->run() == 1;
+}
+
+// ---- executions ------------------------------------------------------------------------
+
 Page<Execution> SqliteStore::list_executions(const ExecutionFilter& filter) {
   Where conditions;
   if (filter.task_id) conditions.add("task_id = ?3");

@@ -37,6 +37,11 @@ class SqliteStore final : public Store {
   bool insert_task(const Task& task) override;
   bool update_task(const Task& task) override;
   bool delete_task(std::string_view id) override;
+  std::vector<Channel> list_channels() override;
+  std::optional<Channel> get_channel(std::string_view id) override;
+  bool insert_channel(const Channel& channel) override;
+  bool update_channel(const Channel& channel) override;
+  bool delete_channel(std::string_view id) override;
 
   Page<Execution> list_executions(const ExecutionFilter& filter) override;
   std::vector<Execution> recent_executions(std::string_view task_id, int limit) override;

@@ -559,6 +559,43 @@ TEST_P(StoreTest, ReadsManyTasksAtOnce) {
   EXPECT_EQ(store_->get_tasks(sorted).size(), 64u);
 }
 
+TEST_P(StoreTest, KeepsNotificationChannels) {
+  Channel hook{.id = new_id(1000),
+               .name = "ops hook",
+               .type = ChannelType::webhook,
+               .url = "https://hooks.example.com/cronkit",
+               .headers = R"({"Authorization":"Bearer t"})",
+               .secret = "0123456789abcdef",
+               .created_at = 1000,
+               .updated_at = 1000};
+  Channel slack{.id = new_id(2000),
+                .name = "alerts",
+                .type = ChannelType::slack,
+                .url = "https://hooks.slack.com/services/T/B/X",
+                .created_at = 2000,
+                .updated_at = 2000};
+  ASSERT_TRUE(store_->insert_channel(slack));
+  ASSERT_TRUE(store_->insert_channel(hook));
+  EXPECT_FALSE(store_->insert_channel(hook)) << "the id is taken";
+  EXPECT_EQ(store_->list_channels(), (std::vector<Channel>{hook, slack})) << "oldest first";
+  EXPECT_EQ(store_->get_channel(slack.id), slack);
+  EXPECT_FALSE(store_->get_channel("missing"));
+
+  hook.name = "ops webhook";
+  hook.headers.reset();
+  hook.secret.reset();
+  hook.updated_at = 3000;
+  ASSERT_TRUE(store_->update_channel(hook));
+  EXPECT_EQ(store_->get_channel(hook.id), hook);
+  Channel ghost = hook;
+  ghost.id = new_id(4000);
+  EXPECT_FALSE(store_->update_channel(ghost));
+
+  EXPECT_TRUE(store_->delete_channel(slack.id));
+  EXPECT_FALSE(store_->delete_channel(slack.id));
+  EXPECT_EQ(store_->list_channels(), (std::vector<Channel>{hook}));
+}
+
 TEST_P(StoreTest, NamesTasksById) {
   Task a = task("alpha", 1000);
   Task b = task("beta", 1001);
@@ -765,6 +802,7 @@ TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   exec_directly("DROP TABLE task_execution_logs");
   exec_directly("DROP TABLE scheduled_tasks");
   exec_directly("DROP TABLE IF EXISTS cluster_members");
+  exec_directly("DROP TABLE IF EXISTS notification_channels");
   exec_directly("DELETE FROM schema_migrations");
   std::vector<std::thread> starts;
   std::atomic<int> opened{0};

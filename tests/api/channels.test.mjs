@@ -1,0 +1,259 @@
+// Notification channels: stored, validated, secrets write-only, and a test notification
+// delivered to a real receiver on loopback that verifies the signature.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { startReceiver, startServer } from "./server.mjs";
+
+const SECRET = "s3cret-0123456789-abcdef";
+
+// Checks X-Cronkit-Signature as a receiver would: "t=<unix s>,v1=<hex HMAC-SHA256>" of
+// "<t>.<body>", within five minutes of now.
+function verified(request, secret) {
+  const header = request.headers["x-cronkit-signature"];
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? "");
+  if (!m) return false;
+  if (Math.abs(Date.now() / 1000 - Number(m[1])) > 300) return false;
+  const expected = createHmac("sha256", secret).update(`${m[1]}.${request.body}`).digest();
+  return timingSafeEqual(expected, Buffer.from(m[2], "hex"));
+}
+
+// A receiver that answers each request with the status named by its path ("/503").
+async function receiver() {
+  return startReceiver({
+    respond(req, res, record) {
+      req.on("data", (c) => (record.body += c));
+      req.on("end", () => {
+        res.statusCode = Number(record.path.slice(1)) || 200;
+        res.end("");
+      });
+    },
+  });
+}
+
+test("a webhook channel: created with write-only secrets, tested with a signed delivery", async () => {
+  const r = await receiver();
+  const server = await startServer();
+  try {
+    const created = await server.api("POST", "/api/scheduler/channels", {
+      name: "ops hook",
+      type: "webhook",
+      url: r.url("/200"),
+      headers: { Authorization: "Bearer receiver-token", "X-Team": "ops" },
+      secret: SECRET,
+    });
+    assert.equal(created.status, 201, created.text);
+    const channel = created.json.data;
+    assert.deepEqual(Object.keys(channel).sort(), [
+      "createdAt",
+      "headerNames",
+      "id",
+      "name",
+      "secretSet",
+      "type",
+      "updatedAt",
+      "url",
+    ]);
+    assert.equal(channel.url, r.url("/200"));
+    assert.deepEqual(channel.headerNames, ["Authorization", "X-Team"]);
+    assert.equal(channel.secretSet, true);
+    for (const answer of [
+      created,
+      await server.api("GET", `/api/scheduler/channels/${channel.id}`),
+      await server.api("GET", "/api/scheduler/channels"),
+    ]) {
+      assert.equal(answer.status, 200 + (answer === created ? 1 : 0));
+      assert.ok(!answer.text.includes(SECRET), "the secret is never answered");
+      assert.ok(!answer.text.includes("receiver-token"), "nor a header's value");
+    }
+
+    const tested = await server.api("POST", `/api/scheduler/channels/${channel.id}/test`);
+    assert.equal(tested.status, 200, tested.text);
+    assert.equal(tested.json.data.delivered, true);
+    assert.equal(tested.json.data.status, 200);
+    assert.equal(tested.json.data.error, null);
+    assert.equal(r.requests.length, 1);
+    const got = r.requests[0];
+    assert.equal(got.method, "POST");
+    assert.equal(got.headers["content-type"], "application/json");
+    assert.equal(got.headers.authorization, "Bearer receiver-token");
+    assert.equal(got.headers["x-team"], "ops");
+    assert.equal(got.headers["x-cronkit-delivery"], tested.json.data.deliveryId);
+    assert.ok(verified(got, SECRET), `signature ${got.headers["x-cronkit-signature"]} verifies`);
+    assert.ok(!verified(got, "another secret of enough bytes"), "and only with its secret");
+    const document = JSON.parse(got.body);
+    assert.equal(document.kind, "test");
+    assert.equal(document.channelId, channel.id);
+    assert.equal(document.deliveryId, tested.json.data.deliveryId);
+
+    // An update without the secret keeps it; null removes it (and the signature).
+    const renamed = await server.api("PUT", `/api/scheduler/channels/${channel.id}`, {
+      name: "ops webhook",
+    });
+    assert.equal(renamed.status, 200, renamed.text);
+    assert.equal(renamed.json.data.secretSet, true);
+    assert.deepEqual(renamed.json.data.headerNames, ["Authorization", "X-Team"]);
+    await server.api("POST", `/api/scheduler/channels/${channel.id}/test`);
+    assert.ok(verified(r.requests[1], SECRET));
+    const cleared = await server.api("PUT", `/api/scheduler/channels/${channel.id}`, {
+      secret: null,
+      headers: null,
+    });
+    assert.equal(cleared.json.data.secretSet, false);
+    assert.deepEqual(cleared.json.data.headerNames, []);
+    await server.api("POST", `/api/scheduler/channels/${channel.id}/test`);
+    assert.equal(r.requests[2].headers["x-cronkit-signature"], undefined);
+    assert.equal(r.requests[2].headers.authorization, undefined);
+    assert.notEqual(r.requests[2].headers["x-cronkit-delivery"], r.requests[1].headers["x-cronkit-delivery"]);
+
+    // Kept across a restart.
+    await server.stop();
+    await server.start();
+    const listed = await server.api("GET", "/api/scheduler/channels");
+    assert.deepEqual(
+      listed.json.data.map((c) => [c.id, c.name, c.secretSet]),
+      [[channel.id, "ops webhook", false]],
+    );
+    assert.ok(!server.log().includes(SECRET));
+
+    const deleted = await server.api("DELETE", `/api/scheduler/channels/${channel.id}`);
+    assert.equal(deleted.status, 200);
+    for (const [method, path] of [
+      ["GET", `/api/scheduler/channels/${channel.id}`],
+      ["PUT", `/api/scheduler/channels/${channel.id}`],
+      ["DELETE", `/api/scheduler/channels/${channel.id}`],
+      ["POST", `/api/scheduler/channels/${channel.id}/test`],
+    ]) {
+      const gone = await server.api(method, path, method === "PUT" ? { name: "x" } : undefined);
+      assert.equal(gone.status, 404, `${method} ${path}`);
+      assert.match(gone.json.message, /no channel with id/);
+    }
+  } finally {
+    await server.stop();
+    r.close();
+  }
+});
+
+test("a Slack channel gets Slack's format; a failing receiver is reported, not hidden", async () => {
+  const r = await receiver();
+  const server = await startServer();
+  try {
+    const slack = await server.api("POST", "/api/scheduler/channels", {
+      name: "alerts",
+      type: "slack",
+      url: r.url("/services/T000/B000/XXXXSECRET"),
+    });
+    assert.equal(slack.status, 201, slack.text);
+    assert.equal(slack.json.data.url, `http://127.0.0.1:${r.port}/\u2026`, "the path is the credential");
+    assert.ok(!slack.text.includes("XXXXSECRET"));
+    const tested = await server.api("POST", `/api/scheduler/channels/${slack.json.data.id}/test`);
+    assert.equal(tested.json.data.delivered, true, tested.text);
+    const body = JSON.parse(r.requests[0].body);
+    assert.equal(body.text, "[cronkit] test notification to alerts");
+    assert.equal(body.blocks[0].type, "section");
+    assert.equal(body.blocks[0].text.type, "mrkdwn");
+    assert.match(body.blocks[0].text.text, /^\*\[cronkit\] test notification to alerts\*\n/);
+    assert.equal(r.requests[0].headers["x-cronkit-signature"], undefined);
+
+    for (const status of [500, 404]) {
+      const hook = await server.api("POST", "/api/scheduler/channels", {
+        name: `answers ${status}`,
+        type: "webhook",
+        url: r.url(`/${status}`),
+      });
+      const failed = await server.api("POST", `/api/scheduler/channels/${hook.json.data.id}/test`);
+      assert.equal(failed.status, 200, "the test ran: its outcome is the answer");
+      assert.equal(failed.json.data.delivered, false);
+      assert.equal(failed.json.data.status, status);
+      assert.equal(failed.json.data.error, `the receiver answered ${status}`);
+    }
+    // Nothing listens on the receiver's port once it is closed.
+    r.close();
+    const unreachable = await server.api("POST", "/api/scheduler/channels", {
+      name: "nobody home",
+      type: "webhook",
+      url: r.url("/200"),
+    });
+    const refused = await server.api("POST", `/api/scheduler/channels/${unreachable.json.data.id}/test`);
+    assert.equal(refused.json.data.delivered, false);
+    assert.equal(refused.json.data.status, null);
+    assert.match(refused.json.data.error, /connect/i);
+  } finally {
+    await server.stop();
+    r.close();
+  }
+});
+
+test("a bad channel is refused with every field named, and nothing is stored", async () => {
+  const server = await startServer();
+  try {
+    const cases = [
+      [{}, ["type", "name", "url"]],
+      [
+        { name: " ", type: "email", url: "ftp://x", secret: "short", extra: 1 },
+        ["extra", "type", "name", "url", "secret"],
+      ],
+      [{ name: "a", type: "webhook", url: "http://127.0.0.1:9/", secret: "short" }, ["secret"]],
+      [{ name: "a", type: "webhook", url: "http://127.0.0.1:9/", secret: 12 }, ["secret"]],
+      [{ name: "a", type: "webhook", url: "no scheme" }, ["url"]],
+      [{ name: "a", type: "webhook", url: "http://127.0.0.1:9/", headers: "X: y" }, ["headers"]],
+      [{ name: "a", type: "webhook", url: "http://127.0.0.1:9/", headers: { "Bad Name": "v" } }, ["headers"]],
+      [{ name: "a", type: "webhook", url: "http://127.0.0.1:9/", headers: { X: "a\r\nB: c" } }, ["headers"]],
+      [{ name: "a", type: "webhook", url: "http://127.0.0.1:9/", headers: { X: 1 } }, ["headers"]],
+      [
+        {
+          name: "a",
+          type: "webhook",
+          url: "http://127.0.0.1:9/",
+          headers: { "x-cronkit-signature": "forged" },
+        },
+        ["headers"],
+      ],
+      [
+        {
+          name: "a",
+          type: "slack",
+          url: "http://127.0.0.1:9/",
+          headers: { X: "y" },
+          secret: "0123456789abcdef",
+        },
+        ["headers", "secret"],
+      ],
+      [{ name: "a\u0007", type: "webhook", url: "http://127.0.0.1:9/" }, ["name"]],
+      [{ name: "x".repeat(201), type: "webhook", url: "http://127.0.0.1:9/" }, ["name"]],
+      [{ name: "a", type: "webhook", url: `http://127.0.0.1:9/${"p".repeat(8200)}` }, ["url"]],
+    ];
+    for (const [body, fields] of cases) {
+      const res = await server.api("POST", "/api/scheduler/channels", body);
+      assert.equal(res.status, 422, `${JSON.stringify(body).slice(0, 120)}: ${res.text}`);
+      assert.deepEqual(
+        res.json.data.map((e) => e.field).sort(),
+        [...fields].sort(),
+        `${JSON.stringify(body).slice(0, 120)}: ${res.text}`,
+      );
+      for (const e of res.json.data) assert.ok(e.message.length > 0);
+    }
+    assert.equal((await server.api("POST", "/api/scheduler/channels", "[1]")).status, 422);
+    assert.equal((await server.api("POST", "/api/scheduler/channels", "{")).status, 400);
+    const ok = await server.api("POST", "/api/scheduler/channels", {
+      name: "kept",
+      type: "webhook",
+      url: "http://127.0.0.1:9/",
+    });
+    const id = ok.json.data.id;
+    const retyped = await server.api("PUT", `/api/scheduler/channels/${id}`, { type: "slack" });
+    assert.equal(retyped.status, 422);
+    assert.equal(retyped.json.data[0].field, "type");
+    assert.match(retyped.json.data[0].message, /cannot be changed/);
+    const emptied = await server.api("PUT", `/api/scheduler/channels/${id}`, { url: "" });
+    assert.equal(emptied.status, 422);
+    const listed = await server.api("GET", "/api/scheduler/channels");
+    assert.deepEqual(
+      listed.json.data.map((c) => [c.name, c.url]),
+      [["kept", "http://127.0.0.1:9/"]],
+      "only the valid channel was stored, unchanged by the refused updates",
+    );
+  } finally {
+    await server.stop();
+  }
+});
