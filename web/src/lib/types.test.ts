@@ -5,6 +5,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
+  channelFields,
+  channelTypes,
   executionFields,
   executionStatuses,
   httpMethods,
@@ -68,11 +70,14 @@ describe("types.ts matches openapi.json", () => {
     expect([...executionStatuses]).toEqual(values(property("Execution", "status")));
     expect([...executionStatuses]).toEqual(values(parameter("/api/scheduler/executions", "status")));
     expect([...triggers]).toEqual(values(property("Execution", "trigger")));
+    expect([...channelTypes]).toEqual(values(property("Channel", "type")));
+    expect([...channelTypes]).toEqual(values(property("ChannelInput", "type")));
   });
 
   it("names every field of a task, an execution and the stats as the server does", () => {
     expect(fields(taskFields)).toEqual(fields(schemas.Task?.properties ?? {}));
     expect(fields(statsFields)).toEqual(fields(schemas.Stats?.properties ?? {}));
+    expect(fields(channelFields)).toEqual(fields(schemas.Channel?.properties ?? {}));
     // An execution in a list also carries its task's name.
     const listed = answer("/api/scheduler/executions", "get").properties?.list?.items?.allOf ?? [];
     const extra = Object.assign({}, ...listed.map((s) => s.properties ?? {})) as object;

@@ -144,6 +144,42 @@ export const executionFields = {
   taskName: true,
 } as const satisfies Fields<Execution>;
 
+export const channelTypes = ["webhook", "slack"] as const;
+export type ChannelType = (typeof channelTypes)[number];
+
+/** A notification channel. Secrets are write-only: the server answers only whether they are set. */
+export interface Channel {
+  id: string;
+  name: string;
+  type: ChannelType;
+  /** A Slack channel's without its path (the credential). */
+  url: string;
+  headerNames: string[];
+  secretSet: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const channelFields = {
+  id: true,
+  name: true,
+  type: true,
+  url: true,
+  headerNames: true,
+  secretSet: true,
+  createdAt: true,
+  updatedAt: true,
+} as const satisfies Fields<Channel>;
+
+/** The outcome of a test notification. */
+export interface TestDelivery {
+  delivered: boolean;
+  deliveryId: string;
+  status: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
 export interface Page<T> {
   list: T[];
   total: number;
