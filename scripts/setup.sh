@@ -18,6 +18,7 @@ packages=(
   libssl-dev                           # signing notifications (HMAC-SHA256)
   tzdata
   curl                                 # the seed's smoke test, as written
+  python3-aiosmtpd                     # the mail server the email notification tests send to
   sqlite3                              # tests read the database: refused requests wrote nothing
   wrk                                  # the API load benchmark (bench/api_load.sh)
   chromium                             # the admin UI's end-to-end tests (playwright-core)

@@ -4,10 +4,13 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <cstring>
+#include <ctime>
 #include <memory>
 
 #include "core/text.h"
@@ -91,6 +94,90 @@ std::string slack_body(const Notice& notice) {
       json::object{{"text", notice.summary}, {"blocks", json::array{std::move(section)}}});
 }
 
+namespace {
+
+// The subject as RFC 2047 encoded-words of at most 45 bytes of whole UTF-8 characters each
+// (72 characters encoded), folded, when it is not printable ASCII.
+std::string header_text(std::string_view text) {
+  if (std::ranges::all_of(text, [](char ch) { return ch >= 0x20 && ch < 0x7f; })) {
+    return std::string(text);
+  }
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t end = i;
+    while (end < text.size()) {
+      const std::size_t n = std::max<std::size_t>(utf8_sequence(text, end), 1);
+      if (end + n - i > 45) break;
+      end += n;
+    }
+    const std::string_view chunk = text.substr(i, end - i);
+    std::string encoded(4 * ((chunk.size() + 2) / 3) + 1, '\0');
+    const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                        reinterpret_cast<const unsigned char*>(chunk.data()),
+                                        static_cast<int>(chunk.size()));
+    encoded.resize(static_cast<std::size_t>(written));
+    out += (out.empty() ? "" : "\r\n ") + std::string("=?UTF-8?B?") + encoded + "?=";
+    i = end;
+  }
+  return out;
+}
+
+// Lines ended with CRLF, as SMTP wants them.
+std::string crlf(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (char ch : text) {
+    if (ch == '\r') continue;
+    if (ch == '\n') out += '\r';
+    out += ch;
+  }
+  return out;
+}
+
+std::string rfc5322_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::array<char, 64> text{};
+  const std::size_t n = std::strftime(text.data(), text.size(), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return std::string(text.data(), n);
+}
+
+// Feeds the message to libcurl's upload.
+struct Upload {
+  std::string_view rest;
+  static std::size_t read(char* buffer, std::size_t size, std::size_t n, void* self) {
+    auto* u = static_cast<Upload*>(self);
+    const std::size_t count = std::min(size * n, u->rest.size());
+    std::memcpy(buffer, u->rest.data(), count);
+    u->rest.remove_prefix(count);
+    return count;
+  }
+};
+
+}  // namespace
+
+std::string mail_message(const Channel& channel, const Notice& notice, std::string_view date) {
+  std::string to;
+  for (const auto& a : channel.mail_to)
+    to += (to.empty() ? "" : ", ") + a;
+  std::string m;
+  m += "Date: " + std::string(date) + "\r\n";
+  m += "From: " + channel.mail_from + "\r\n";
+  m += "To: " + to + "\r\n";
+  m += "Subject: " + header_text(notice.summary) + "\r\n";
+  m += "Message-ID: <" + notice.delivery_id + "@cronkit>\r\n";
+  m += "X-Cronkit-Delivery: " + notice.delivery_id + "\r\n";
+  m += "MIME-Version: 1.0\r\n";
+  m += "Content-Type: text/plain; charset=utf-8\r\n";
+  m += "Content-Transfer-Encoding: 8bit\r\n";
+  m += "\r\n";
+  m += crlf(notice.summary) + "\r\n";
+  if (!notice.detail.empty()) m += "\r\n" + crlf(notice.detail) + "\r\n";
+  return m;
+}
+
 Sender::Sender(int threads, std::int64_t timeout_ms) : timeout_ms_(timeout_ms) {
   static GlobalInit init;
   for (int i = 0; i < std::max(threads, 1); ++i)
@@ -140,6 +227,7 @@ Sent Sender::send_now(const Channel& channel, const Notice& notice) const {
   };
   Easy easy{curl_easy_init(), curl_easy_cleanup};
   if (!easy) return finish({.error = "out of memory"});
+  if (channel.type == ChannelType::email) return finish(mail(easy.get(), channel, notice));
   Headers headers{nullptr, curl_slist_free_all};
   const std::string body =
       channel.type == ChannelType::slack ? slack_body(notice) : notice.document;
@@ -197,6 +285,41 @@ Sent Sender::send_now(const Channel& channel, const Notice& notice) const {
     }
   }
   return finish(std::move(out));
+}
+
+Sent Sender::mail(CURL* e, const Channel& channel, const Notice& notice) const {
+  const std::string message = mail_message(channel, notice, rfc5322_now());
+  Upload upload{message};
+  Headers recipients{nullptr, curl_slist_free_all};
+  for (const auto& a : channel.mail_to)
+    add_header(recipients, "<" + a + ">");
+  const std::string from = "<" + channel.mail_from + ">";
+  std::array<char, CURL_ERROR_SIZE> error{};
+  curl_easy_setopt(e, CURLOPT_URL, channel.url.c_str());
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms_));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_ms_));
+  curl_easy_setopt(e, CURLOPT_MAIL_FROM, from.c_str());
+  curl_easy_setopt(e, CURLOPT_MAIL_RCPT, recipients.get());
+  curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(e, CURLOPT_READFUNCTION, &Upload::read);
+  curl_easy_setopt(e, CURLOPT_READDATA, &upload);
+  curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error.data());
+  if (channel.start_tls) curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+  if (channel.username) curl_easy_setopt(e, CURLOPT_USERNAME, channel.username->c_str());
+  if (channel.password) curl_easy_setopt(e, CURLOPT_PASSWORD, channel.password->c_str());
+  const CURLcode code = curl_easy_perform(e);
+  Sent out;
+  long reply = 0;
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &reply);
+  if (reply > 0) out.status = static_cast<int>(reply);
+  out.ok = code == CURLE_OK;
+  if (!out.ok) {
+    out.error = error[0] ? std::string(error.data()) : std::string(curl_easy_strerror(code));
+  }
+  return out;
 }
 
 }  // namespace cronkit::notify

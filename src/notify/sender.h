@@ -41,9 +41,15 @@ std::string signature(std::string_view secret, std::int64_t unix_seconds, std::s
 /// notification shows) and a section block with the summary in bold and the detail.
 std::string slack_body(const Notice& notice);
 
-/// Sends notices to channels over HTTP(S) (libcurl), each on one of its own threads, so that
-/// no caller waits on a receiver. Redirects are not followed and no proxy from the
-/// environment is used; a send gives up after `timeout_ms`.
+/// The message mailed to an email channel: RFC 5322 headers (the subject is the summary,
+/// RFC 2047-encoded when it is not ASCII) and the summary and detail as UTF-8 plain text,
+/// with CRLF line ends. `date` is the Date header's value.
+std::string mail_message(const Channel& channel, const Notice& notice, std::string_view date);
+
+/// Sends notices to channels (HTTP(S) or SMTP, through libcurl), each on one of its own threads, so
+/// that no caller waits on a receiver. Redirects are not followed and no proxy from the environment
+/// is used; a send gives up after `timeout_ms`. A mail is sent once the server accepted it for
+/// every recipient.
 ///   Sender s;  s.send(channel, notice, [](Sent r) { ... });
 class Sender {
  public:
@@ -66,6 +72,8 @@ class Sender {
     std::function<void(Sent)> done;
   };
   void work();
+  // Mails the notice through the channel's SMTP server on easy handle `e`.
+  Sent mail(void* e, const Channel& channel, const Notice& notice) const;
 
   const std::int64_t timeout_ms_;
   std::mutex mutex_;

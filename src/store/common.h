@@ -334,8 +334,27 @@ inline std::string select_tasks(std::string_view tail) {
 // ---- notification channels
 
 inline constexpr std::string_view kChannelColumns =
-    "id, name, type, url, headers, secret, created_at, updated_at";
-inline constexpr int kChannelColumnCount = 8;
+    "id, name, type, url, headers, secret, mail_from, mail_to, smtp_user, smtp_password, "
+    "start_tls, created_at, updated_at";
+inline constexpr int kChannelColumnCount = 13;
+
+/// An email channel's recipients as stored: one address per line (an address has none).
+inline std::string join_lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items)
+    out += (out.empty() ? "" : "\n") + item;
+  return out;
+}
+inline std::vector<std::string> split_lines(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    out.emplace_back(text.substr(0, end));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return out;
+}
 
 template <typename Row>
 Channel read_channel(const Row& r) {
@@ -343,11 +362,16 @@ Channel read_channel(const Row& r) {
   c.id = std::string(r.text(0));
   c.name = std::string(r.text(1));
   c.type = must(parse_channel_type(r.text(2)), "channel type");
-  c.url = r.optional_text(3).value_or("");
+  c.url = std::string(r.text(3));
   c.headers = r.optional_text(4);
   c.secret = r.optional_text(5);
-  c.created_at = r.int64(6);
-  c.updated_at = r.int64(7);
+  c.mail_from = r.optional_text(6).value_or("");
+  c.mail_to = split_lines(r.optional_text(7).value_or(""));
+  c.username = r.optional_text(8);
+  c.password = r.optional_text(9);
+  c.start_tls = r.boolean(10);
+  c.created_at = r.int64(11);
+  c.updated_at = r.int64(12);
   return c;
 }
 
@@ -360,6 +384,12 @@ void channel_values(const Channel& c, Sink&& add) {
   add(std::string_view{c.url});
   add(c.headers);
   add(c.secret);
+  add(c.type == ChannelType::email ? std::optional<std::string>{c.mail_from} : std::nullopt);
+  add(c.type == ChannelType::email ? std::optional<std::string>{join_lines(c.mail_to)}
+                                   : std::nullopt);
+  add(c.username);
+  add(c.password);
+  add(c.start_tls);
   add(c.created_at);
   add(c.updated_at);
 }

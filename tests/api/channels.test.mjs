@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { startReceiver, startServer } from "./server.mjs";
+import { eventually, startReceiver, startServer, startSmtpReceiver } from "./server.mjs";
 
 const SECRET = "s3cret-0123456789-abcdef";
 
@@ -46,13 +46,18 @@ test("a webhook channel: created with write-only secrets, tested with a signed d
     const channel = created.json.data;
     assert.deepEqual(Object.keys(channel).sort(), [
       "createdAt",
+      "from",
       "headerNames",
       "id",
       "name",
+      "passwordSet",
       "secretSet",
+      "startTls",
+      "to",
       "type",
       "updatedAt",
       "url",
+      "username",
     ]);
     assert.equal(channel.url, r.url("/200"));
     assert.deepEqual(channel.headerNames, ["Authorization", "X-Team"]);
@@ -184,13 +189,118 @@ test("a Slack channel gets Slack's format; a failing receiver is reported, not h
   }
 });
 
+const PASSWORD = "mail-pass-0123456789";
+
+test("an email channel: a plain-text mail through a real SMTP server, with a login", async () => {
+  const smtp = await startSmtpReceiver({ password: PASSWORD });
+  const server = await startServer();
+  try {
+    const created = await server.api("POST", "/api/scheduler/channels", {
+      name: "Équipe ops",
+      type: "email",
+      url: smtp.url(),
+      from: "cronkit@example.com",
+      to: ["ops@example.com", "oncall@example.org"],
+      username: "cronkit",
+      password: PASSWORD,
+    });
+    assert.equal(created.status, 201, created.text);
+    const channel = created.json.data;
+    assert.equal(channel.from, "cronkit@example.com");
+    assert.deepEqual(channel.to, ["ops@example.com", "oncall@example.org"]);
+    assert.equal(channel.username, "cronkit");
+    assert.equal(channel.passwordSet, true);
+    assert.equal(channel.startTls, false);
+    assert.ok(!created.text.includes(PASSWORD));
+
+    const tested = await server.api("POST", `/api/scheduler/channels/${channel.id}/test`);
+    assert.equal(tested.json.data.delivered, true, tested.text);
+    assert.equal(tested.json.data.status, 250);
+    await eventually(() => smtp.messages.length === 1);
+    const mail = smtp.messages[0];
+    assert.equal(mail.from, "cronkit@example.com");
+    assert.deepEqual(mail.to, ["ops@example.com", "oncall@example.org"]);
+    assert.equal(mail.authenticated, true);
+    const [head, body] = mail.data.split(/\r?\n\r?\n/, 2);
+    const headers = Object.fromEntries(
+      head
+        .replace(/\r?\n[ \t]+/g, " ")
+        .split(/\r?\n/)
+        .map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
+    );
+    assert.equal(headers.from, "cronkit@example.com");
+    assert.equal(headers.to, "ops@example.com, oncall@example.org");
+    assert.equal(headers["content-type"], "text/plain; charset=utf-8");
+    assert.equal(headers["x-cronkit-delivery"], tested.json.data.deliveryId);
+    assert.match(headers.date, /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$/);
+    // The subject holds a non-ASCII name: RFC 2047 encoded-words, decoded back here.
+    const subject = headers.subject
+      .split(" ")
+      .map((w) => Buffer.from(/^=\?UTF-8\?B\?(.*)\?=$/.exec(w)[1], "base64"))
+      .reduce((a, b) => Buffer.concat([a, b]))
+      .toString("utf8");
+    assert.equal(subject, "[cronkit] test notification to Équipe ops");
+    assert.match(body, /^\[cronkit\] test notification to Équipe ops/);
+
+    // A wrong password fails the delivery, saying so; keeping the password on update.
+    const wrong = await server.api("PUT", `/api/scheduler/channels/${channel.id}`, { password: "not it" });
+    assert.equal(wrong.json.data.passwordSet, true);
+    const refused = await server.api("POST", `/api/scheduler/channels/${channel.id}/test`);
+    assert.equal(refused.json.data.delivered, false);
+    assert.equal(refused.json.data.status, 535);
+    assert.match(refused.json.data.error, /login denied|authentication/i);
+    // STARTTLS required but not offered: nothing goes out in the clear.
+    await server.api("PUT", `/api/scheduler/channels/${channel.id}`, { password: PASSWORD, startTls: true });
+    const plain = await server.api("POST", `/api/scheduler/channels/${channel.id}/test`);
+    assert.equal(plain.json.data.delivered, false);
+    assert.match(plain.json.data.error, /STARTTLS|SSL|TLS/i);
+    assert.equal(smtp.messages.length, 1, "neither reached a mailbox");
+    assert.ok(!server.log().includes(PASSWORD));
+
+    const bad = await server.api("POST", "/api/scheduler/channels", {
+      name: "bad mail",
+      type: "email",
+      url: "http://127.0.0.1/",
+      from: "not an address",
+      to: ["a@b", "x\r\nBcc: victim@example.com"],
+      password: "p",
+      startTls: "yes",
+    });
+    assert.equal(bad.status, 422);
+    assert.deepEqual(bad.json.data.map((e) => e.field).sort(), ["from", "password", "startTls", "to", "url"]);
+    const misplaced = await server.api("POST", "/api/scheduler/channels", {
+      name: "hook",
+      type: "webhook",
+      url: "http://127.0.0.1:9/",
+      to: ["a@b"],
+      startTls: true,
+    });
+    assert.deepEqual(misplaced.json.data.map((e) => e.field).sort(), ["startTls", "to"]);
+    const tls = await server.api("POST", "/api/scheduler/channels", {
+      name: "implicit tls",
+      type: "email",
+      url: "smtps://127.0.0.1:9",
+      from: "a@b",
+      to: ["c@d"],
+      startTls: true,
+    });
+    assert.deepEqual(
+      tls.json.data.map((e) => e.field),
+      ["startTls"],
+    );
+  } finally {
+    await server.stop();
+    smtp.close();
+  }
+});
+
 test("a bad channel is refused with every field named, and nothing is stored", async () => {
   const server = await startServer();
   try {
     const cases = [
       [{}, ["type", "name", "url"]],
       [
-        { name: " ", type: "email", url: "ftp://x", secret: "short", extra: 1 },
+        { name: " ", type: "fax", url: "ftp://x", secret: "short", extra: 1 },
         ["extra", "type", "name", "url", "secret"],
       ],
       [{ name: "a", type: "webhook", url: "http://127.0.0.1:9/", secret: "short" }, ["secret"]],

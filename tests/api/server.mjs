@@ -3,7 +3,14 @@
 import { after, before } from "node:test";
 import { client, startServer } from "../support/harness.mjs";
 
-export { client, eventually, sleep, startReceiver, startServer } from "../support/harness.mjs";
+export {
+  client,
+  eventually,
+  sleep,
+  startReceiver,
+  startServer,
+  startSmtpReceiver,
+} from "../support/harness.mjs";
 
 // One server for a test file: started before its tests, stopped (and its exit checked)
 // after them. Its fields are set once the server runs:

@@ -203,3 +203,37 @@ export async function startReceiver({ respond, backlog = 511 } = {}) {
     },
   };
 }
+
+// An SMTP server on loopback (tests/support/smtp_receiver.py, on Debian's python3-aiosmtpd):
+// `messages` holds each accepted message ({from, to, data, authenticated}). With a
+// `password`, AUTH succeeds for the user "cronkit" with it. No STARTTLS.
+export async function startSmtpReceiver({ password } = {}) {
+  const args = [join(root, "tests/support/smtp_receiver.py")];
+  if (password) args.push("--password", password);
+  // Debian's own Python, which python3-aiosmtpd is installed for (not one earlier on PATH).
+  const child = spawn("/usr/bin/python3", args, { stdio: ["pipe", "pipe", "inherit"] });
+  const messages = [];
+  let buffered = "";
+  const port = await new Promise((resolvePort, reject) => {
+    child.on("exit", (code) => reject(new Error(`smtp_receiver.py exited with ${code}`)));
+    child.stdout.on("data", (chunk) => {
+      buffered += chunk;
+      let newline;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        const line = JSON.parse(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+        if (line.port) resolvePort(line.port);
+        else messages.push(line);
+      }
+    });
+  });
+  return {
+    port,
+    messages,
+    url: (scheme = "smtp") => `${scheme}://127.0.0.1:${port}`,
+    close() {
+      child.stdin.end();
+      child.kill();
+    },
+  };
+}

@@ -2,7 +2,7 @@
 // a loopback receiver), edit it without retyping its secret, delete it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { eventually, startReceiver } from "../../tests/support/harness.mjs";
+import { eventually, startReceiver, startSmtpReceiver } from "../../tests/support/harness.mjs";
 import { browserForFile, field, screenshot } from "./browser.mjs";
 
 const t = browserForFile();
@@ -75,13 +75,36 @@ test("channels: create, test, edit keeping the secret, delete", async () => {
     await slack.getByText(`http://127.0.0.1:${receiver.port}/\u2026`).waitFor();
     assert.ok(!(await page.content()).includes("CREDENTIAL"));
 
+    // An email channel, through a real SMTP server.
+    const smtp = await startSmtpReceiver();
+    try {
+      await page.getByRole("button", { name: "New channel" }).click();
+      dialog = page.getByRole("dialog");
+      await field(dialog, "Name").fill("mailbox");
+      await dialog.getByRole("combobox").click();
+      await page.getByRole("option", { name: "Email (SMTP)" }).click();
+      await field(dialog, "URL").fill(smtp.url());
+      await field(dialog, "From").fill("cronkit@example.com");
+      await field(dialog, "To").fill("ops@example.com, dev@example.com");
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await dialog.waitFor({ state: "detached" });
+      const mailbox = page.getByTestId("channel-mailbox");
+      await mailbox.getByText("From cronkit@example.com to ops@example.com, dev@example.com").waitFor();
+      await mailbox.getByRole("button", { name: "Send test" }).click();
+      await mailbox.getByText(/Delivered: the receiver answered 250 in \d+ ms\./).waitFor();
+      await eventually(() => smtp.messages.length === 1);
+      assert.deepEqual(smtp.messages[0].to, ["ops@example.com", "dev@example.com"]);
+    } finally {
+      smtp.close();
+    }
+
     await card.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
     await card.waitFor({ state: "detached" });
     const left = (await t.api("GET", "/api/scheduler/channels")).json.data;
     assert.deepEqual(
       left.map((c) => c.name),
-      ["alerts"],
+      ["alerts", "mailbox"],
     );
     assert.deepEqual(t.offsite, []);
   } finally {

@@ -574,11 +574,24 @@ TEST_P(StoreTest, KeepsNotificationChannels) {
                 .url = "https://hooks.slack.com/services/T/B/X",
                 .created_at = 2000,
                 .updated_at = 2000};
+  Channel mail{.id = new_id(1500),
+               .name = "mailbox",
+               .type = ChannelType::email,
+               .url = "smtp://127.0.0.1:2525",
+               .mail_from = "cronkit@example.com",
+               .mail_to = {"ops@example.com", "dev@example.org"},
+               .username = "cronkit",
+               .password = "pw-0123456789",
+               .start_tls = true,
+               .created_at = 1500,
+               .updated_at = 1500};
   ASSERT_TRUE(store_->insert_channel(slack));
+  ASSERT_TRUE(store_->insert_channel(mail));
   ASSERT_TRUE(store_->insert_channel(hook));
   EXPECT_FALSE(store_->insert_channel(hook)) << "the id is taken";
-  EXPECT_EQ(store_->list_channels(), (std::vector<Channel>{hook, slack})) << "oldest first";
+  EXPECT_EQ(store_->list_channels(), (std::vector<Channel>{hook, mail, slack})) << "oldest first";
   EXPECT_EQ(store_->get_channel(slack.id), slack);
+  EXPECT_EQ(store_->get_channel(mail.id), mail);
   EXPECT_FALSE(store_->get_channel("missing"));
 
   hook.name = "ops webhook";
@@ -593,7 +606,7 @@ TEST_P(StoreTest, KeepsNotificationChannels) {
 
   EXPECT_TRUE(store_->delete_channel(slack.id));
   EXPECT_FALSE(store_->delete_channel(slack.id));
-  EXPECT_EQ(store_->list_channels(), (std::vector<Channel>{hook}));
+  EXPECT_EQ(store_->list_channels(), (std::vector<Channel>{hook, mail}));
 }
 
 TEST_P(StoreTest, NamesTasksById) {

@@ -144,7 +144,7 @@ export const executionFields = {
   taskName: true,
 } as const satisfies Fields<Execution>;
 
-export const channelTypes = ["webhook", "slack"] as const;
+export const channelTypes = ["webhook", "slack", "email"] as const;
 export type ChannelType = (typeof channelTypes)[number];
 
 /** A notification channel. Secrets are write-only: the server answers only whether they are set. */
@@ -156,6 +156,12 @@ export interface Channel {
   url: string;
   headerNames: string[];
   secretSet: boolean;
+  /** Email: the sender, the recipients, the SMTP login and whether STARTTLS is required. */
+  from: string | null;
+  to: string[];
+  username: string | null;
+  passwordSet: boolean;
+  startTls: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -167,6 +173,11 @@ export const channelFields = {
   url: true,
   headerNames: true,
   secretSet: true,
+  from: true,
+  to: true,
+  username: true,
+  passwordSet: true,
+  startTls: true,
   createdAt: true,
   updatedAt: true,
 } as const satisfies Fields<Channel>;
