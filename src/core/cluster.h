@@ -60,7 +60,9 @@ class Cluster {
   /// Calls `changed(task_id)` on a thread of its own whenever another member changed a
   /// task (created, updated, deleted), and `changed("")` when changes may have been
   /// missed (the connection was lost): then everything must be reloaded. Until the
-  /// returned subscription is destroyed.
+  /// returned subscription is destroyed. Returns once it listens, so that every change
+  /// committed afterwards is told (or, when the database cannot be reached for a few
+  /// seconds, without: its first connection then calls `changed("")`).
   virtual std::unique_ptr<Subscription> watch_tasks(
       std::function<void(const std::string& task_id)> changed) = 0;
 };

@@ -98,6 +98,9 @@ void Engine::start() {
   commands_.start();  // first: it ends what a killed server left running
   functions_.start();
   http_.start();
+  // Another server's change from here on is told to this one; one told before the
+  // schedules are loaded is applied after them.
+  if (membership_) membership_->listen();
   const Millis now = clock_.now();
   std::vector<DueFiring> due;
   {
@@ -126,7 +129,10 @@ void Engine::start() {
     next_cleanup_ = now;
   }
   scheduler_ = std::thread([this] { scheduler_loop(); });
-  if (membership_) membership_->start();
+  if (membership_) {
+    membership_->loaded();
+    membership_->start();
+  }
 }
 
 void Engine::stop() {

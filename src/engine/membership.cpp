@@ -27,8 +27,41 @@ Membership::~Membership() {
   stop();
 }
 
+void Membership::listen() {
+  task_watch_ = cluster_.watch_tasks([this](const std::string& id) { told(id); });
+}
+
+void Membership::told(const std::string& task_id) {
+  std::lock_guard lock{told_mutex_};
+  if (!loaded_) {
+    if (task_id.empty()) {
+      told_all_ = true;
+    } else if (!told_all_) {
+      told_ids_.push_back(task_id);
+    }
+    return;
+  }
+  hooks_.task_changed(task_id);
+}
+
+void Membership::loaded() {
+  std::lock_guard lock{told_mutex_};
+  loaded_ = true;
+  if (told_all_) {
+    hooks_.task_changed("");
+  } else {
+    for (const auto& id : told_ids_)
+      hooks_.task_changed(id);
+  }
+  told_ids_.clear();
+  told_all_ = false;
+}
+
 void Membership::start() {
-  task_watch_ = cluster_.watch_tasks(hooks_.task_changed);
+  if (!task_watch_) {
+    listen();
+    loaded();
+  }
   thread_ = std::thread([this] { run(); });
 }
 

@@ -64,7 +64,13 @@ class Membership {
   /// a restart among it), checks others' firings. Done once a second by the cluster thread,
   /// and once by the engine at start before it loads the schedules.
   void beat();
-  /// Starts the cluster thread and listens for other members' task changes.
+  /// Listens for other members' task changes, before the engine loads its schedules: a
+  /// change told before loaded() waits for it (the load may have read the task before the
+  /// change or after), then is passed on.
+  void listen();
+  /// The engine has loaded its schedules: passes on the changes told meanwhile.
+  void loaded();
+  /// Starts the cluster thread (and listens, if listen() was not called).
   void start();
   /// Stops both; then leave() tells the others that what waits here is theirs at once.
   void stop();
@@ -93,6 +99,9 @@ class Membership {
   void run();
   bool lease_valid_locked() const;
 
+  // Passes a told change on, or keeps it until loaded().
+  void told(const std::string& task_id);
+
   Cluster& cluster_;
   Recorder& recorder_;
   const Clock& clock_;
@@ -110,6 +119,12 @@ class Membership {
   std::int64_t taken_over_ = 0;
   std::vector<Execution> to_adopt_;  // taken over, not yet taken on (cluster thread only)
   std::thread thread_;
+  // Told changes pass through told() one at a time (the watch's thread, or loaded()'s), so
+  // that two reloads of one task cannot overtake each other.
+  std::mutex told_mutex_;
+  bool loaded_ = false;
+  bool told_all_ = false;              // "" was told before loaded()
+  std::vector<std::string> told_ids_;  // ids told before loaded(), in order
   std::unique_ptr<Subscription> task_watch_;
 };
 

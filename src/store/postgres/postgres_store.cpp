@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <thread>
 #include <unordered_set>
 
@@ -660,13 +661,19 @@ bool PostgresStore::ping() {
 namespace cronkit::store {
 namespace {
 
-// Listens for announced task changes on a connection of its own, until destroyed.
+// Listens for announced task changes on a connection of its own, until destroyed. Made once
+// it listens, so that every change committed after it was made is heard; or after
+// kListenWait without the database, and then its first connection reloads everything.
 class TaskWatch final : public Subscription {
  public:
+  static constexpr auto kListenWait = std::chrono::seconds{5};
+
   TaskWatch(std::string url, std::function<std::string()> member,
             std::function<void(const std::string&)> changed)
       : url_(std::move(url)), member_(std::move(member)), changed_(std::move(changed)) {
     thread_ = std::thread([this] { run(); });
+    std::unique_lock lock{mutex_};
+    if (!listening_.wait_for(lock, kListenWait, [&] { return listened_; })) late_ = true;
   }
   ~TaskWatch() override {
     stop_ = true;
@@ -681,8 +688,15 @@ class TaskWatch final : public Subscription {
       try {
         pg::Connection c{url_};
         c.exec("LISTEN " + std::string(kTaskChannel));
+        bool late = false;
+        {
+          std::lock_guard lock{mutex_};
+          listened_ = true;
+          late = late_;
+        }
+        listening_.notify_all();
         // Whatever changed while no one listened is unknown: reload everything.
-        if (connected_before) changed_("");
+        if (connected_before || late) changed_("");
         connected_before = true;
         failures = 0;
         while (!stop_) {
@@ -709,6 +723,10 @@ class TaskWatch final : public Subscription {
   const std::function<std::string()> member_;
   const std::function<void(const std::string&)> changed_;
   std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::condition_variable listening_;
+  bool listened_ = false;  // the first LISTEN is in place
+  bool late_ = false;      // the constructor stopped waiting for it
   std::thread thread_;
 };
 

@@ -1124,6 +1124,28 @@ TEST_P(ClusterTest, TaskChangesReachTheOtherMembers) {
   EXPECT_TRUE(seen_by_a.empty()) << "a member is not told of its own changes";
 }
 
+// A server loads its schedules after it starts watching: a change committed once the watch
+// is made must reach it, or the server would run the old definition until a reconnect.
+TEST_P(ClusterTest, AWatchHearsEveryChangeFromTheMomentItIsMade) {
+  Task t = task("watched", 1000);
+  for (int round = 0; round < 5; ++round) {
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<std::string> seen;
+    auto watch = b().watch_tasks([&](const std::string& id) {
+      std::lock_guard lock{m};
+      seen.push_back(id);
+      cv.notify_all();
+    });
+    t.name = "renamed " + std::to_string(round);
+    ASSERT_TRUE(store_->update_task(t));
+    std::unique_lock lock{m};
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds{5}, [&] { return !seen.empty(); }))
+        << "round " << round << ": the change right after the watch was made was missed";
+    EXPECT_EQ(seen.front(), t.id);
+  }
+}
+
 TEST(Ids, AreUuidVersion7AndOrderedByTime) {
   std::string a = new_id(1700000000000);
   std::string b = new_id(1700000000001);
