@@ -101,6 +101,7 @@ class Api {
   Response update_channel(Call& c);
   Response delete_channel(Call& c);
   Reply test_channel(Call& c);
+  Response list_deliveries(Call& c);
   void announce(std::string_view event, const Task& task);
 
   Store& store_;

@@ -22,6 +22,7 @@ constexpr std::array<std::string_view, 4> kNullable = {"headers", "secret", "use
 // Set by cronkit on every delivery: a channel's headers may not name them.
 constexpr std::array<std::string_view, 4> kReservedHeaders = {
     "Content-Type", "Content-Length", "X-Cronkit-Delivery", "X-Cronkit-Signature"};
+constexpr int kMaxDeliveryPage = 500;  // pageSize of the deliveries, as of executions
 constexpr std::size_t kMaxRecipients = 20;
 constexpr std::size_t kMaxAddressBytes = 254;
 constexpr std::size_t kMaxLoginBytes = 1024;  // username, password
@@ -296,6 +297,23 @@ void write_channel(JsonWriter& w, const Channel& c) {
   w.end_object();
 }
 
+void write_delivery(JsonWriter& w, const Delivery& d) {
+  w.begin_object();
+  w.key("id").value(d.id);
+  w.key("channelId").value(d.channel_id);
+  w.key("taskId").value(d.task_id);
+  w.key("executionId").value(d.execution_id);
+  w.key("event").value(to_string(d.event));
+  w.key("status").value(to_string(d.status));
+  w.key("attempts").value(d.attempts);
+  w.key("lastStatus").value(d.last_status);
+  w.key("lastError").value(d.last_error);
+  w.key("summary").value(d.summary);
+  w.key("createdAt").value(d.created_at);
+  w.key("finishedAt").value(d.finished_at);
+  w.end_object();
+}
+
 Response channel_answer(const Channel& c, http::status status = http::status::ok) {
   Answer a;
   write_channel(a.data(), c);
@@ -365,26 +383,72 @@ Reply Api::test_channel(Call& c) {
                                                  {"channelName", channel->name},
                                                  {"sentAt", now},
                                                  {"message", notice.detail}});
+  // Kept like every delivery: pending now, then how it went.
+  Delivery delivery{.id = notice.delivery_id,
+                    .channel_id = channel->id,
+                    .event = NotifyEvent::test,
+                    .summary = notice.summary,
+                    .created_at = now};
+  try {
+    store_.insert_delivery(delivery);
+  } catch (const StoreError& e) {
+    throw Failure{http::status::service_unavailable,
+                  std::string("the delivery cannot be recorded: ") + e.what()};
+  }
   // The answer comes from a sender thread once the receiver answered or the send timed out.
   Reply reply = error({http::status::gateway_timeout, "the test notification did not finish"});
   reply.later_timeout = std::chrono::milliseconds{sender_.timeout_ms() + 5000};
-  reply.later = [this, channel = std::move(*channel),
-                 notice = std::move(notice)](Respond respond_later) mutable {
+  reply.later = [this, channel = std::move(*channel), notice = std::move(notice),
+                 delivery = std::move(delivery)](Respond respond_later) mutable {
     const std::string id = notice.delivery_id;
-    sender_.send(std::move(channel), std::move(notice), [respond_later, id](notify::Sent s) {
-      Answer a;
-      auto& w = a.data();
-      w.begin_object();
-      w.key("delivered").value(s.ok);
-      w.key("deliveryId").value(id);
-      w.key("status").value(s.status ? std::optional<std::int64_t>{*s.status} : std::nullopt);
-      w.key("error").value(s.ok ? std::nullopt : std::optional<std::string>{s.error});
-      w.key("durationMs").value(s.duration_ms);
-      w.end_object();
-      respond_later(std::move(a).done());
-    });
+    sender_.send(
+        std::move(channel), std::move(notice),
+        [this, respond_later, id, delivery](notify::Sent s) mutable {
+          delivery.status = s.ok ? DeliveryStatus::delivered : DeliveryStatus::failed;
+          delivery.attempts = 1;
+          if (s.status) delivery.last_status = *s.status;
+          if (!s.ok) delivery.last_error = s.error;
+          delivery.finished_at = clock_.now();
+          try {
+            store_.update_delivery(delivery);
+          } catch (const StoreError&) {
+            // The outcome is still answered; the row stays pending.
+          }
+          Answer a;
+          auto& w = a.data();
+          w.begin_object();
+          w.key("delivered").value(s.ok);
+          w.key("deliveryId").value(id);
+          w.key("status").value(s.status ? std::optional<std::int64_t>{*s.status} : std::nullopt);
+          w.key("error").value(s.ok ? std::nullopt : std::optional<std::string>{s.error});
+          w.key("durationMs").value(s.duration_ms);
+          w.end_object();
+          respond_later(std::move(a).done());
+        });
   };
   return reply;
+}
+
+Response Api::list_deliveries(Call& c) {
+  DeliveryFilter filter;
+  filter.page = c.integer("page", 1, 1, 1000000);
+  filter.page_size = c.integer("pageSize", 20, 1, kMaxDeliveryPage);
+  if (auto channel = c.get("channelId")) filter.channel_id = std::string(*channel);
+  if (auto task = c.get("taskId")) filter.task_id = std::string(*task);
+  if (auto status = c.get("status")) {
+    filter.status = parse_delivery_status(*status);
+    if (!filter.status) bad_parameter("status", "must be pending, delivered or failed");
+  }
+  auto page = store_.list_deliveries(filter);
+  Answer a;
+  auto& w = a.data();
+  w.begin_object().key("list").begin_array();
+  for (const auto& d : page.list)
+    write_delivery(w, d);
+  w.end_array();
+  w.key("total").value(page.total).key("page").value(page.page);
+  w.key("pageSize").value(page.page_size).end_object();
+  return std::move(a).done();
 }
 
 }  // namespace cronkit::api

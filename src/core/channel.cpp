@@ -1,5 +1,7 @@
 #include "core/channel.h"
 
+#include <array>
+
 namespace cronkit {
 
 std::string_view to_string(ChannelType t) {
@@ -18,6 +20,34 @@ std::optional<ChannelType> parse_channel_type(std::string_view s) {
   if (s == "webhook") return ChannelType::webhook;
   if (s == "slack") return ChannelType::slack;
   if (s == "email") return ChannelType::email;
+  return std::nullopt;
+}
+
+namespace {
+constexpr std::array<std::string_view, 6> kEvents = {"test", "failure", "recovery",
+                                                     "slow", "missed",  "paused"};
+constexpr std::array<std::string_view, 3> kDeliveryStatuses = {"pending", "delivered", "failed"};
+}  // namespace
+
+std::string_view to_string(NotifyEvent e) {
+  return kEvents[static_cast<std::size_t>(e)];
+}
+
+std::optional<NotifyEvent> parse_notify_event(std::string_view s) {
+  for (std::size_t i = 0; i < kEvents.size(); ++i) {
+    if (kEvents[i] == s) return static_cast<NotifyEvent>(i);
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(DeliveryStatus s) {
+  return kDeliveryStatuses[static_cast<std::size_t>(s)];
+}
+
+std::optional<DeliveryStatus> parse_delivery_status(std::string_view s) {
+  for (std::size_t i = 0; i < kDeliveryStatuses.size(); ++i) {
+    if (kDeliveryStatuses[i] == s) return static_cast<DeliveryStatus>(i);
+  }
   return std::nullopt;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,32 @@ struct Channel {
   Millis created_at = 0;
   Millis updated_at = 0;
   bool operator==(const Channel&) const = default;
+};
+
+/// What a delivery tells of: a test, or an event of a task.
+enum class NotifyEvent { test, failure, recovery, slow, missed, paused };
+enum class DeliveryStatus { pending, delivered, failed };
+
+std::string_view to_string(NotifyEvent e);
+std::optional<NotifyEvent> parse_notify_event(std::string_view s);
+std::string_view to_string(DeliveryStatus s);
+std::optional<DeliveryStatus> parse_delivery_status(std::string_view s);
+
+/// One notification sent (or to be sent) to a channel, kept with how its last attempt went.
+struct Delivery {
+  std::string id;  // X-Cronkit-Delivery: the same on every attempt
+  std::string channel_id;
+  std::optional<std::string> task_id;
+  std::optional<std::string> execution_id;
+  NotifyEvent event = NotifyEvent::test;
+  DeliveryStatus status = DeliveryStatus::pending;
+  int attempts = 0;
+  std::optional<std::int64_t> last_status;  // the receiver's HTTP status or SMTP reply
+  std::optional<std::string> last_error;
+  std::string summary;
+  Millis created_at = 0;
+  std::optional<Millis> finished_at;
+  bool operator==(const Delivery&) const = default;
 };
 
 }  // namespace cronkit

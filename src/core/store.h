@@ -45,6 +45,14 @@ struct ExecutionFilter {
   std::optional<ExecutionStatus> status;
 };
 
+struct DeliveryFilter {
+  int page = 1;
+  int page_size = 20;
+  std::optional<std::string> channel_id;
+  std::optional<std::string> task_id;
+  std::optional<DeliveryStatus> status;
+};
+
 struct Stats {
   std::int64_t total_tasks = 0;
   std::int64_t enabled_tasks = 0;
@@ -113,6 +121,17 @@ class Store {
   virtual bool update_channel(const Channel& channel) = 0;
   /// Returns false if there was no such channel.
   virtual bool delete_channel(std::string_view id) = 0;
+
+  // ---- notification deliveries
+  /// Returns false if a delivery with this id exists already.
+  virtual bool insert_delivery(const Delivery& delivery) = 0;
+  /// Writes its status, attempts, last status and error and finished_at; false if there is
+  /// no such delivery.
+  virtual bool update_delivery(const Delivery& delivery) = 0;
+  /// A page of deliveries, newest first.
+  virtual Page<Delivery> list_deliveries(const DeliveryFilter& filter) = 0;
+  /// Deletes the finished deliveries created before `cutoff`; returns how many.
+  virtual std::int64_t delete_deliveries_before(Millis cutoff) = 0;
 
   // ---- executions
   virtual Page<Execution> list_executions(const ExecutionFilter& filter) = 0;

@@ -394,6 +394,61 @@ void channel_values(const Channel& c, Sink&& add) {
   add(c.updated_at);
 }
 
+// ---- notification deliveries
+
+inline constexpr std::string_view kDeliveryColumns =
+    "id, channel_id, task_id, execution_id, event, status, attempts, last_status, last_error, "
+    "summary, created_at, finished_at";
+inline constexpr int kDeliveryColumnCount = 12;
+
+template <typename Row>
+Delivery read_delivery(const Row& r) {
+  Delivery d;
+  d.id = std::string(r.text(0));
+  d.channel_id = std::string(r.text(1));
+  d.task_id = r.optional_text(2);
+  d.execution_id = r.optional_text(3);
+  d.event = must(parse_notify_event(r.text(4)), "notification event");
+  d.status = must(parse_delivery_status(r.text(5)), "delivery status");
+  d.attempts = static_cast<int>(r.int64(6));
+  d.last_status = r.optional_int64(7);
+  d.last_error = r.optional_text(8);
+  d.summary = std::string(r.text(9));
+  d.created_at = r.int64(10);
+  d.finished_at = r.optional_int64(11);
+  return d;
+}
+
+/// Gives every column of the delivery to `add`, in kDeliveryColumns order.
+template <typename Sink>
+void delivery_values(const Delivery& d, Sink&& add) {
+  add(std::string_view{d.id});
+  add(std::string_view{d.channel_id});
+  add(d.task_id);
+  add(d.execution_id);
+  add(to_string(d.event));
+  add(to_string(d.status));
+  add(std::int64_t{d.attempts});
+  add(d.last_status);
+  add(d.last_error);
+  add(std::string_view{d.summary});
+  add(d.created_at);
+  add(d.finished_at);
+}
+
+/// "status = ?5, attempts = ?7, ...": what an update of a delivery writes, by the
+/// parameter numbers of delivery_values.
+inline std::string delivery_state_assignments(char mark) {
+  auto p = [&](int n) { return std::string(1, mark) + std::to_string(n); };
+  return "status = " + p(6) + ", attempts = " + p(7) + ", last_status = " + p(8) +
+         ", last_error = " + p(9) + ", finished_at = " + p(12);
+}
+
+inline std::string select_deliveries(std::string_view tail) {
+  return "SELECT " + std::string(kDeliveryColumns) + " FROM notification_deliveries " +
+         std::string(tail);
+}
+
 inline std::string select_channels(std::string_view tail) {
   return "SELECT " + std::string(kChannelColumns) + " FROM notification_channels " +
          std::string(tail);

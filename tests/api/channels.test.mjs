@@ -160,6 +160,7 @@ test("a Slack channel gets Slack's format; a failing receiver is reported, not h
     assert.match(body.blocks[0].text.text, /^\*\[cronkit\] test notification to alerts\*\n/);
     assert.equal(r.requests[0].headers["x-cronkit-signature"], undefined);
 
+    const hooks = [];
     for (const status of [500, 404]) {
       const hook = await server.api("POST", "/api/scheduler/channels", {
         name: `answers ${status}`,
@@ -171,6 +172,37 @@ test("a Slack channel gets Slack's format; a failing receiver is reported, not h
       assert.equal(failed.json.data.delivered, false);
       assert.equal(failed.json.data.status, status);
       assert.equal(failed.json.data.error, `the receiver answered ${status}`);
+      hooks.push(hook.json.data.id);
+    }
+    // Every test delivery is kept, newest first, with how it went.
+    const all = await server.api("GET", "/api/scheduler/deliveries");
+    assert.equal(all.status, 200, all.text);
+    assert.equal(all.json.data.total, 3);
+    assert.deepEqual(
+      all.json.data.list.map((d) => [d.event, d.status, d.attempts, d.lastStatus, d.lastError]),
+      [
+        ["test", "failed", 1, 404, "the receiver answered 404"],
+        ["test", "failed", 1, 500, "the receiver answered 500"],
+        ["test", "delivered", 1, 200, null],
+      ],
+    );
+    const first = all.json.data.list[2];
+    assert.equal(first.id, tested.json.data.deliveryId);
+    assert.equal(first.channelId, slack.json.data.id);
+    assert.equal(first.summary, "[cronkit] test notification to alerts");
+    assert.equal(first.taskId, null);
+    assert.ok(first.finishedAt >= first.createdAt);
+    const failedOnes = await server.api("GET", "/api/scheduler/deliveries?status=failed&pageSize=1");
+    assert.equal(failedOnes.json.data.total, 2);
+    assert.equal(failedOnes.json.data.list.length, 1);
+    const byChannel = await server.api("GET", `/api/scheduler/deliveries?channelId=${hooks[0]}`);
+    assert.deepEqual(
+      byChannel.json.data.list.map((d) => d.lastStatus),
+      [500],
+    );
+    for (const bad of ["status=sent", "pageSize=0", "page=x", "channel=1"]) {
+      const res = await server.api("GET", `/api/scheduler/deliveries?${bad}`);
+      assert.equal(res.status, 400, bad);
     }
     // Nothing listens on the receiver's port once it is closed.
     r.close();

@@ -123,6 +123,8 @@ test("every documented operation answers as documented", async () => {
   // The server's own /healthz answers a POST with 404: a delivery that failed, documented.
   const tested = await call("POST", "/api/scheduler/channels/{id}/test", `${channelPath}/test`);
   assert.equal(tested.json.data.delivered, false);
+  await call("GET", "/api/scheduler/deliveries", `/api/scheduler/deliveries?channelId=${channel.id}`);
+  await call("GET", "/api/scheduler/deliveries", "/api/scheduler/deliveries?status=sent");
   await call("PUT", "/api/scheduler/channels/{id}", channelPath, { type: "slack" });
   await call("DELETE", "/api/scheduler/channels/{id}", channelPath);
   await call("GET", "/api/scheduler/channels/{id}", channelPath);

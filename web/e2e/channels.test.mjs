@@ -58,6 +58,11 @@ test("channels: create, test, edit keeping the secret, delete", async () => {
     await dialog.waitFor({ state: "detached" });
     await card.getByRole("button", { name: "Send test" }).click();
     await card.getByText("Not delivered: the receiver answered 503.").waitFor();
+    // Both tests are listed, newest first, with how they went.
+    const rows = page.getByTestId("deliveries").locator("tbody tr");
+    await rows.nth(1).waitFor();
+    assert.match(await rows.nth(0).textContent(), /ops hook\s*test\s*failed\s*the receiver answered 503/);
+    assert.match(await rows.nth(1).textContent(), /ops hook\s*test\s*delivered\s*answered 200/);
     await eventually(() => receiver.requests.length === 2);
     assert.equal(receiver.requests[1].path, "/down");
     assert.match(receiver.requests[1].headers["x-cronkit-signature"], /^t=\d+,v1=/, "still signed");

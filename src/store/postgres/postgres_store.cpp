@@ -357,6 +357,79 @@ bool PostgresStore::delete_channel(std::string_view id) {
              .affected() == 1;
 }
 
+// ---- notification deliveries -----------------------------------------------------------
+
+bool PostgresStore::insert_delivery(const Delivery& delivery) {
+  static const std::string kSql =
+      "INSERT INTO notification_deliveries (" + std::string(kDeliveryColumns) + ") VALUES (" +
+      placeholders('$', kDeliveryColumnCount) + ") ON CONFLICT (id) DO NOTHING";
+  Params p;
+  delivery_values(delivery, [&](const auto& v) { p.add(v); });
+  return connection()->query(kSql, p).affected() == 1;
+}
+
+bool PostgresStore::update_delivery(const Delivery& d) {
+  static constexpr std::string_view kSql =
+      "UPDATE notification_deliveries SET status = $2, attempts = $3, last_status = $4, "
+      "last_error = $5, finished_at = $6 WHERE id = $1";
+  return connection()
+             ->query(kSql, Params{}
+                               .add(d.id)
+                               .add(to_string(d.status))
+                               .add(std::int64_t{d.attempts})
+                               .add(d.last_status)
+                               .add(d.last_error)
+                               .add(d.finished_at))
+             .affected() == 1;
+}
+
+Page<Delivery> PostgresStore::list_deliveries(const DeliveryFilter& filter) {
+  auto [limit, offset] = limit_offset(filter.page, filter.page_size);
+  Page<Delivery> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
+  auto where = [&](int first) {
+    Where w;
+    int n = first;
+    if (filter.channel_id) w.add("channel_id = $" + std::to_string(n++));
+    if (filter.task_id) w.add("task_id = $" + std::to_string(n++));
+    if (filter.status) w.add("status = $" + std::to_string(n++));
+    return w.sql();
+  };
+  Params count_params;
+  Params row_params;
+  row_params.add(limit).add(offset);
+  for (const auto* v : {&filter.channel_id, &filter.task_id}) {
+    if (*v) {
+      count_params.add(**v);
+      row_params.add(**v);
+    }
+  }
+  if (filter.status) {
+    count_params.add(to_string(*filter.status));
+    row_params.add(to_string(*filter.status));
+  }
+  out.list = read([&](pg::Connection& c) {
+    pg::Transaction snapshot{c, kSnapshot};
+    auto rows =
+        c.query(select_deliveries(where(3) + "ORDER BY id DESC LIMIT $1 OFFSET $2"), row_params);
+    out.total = c.query("SELECT count(*) FROM notification_deliveries " + where(1), count_params)
+                    .int64(0, 0);
+    snapshot.commit();
+    std::vector<Delivery> list;
+    list.reserve(static_cast<std::size_t>(rows.rows()));
+    for (int i = 0; i < rows.rows(); ++i)
+      list.push_back(read_delivery(Row{rows, i}));
+    return list;
+  });
+  return out;
+}
+
+std::int64_t PostgresStore::delete_deliveries_before(Millis cutoff) {
+  return connection()
+      ->query("DELETE FROM notification_deliveries WHERE created_at < $1 AND status <> 'pending'",
+              Params{}.add(cutoff))
+      .affected();
+}
+
 // ---- executions ------------------------------------------------------------------------
 
 Page<Execution> PostgresStore::list_executions(const ExecutionFilter& filter) {

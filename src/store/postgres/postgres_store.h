@@ -43,6 +43,10 @@ class PostgresStore final : public Store, public Cluster {
   bool insert_channel(const Channel& channel) override;
   bool update_channel(const Channel& channel) override;
   bool delete_channel(std::string_view id) override;
+  bool insert_delivery(const Delivery& delivery) override;
+  bool update_delivery(const Delivery& delivery) override;
+  Page<Delivery> list_deliveries(const DeliveryFilter& filter) override;
+  std::int64_t delete_deliveries_before(Millis cutoff) override;
 
   Page<Execution> list_executions(const ExecutionFilter& filter) override;
   std::vector<Execution> recent_executions(std::string_view task_id, int limit) override;

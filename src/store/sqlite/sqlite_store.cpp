@@ -461,6 +461,64 @@ bool SqliteStore::delete_channel(std::string_view id) {
   return s->run() == 1;
 }
 
+// ---- notification deliveries -----------------------------------------------------------
+
+bool SqliteStore::insert_delivery(const Delivery& delivery) {
+  static const std::string kSql =
+      "INSERT INTO notification_deliveries (" + std::string(kDeliveryColumns) + ") VALUES (" +
+      placeholders('?', kDeliveryColumnCount) + ") ON CONFLICT (id) DO NOTHING";
+  std::lock_guard lock{mutex_};
+  sqlite::Use s{db_.prepare(kSql)};
+  delivery_values(delivery, Binder{*s});
+  return s->run() == 1;
+}
+
+bool SqliteStore::update_delivery(const Delivery& delivery) {
+  static const std::string kSql =
+      "UPDATE notification_deliveries SET " + delivery_state_assignments('?') + " WHERE id = ?1";
+  std::lock_guard lock{mutex_};
+  sqlite::Use s{db_.prepare(kSql)};
+  delivery_values(delivery, Binder{*s});
+  return s->run() == 1;
+}
+
+Page<Delivery> SqliteStore::list_deliveries(const DeliveryFilter& filter) {
+  Where conditions;
+  if (filter.channel_id) conditions.add("channel_id = ?3");
+  if (filter.task_id) conditions.add("task_id = ?4");
+  if (filter.status) conditions.add("status = ?5");
+  const std::string where = conditions.sql();
+  auto bind_filter = [&](Statement& s) {
+    if (filter.channel_id) s.bind(3, std::string_view{*filter.channel_id});
+    if (filter.task_id) s.bind(4, std::string_view{*filter.task_id});
+    if (filter.status) s.bind(5, to_string(*filter.status));
+  };
+  auto [limit, offset] = limit_offset(filter.page, filter.page_size);
+  Page<Delivery> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
+  Reader r = reader();
+  sqlite::ReadTransaction snapshot{r.db()};  // the page and the total agree
+  sqlite::Use rows{
+      r.db().prepare(select_deliveries(where + " ORDER BY id DESC LIMIT ?1 OFFSET ?2"))};
+  rows->bind(1, limit);
+  rows->bind(2, offset);
+  bind_filter(*rows);
+  while (rows->step())
+    out.list.push_back(read_delivery(Row{*rows}));
+  rows->reset();
+  sqlite::Use total{r.db().prepare("SELECT COUNT(*) FROM notification_deliveries " + where)};
+  bind_filter(*total);
+  out.total = count(*total);
+  return out;
+}
+
+std::int64_t SqliteStore::delete_deliveries_before(Millis cutoff) {
+  std::lock_guard lock{mutex_};
+  sqlite::Use s{db_.prepare(
+      "DELETE FROM notification_deliveries WHERE created_at < ?1 AND status <> 'pending'")};
+  s->bind(1, cutoff);
+  return s->run();
+}
+
 // ---- executions ------------------------------------------------------------------------
 
 Page<Execution> SqliteStore::list_executions(const ExecutionFilter& filter) {

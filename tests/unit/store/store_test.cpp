@@ -609,6 +609,52 @@ TEST_P(StoreTest, KeepsNotificationChannels) {
   EXPECT_EQ(store_->list_channels(), (std::vector<Channel>{hook, mail}));
 }
 
+TEST_P(StoreTest, KeepsDeliveriesNewestFirstAndFiltered) {
+  std::vector<Delivery> made;
+  for (int i = 0; i < 5; ++i) {
+    Delivery d{.id = new_id(1000 + i),
+               .channel_id = i % 2 == 0 ? "channel-a" : "channel-b",
+               .task_id = i < 4 ? std::optional<std::string>{"task-1"} : std::nullopt,
+               .execution_id = i < 4 ? std::optional<std::string>{new_id(900 + i)} : std::nullopt,
+               .event = i < 4 ? NotifyEvent::failure : NotifyEvent::test,
+               .summary = "[cronkit] task-1 failed",
+               .created_at = 1000 + i};
+    ASSERT_TRUE(store_->insert_delivery(d));
+    made.push_back(d);
+  }
+  EXPECT_FALSE(store_->insert_delivery(made[0])) << "the id is taken";
+  made[1].status = DeliveryStatus::delivered;
+  made[1].attempts = 2;
+  made[1].last_status = 200;
+  made[1].finished_at = 1500;
+  ASSERT_TRUE(store_->update_delivery(made[1]));
+  made[2].status = DeliveryStatus::failed;
+  made[2].attempts = 1;
+  made[2].last_status = 404;
+  made[2].last_error = "the receiver answered 404";
+  made[2].finished_at = 1600;
+  ASSERT_TRUE(store_->update_delivery(made[2]));
+  Delivery ghost = made[0];
+  ghost.id = new_id(5000);
+  EXPECT_FALSE(store_->update_delivery(ghost));
+
+  auto all = store_->list_deliveries({});
+  EXPECT_EQ(all.total, 5);
+  EXPECT_EQ(all.list, (std::vector<Delivery>{made[4], made[3], made[2], made[1], made[0]}));
+  auto a = store_->list_deliveries({.channel_id = "channel-a"});
+  EXPECT_EQ(a.list, (std::vector<Delivery>{made[4], made[2], made[0]}));
+  auto failed = store_->list_deliveries({.task_id = "task-1", .status = DeliveryStatus::failed});
+  EXPECT_EQ(failed.list, (std::vector<Delivery>{made[2]}));
+  EXPECT_EQ(failed.total, 1);
+  auto second = store_->list_deliveries({.page = 2, .page_size = 2});
+  EXPECT_EQ(second.list, (std::vector<Delivery>{made[2], made[1]}));
+  EXPECT_EQ(second.total, 5);
+
+  // Retention takes finished deliveries only: a pending one is still to be sent.
+  EXPECT_EQ(store_->delete_deliveries_before(1003), 2);
+  EXPECT_EQ(store_->list_deliveries({}).list, (std::vector<Delivery>{made[4], made[3], made[0]}));
+}
+
 TEST_P(StoreTest, NamesTasksById) {
   Task a = task("alpha", 1000);
   Task b = task("beta", 1001);
@@ -816,6 +862,7 @@ TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   exec_directly("DROP TABLE scheduled_tasks");
   exec_directly("DROP TABLE IF EXISTS cluster_members");
   exec_directly("DROP TABLE IF EXISTS notification_channels");
+  exec_directly("DROP TABLE IF EXISTS notification_deliveries");
   exec_directly("DELETE FROM schema_migrations");
   std::vector<std::thread> starts;
   std::atomic<int> opened{0};

@@ -7,6 +7,9 @@ import { describe, expect, it } from "vitest";
 import {
   channelFields,
   channelTypes,
+  deliveryFields,
+  deliveryStatuses,
+  notifyEvents,
   executionFields,
   executionStatuses,
   httpMethods,
@@ -72,12 +75,16 @@ describe("types.ts matches openapi.json", () => {
     expect([...triggers]).toEqual(values(property("Execution", "trigger")));
     expect([...channelTypes]).toEqual(values(property("Channel", "type")));
     expect([...channelTypes]).toEqual(values(property("ChannelInput", "type")));
+    expect([...notifyEvents]).toEqual(values(property("Delivery", "event")));
+    expect([...deliveryStatuses]).toEqual(values(property("Delivery", "status")));
+    expect([...deliveryStatuses]).toEqual(values(parameter("/api/scheduler/deliveries", "status")));
   });
 
   it("names every field of a task, an execution and the stats as the server does", () => {
     expect(fields(taskFields)).toEqual(fields(schemas.Task?.properties ?? {}));
     expect(fields(statsFields)).toEqual(fields(schemas.Stats?.properties ?? {}));
     expect(fields(channelFields)).toEqual(fields(schemas.Channel?.properties ?? {}));
+    expect(fields(deliveryFields)).toEqual(fields(schemas.Delivery?.properties ?? {}));
     // An execution in a list also carries its task's name.
     const listed = answer("/api/scheduler/executions", "get").properties?.list?.items?.allOf ?? [];
     const extra = Object.assign({}, ...listed.map((s) => s.properties ?? {})) as object;

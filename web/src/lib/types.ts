@@ -182,6 +182,42 @@ export const channelFields = {
   updatedAt: true,
 } as const satisfies Fields<Channel>;
 
+export const notifyEvents = ["test", "failure", "recovery", "slow", "missed", "paused"] as const;
+export type NotifyEvent = (typeof notifyEvents)[number];
+export const deliveryStatuses = ["pending", "delivered", "failed"] as const;
+export type DeliveryStatus = (typeof deliveryStatuses)[number];
+
+/** A notification sent (or to be sent) to a channel. */
+export interface Delivery {
+  id: string;
+  channelId: string;
+  taskId: string | null;
+  executionId: string | null;
+  event: NotifyEvent;
+  status: DeliveryStatus;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  summary: string;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+export const deliveryFields = {
+  id: true,
+  channelId: true,
+  taskId: true,
+  executionId: true,
+  event: true,
+  status: true,
+  attempts: true,
+  lastStatus: true,
+  lastError: true,
+  summary: true,
+  createdAt: true,
+  finishedAt: true,
+} as const satisfies Fields<Delivery>;
+
 /** The outcome of a test notification. */
 export interface TestDelivery {
   delivered: boolean;
