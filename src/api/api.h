@@ -26,7 +26,7 @@ struct ApiOptions {
   /// Where task changes are announced and /api/scheduler/events subscribes (optional).
   EventHub* events = nullptr;
   /// What /metrics reports (optional: without it /metrics has only the engine's gauges).
-  const Metrics* metrics = nullptr;
+  Metrics* metrics = nullptr;
   /// The admin UI, served at /admin/scheduler (none: those paths answer 404).
   std::span<const StaticFile> ui_files;
   /// Origins (scheme://host[:port]) whose pages may call the API from a browser. Empty:

@@ -401,14 +401,20 @@ Reply Api::test_channel(Call& c) {
   reply.later = [this, channel = std::move(*channel), notice = std::move(notice),
                  delivery = std::move(delivery)](Respond respond_later) mutable {
     const std::string id = notice.delivery_id;
+    const ChannelType type = channel.type;
     sender_.send(
         std::move(channel), std::move(notice),
-        [this, respond_later, id, delivery](notify::Sent s) mutable {
+        [this, respond_later, id, type, delivery](notify::Sent s) mutable {
           delivery.status = s.ok ? DeliveryStatus::delivered : DeliveryStatus::failed;
           delivery.attempts = 1;
           if (s.status) delivery.last_status = *s.status;
           if (!s.ok) delivery.last_error = s.error;
           delivery.finished_at = clock_.now();
+          if (options_.metrics) {
+            options_.metrics->observe_delivery(
+                type, s.ok,
+                static_cast<double>(*delivery.finished_at - delivery.created_at) / 1000);
+          }
           try {
             store_.update_delivery(delivery);
           } catch (const StoreError&) {

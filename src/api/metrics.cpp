@@ -47,6 +47,12 @@ void Metrics::observe(const Execution& e) {
   }
 }
 
+void Metrics::observe_delivery(ChannelType type, bool delivered, double seconds) {
+  deliveries_[static_cast<std::size_t>(type)][delivered ? 1 : 0].fetch_add(
+      1, std::memory_order_relaxed);
+  delivery_lag_.observe(seconds);
+}
+
 std::string Metrics::render(const engine::EngineCounters& c) const {
   std::string out;
   out +=
@@ -70,6 +76,24 @@ std::string Metrics::render(const engine::EngineCounters& c) const {
       "start.\n"
       "# TYPE cronkit_firing_lag_seconds histogram\n";
   lag_.render(out, "cronkit_firing_lag_seconds");
+  out +=
+      "# HELP cronkit_notification_deliveries_total Notification deliveries that finished, by "
+      "channel type and outcome.\n"
+      "# TYPE cronkit_notification_deliveries_total counter\n";
+  for (auto type : {ChannelType::webhook, ChannelType::slack, ChannelType::email}) {
+    for (int delivered : {1, 0}) {
+      out += "cronkit_notification_deliveries_total{type=\"" + std::string(to_string(type)) +
+             "\",outcome=\"" + (delivered ? "delivered" : "failed") + "\"} " +
+             std::to_string(
+                 deliveries_[static_cast<std::size_t>(type)][static_cast<std::size_t>(delivered)]
+                     .load()) +
+             "\n";
+    }
+  }
+  out +=
+      "# HELP cronkit_notification_delivery_seconds From a delivery's making to its end.\n"
+      "# TYPE cronkit_notification_delivery_seconds histogram\n";
+  delivery_lag_.render(out, "cronkit_notification_delivery_seconds");
   auto gauge = [&](const char* name, const char* help, std::int64_t v) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name +
            " " + std::to_string(v) + "\n";

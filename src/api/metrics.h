@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/channel.h"
 #include "core/task.h"
 #include "engine/engine.h"
 
@@ -18,6 +19,9 @@ class Metrics {
  public:
   /// One state change of an execution (EngineOptions::on_change).
   void observe(const Execution& e);
+  /// A notification delivery finished: to a channel of `type`, delivered or not,
+  /// `seconds` after it was made.
+  void observe_delivery(ChannelType type, bool delivered, double seconds);
   std::string render(const engine::EngineCounters& counters) const;
 
  private:
@@ -36,6 +40,9 @@ class Metrics {
   std::atomic<std::uint64_t> queued_{0};
   Histogram duration_;
   Histogram lag_;
+  // By ChannelType, then delivered (1) or failed (0).
+  std::array<std::array<std::atomic<std::uint64_t>, 2>, 3> deliveries_{};
+  Histogram delivery_lag_;
 };
 
 }  // namespace cronkit::api

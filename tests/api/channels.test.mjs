@@ -215,6 +215,18 @@ test("a Slack channel gets Slack's format; a failing receiver is reported, not h
     assert.equal(refused.json.data.delivered, false);
     assert.equal(refused.json.data.status, null);
     assert.match(refused.json.data.error, /connect/i);
+
+    // Counted by channel type and outcome, with how long each took.
+    const metrics = (await server.api("GET", "/metrics")).text;
+    const count = (labels) =>
+      Number(
+        new RegExp(`^cronkit_notification_deliveries_total\\{${labels}\\} (\\d+)$`, "m").exec(metrics)?.[1],
+      );
+    assert.equal(count('type="slack",outcome="delivered"'), 1);
+    assert.equal(count('type="webhook",outcome="failed"'), 3);
+    assert.equal(count('type="webhook",outcome="delivered"'), 0);
+    assert.equal(count('type="email",outcome="failed"'), 0);
+    assert.match(metrics, /^cronkit_notification_delivery_seconds_count 4$/m);
   } finally {
     await server.stop();
     r.close();

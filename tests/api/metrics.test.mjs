@@ -13,7 +13,7 @@ function parse(text) {
     const type = /^# TYPE (\S+) (counter|gauge|histogram)$/.exec(line);
     if (type) types.set(type[1], type[2]);
     if (line.startsWith("#")) continue;
-    const m = /^([a-z_]+(?:\{[a-z]+="[^"]*"\})?) (-?[0-9.e+]+)$/.exec(line);
+    const m = /^([a-z_]+(?:\{[a-z]+="[^"]*"(?:,[a-z]+="[^"]*")*\})?) (-?[0-9.e+]+)$/.exec(line);
     assert.ok(m, `not a sample line: ${line}`);
     samples.set(m[1], Number(m[2]));
   }
