@@ -33,26 +33,6 @@ constexpr std::array<std::string_view, 29> kFields = {
 
 constexpr std::array<std::string_view, 5> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
-std::string_view kind_of(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-      return "a number";
-    case json::kind::string:
-      return "a string";
-    case json::kind::array:
-      return "an array";
-    case json::kind::object:
-      return "an object";
-  }
-  return "a value";
-}
-
 // Reads the fields of one request body into a task, collecting every problem.
 class Reader {
  public:
@@ -84,7 +64,7 @@ class Reader {
         if (!clean(field, *s)) return;
         out.assign(s->data(), s->size());
       } else {
-        fail(std::string(field), "must be a string, not " + std::string(kind_of(*v)));
+        fail(std::string(field), "must be a string, not " + std::string(json_kind(*v)));
       }
     }
   }
@@ -96,7 +76,7 @@ class Reader {
         if (!clean(field, *s)) return;
         out.emplace(s->data(), s->size());
       } else {
-        fail(std::string(field), "must be a string or null, not " + std::string(kind_of(*v)));
+        fail(std::string(field), "must be a string or null, not " + std::string(json_kind(*v)));
       }
     }
   }
@@ -111,7 +91,7 @@ class Reader {
     auto* a = v->if_array();
     if (!a) {
       fail("command", "must be an array of strings (the program and its arguments), not " +
-                          std::string(kind_of(*v)));
+                          std::string(json_kind(*v)));
       return;
     }
     if (a->empty() || a->size() > kMaxCommandItems) {
@@ -124,7 +104,7 @@ class Reader {
       auto* s = (*a)[i].if_string();
       const std::string item = "command[" + std::to_string(i) + "]";
       if (!s) {
-        fail(item, "must be a string, not " + std::string(kind_of((*a)[i])));
+        fail(item, "must be a string, not " + std::string(json_kind((*a)[i])));
         return;
       }
       if (s->find('\0') != json::string::npos) {
@@ -155,7 +135,7 @@ class Reader {
     auto* o = v->if_object();
     if (!o) {
       fail("environment",
-           "must be an object of variable names to strings, not " + std::string(kind_of(*v)));
+           "must be an object of variable names to strings, not " + std::string(json_kind(*v)));
       return;
     }
     if (o->size() > kMaxVariables) {
@@ -182,7 +162,7 @@ class Reader {
       }
       auto* s = value.if_string();
       if (!s) {
-        fail(field, "must be a string, not " + std::string(kind_of(value)));
+        fail(field, "must be a string, not " + std::string(json_kind(value)));
         return;
       }
       if (s->find('\0') != json::string::npos) {
@@ -212,7 +192,7 @@ class Reader {
                                    std::to_string(kMaxEpochMs) + "), or null");
     } else {
       fail(std::string(field),
-           "must be a number (epoch milliseconds) or null, not " + std::string(kind_of(*v)));
+           "must be a number (epoch milliseconds) or null, not " + std::string(json_kind(*v)));
     }
   }
 
@@ -257,7 +237,7 @@ class Reader {
                                : std::numeric_limits<std::int64_t>::max();
       }
       if (!n) {
-        fail(std::string(field), "must be a number, not " + std::string(kind_of(*v)));
+        fail(std::string(field), "must be a number, not " + std::string(json_kind(*v)));
       } else if (*n < min || *n > max) {
         fail(std::string(field),
              "must be between " + std::to_string(min) + " and " + std::to_string(max));
@@ -523,6 +503,26 @@ std::expected<Task, FieldErrors> task_from_create(const json::value& body, const
 std::expected<Task, FieldErrors> task_from_update(const json::value& body, Task current,
                                                   const Registry& registry, TaskRules rules) {
   return read(body, std::move(current), false, registry, rules);
+}
+
+std::string_view json_kind(const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::null:
+      return "null";
+    case boost::json::kind::bool_:
+      return "a boolean";
+    case boost::json::kind::int64:
+    case boost::json::kind::uint64:
+    case boost::json::kind::double_:
+      return "a number";
+    case boost::json::kind::string:
+      return "a string";
+    case boost::json::kind::array:
+      return "an array";
+    case boost::json::kind::object:
+      return "an object";
+  }
+  return "a value";
 }
 
 }  // namespace cronkit::api

@@ -75,6 +75,9 @@ std::expected<Task, FieldErrors> task_from_create(const boost::json::value& body
 std::expected<Task, FieldErrors> task_from_update(const boost::json::value& body, Task current,
                                                   const Registry& registry, TaskRules rules = {});
 
+/// "a string", "an object", "null"...: what a JSON value is, for error messages.
+std::string_view json_kind(const boost::json::value& v);
+
 /// Why `url` is not an http(s) URL with a host, as libcurl parses it; nullopt if it is.
 std::optional<std::string> url_problem(const std::string& url);
 
