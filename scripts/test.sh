@@ -5,7 +5,7 @@
 # (hostile input, faults, a SIGKILL under load, security, an upgrade; again under ASan+UBSan
 # and under TSan), the cluster on PostgreSQL, the admin UI's unit tests and end-to-end tests
 # in Chromium (screenshots in build/e2e-artifacts), the differential test against croner,
-# and the fuzzers (cron parser, task spec, HTTP request path).
+# and the fuzzers (cron parser, task spec, channel spec, HTTP request path).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,7 +49,7 @@ step "engine, worker pool, HTTP client and server, command runner, event and sto
 step "API tests against the TSan binary (the HTTP server, the engine, the recorder)" \
   env CRONKIT_BIN=build-tsan/cronkit TSAN_OPTIONS=halt_on_error=1 node --test tests/api/
 step "differential test against croner" tests/differential/run.sh build
-step "fuzzing: cron parser, task spec, HTTP request path" tests/fuzzing/run.sh
+step "fuzzing: cron parser, task spec, channel spec, HTTP request path" tests/fuzzing/run.sh
 
 echo
 if [ "$failed" -gt 0 ]; then

@@ -9,13 +9,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(cron_parse task_spec http_request)
+[ ${#targets[@]} -gt 0 ] || targets=(cron_parse task_spec channel_spec http_request)
 scripts/build.sh fuzz --target "${targets[@]/%/_fuzzer}"
 seconds=${CRONKIT_FUZZ_SECONDS:-45}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-declare -A dict=([cron_parse]=cron.dict [task_spec]=task.dict [http_request]=http.dict)
+declare -A dict=([cron_parse]=cron.dict [task_spec]=task.dict [channel_spec]=channel.dict
+  [http_request]=http.dict)
 status=0
 for target in "${targets[@]}"; do
   mkdir -p "$work/$target"
