@@ -130,7 +130,8 @@ class Store {
   virtual bool update_delivery(const Delivery& delivery) = 0;
   /// A page of deliveries, newest first.
   virtual Page<Delivery> list_deliveries(const DeliveryFilter& filter) = 0;
-  /// Deletes the finished deliveries created before `cutoff`; returns how many.
+  /// Deletes the deliveries created before `cutoff` that finished, and tests that never did
+  /// (a test is not sent again); returns how many.
   virtual std::int64_t delete_deliveries_before(Millis cutoff) = 0;
 
   // ---- executions

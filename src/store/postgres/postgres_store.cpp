@@ -425,8 +425,10 @@ Page<Delivery> PostgresStore::list_deliveries(const DeliveryFilter& filter) {
 
 std::int64_t PostgresStore::delete_deliveries_before(Millis cutoff) {
   return connection()
-      ->query("DELETE FROM notification_deliveries WHERE created_at < $1 AND status <> 'pending'",
-              Params{}.add(cutoff))
+      ->query(
+          "DELETE FROM notification_deliveries WHERE created_at < $1 AND (status <> 'pending' OR "
+          "event = 'test')",
+          Params{}.add(cutoff))
       .affected();
 }
 

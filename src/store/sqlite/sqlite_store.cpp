@@ -513,8 +513,9 @@ Page<Delivery> SqliteStore::list_deliveries(const DeliveryFilter& filter) {
 
 std::int64_t SqliteStore::delete_deliveries_before(Millis cutoff) {
   std::lock_guard lock{mutex_};
-  sqlite::Use s{db_.prepare(
-      "DELETE FROM notification_deliveries WHERE created_at < ?1 AND status <> 'pending'")};
+  sqlite::Use s{
+      db_.prepare("DELETE FROM notification_deliveries WHERE created_at < ?1 AND (status <> "
+                  "'pending' OR event = 'test')")};
   s->bind(1, cutoff);
   return s->run();
 }

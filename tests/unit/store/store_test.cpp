@@ -650,8 +650,16 @@ TEST_P(StoreTest, KeepsDeliveriesNewestFirstAndFiltered) {
   EXPECT_EQ(second.list, (std::vector<Delivery>{made[2], made[1]}));
   EXPECT_EQ(second.total, 5);
 
-  // Retention takes finished deliveries only: a pending one is still to be sent.
-  EXPECT_EQ(store_->delete_deliveries_before(1003), 2);
+  // Retention takes finished deliveries, and tests that never finished (the server
+  // stopped while sending one: a test is not sent again); a pending failure is still to be
+  // sent.
+  Delivery stale{.id = new_id(999),
+                 .channel_id = "channel-a",
+                 .event = NotifyEvent::test,
+                 .summary = "[cronkit] test notification to a",
+                 .created_at = 999};
+  ASSERT_TRUE(store_->insert_delivery(stale));
+  EXPECT_EQ(store_->delete_deliveries_before(1003), 3);
   EXPECT_EQ(store_->list_deliveries({}).list, (std::vector<Delivery>{made[4], made[3], made[0]}));
 }
 
