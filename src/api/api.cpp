@@ -55,6 +55,23 @@ void Api::announce(std::string_view event, const Task& task) {
   }
 }
 
+void Api::announce(std::string_view event, const Channel& channel) {
+  if (options_.events) {
+    options_.events->publish(
+        event, json::object{
+                   {"id", channel.id}, {"name", channel.name}, {"type", to_string(channel.type)}});
+  }
+}
+
+void Api::announce(const Delivery& d) {
+  if (options_.events) {
+    options_.events->publish("delivery.finished", json::object{{"id", d.id},
+                                                               {"channelId", d.channel_id},
+                                                               {"event", to_string(d.event)},
+                                                               {"status", to_string(d.status)}});
+  }
+}
+
 namespace {
 
 // Compares in time that depends only on the length of `expected`, so that a client cannot

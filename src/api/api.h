@@ -103,6 +103,10 @@ class Api {
   Reply test_channel(Call& c);
   Response list_deliveries(Call& c);
   void announce(std::string_view event, const Task& task);
+  // channel.created, .updated, .deleted: {id, name, type}, never a secret.
+  void announce(std::string_view event, const Channel& channel);
+  // delivery.finished: {id, channelId, event, status}.
+  void announce(const Delivery& delivery);
 
   Store& store_;
   engine::Engine& engine_;

@@ -101,6 +101,7 @@ Response Api::create_channel(Call& c) {
   if (!store_.insert_channel(*channel)) {
     throw Failure{http::status::conflict, "a channel with id " + channel->id + " exists"};
   }
+  announce("channel.created", *channel);
   return channel_answer(*channel, http::status::created);
 }
 
@@ -120,13 +121,16 @@ Response Api::update_channel(Call& c) {
   if (!store_.update_channel(*channel)) {
     throw Failure{http::status::not_found, "no channel with id " + c.id()};
   }
+  announce("channel.updated", *channel);
   return channel_answer(*channel);
 }
 
 Response Api::delete_channel(Call& c) {
-  if (!store_.delete_channel(c.id())) {
+  auto channel = store_.get_channel(c.id());
+  if (!channel || !store_.delete_channel(c.id())) {
     throw Failure{http::status::not_found, "no channel with id " + c.id()};
   }
+  announce("channel.deleted", *channel);
   return ok(nullptr);
 }
 
@@ -181,6 +185,7 @@ Reply Api::test_channel(Call& c) {
           } catch (const StoreError&) {
             // The outcome is still answered; the row stays pending.
           }
+          announce(delivery);
           Answer a;
           auto& w = a.data();
           w.begin_object();

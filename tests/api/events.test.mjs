@@ -88,6 +88,39 @@ test("several clients each get every event; a closed client is dropped", async (
   assert.equal((await t.api("GET", "/healthz")).status, 200);
 });
 
+test("channel changes and finished deliveries are announced, never a secret", async () => {
+  const stream = listen();
+  await stream.ready;
+  const secret = "a-channel-secret-not-streamed";
+  const channel = (
+    await t.api("POST", "/api/scheduler/channels", {
+      name: "streamed hook",
+      type: "webhook",
+      url: `${t.server.base}/healthz`,
+      headers: { Authorization: `Bearer ${secret}` },
+      secret,
+    })
+  ).json.data;
+  await t.api("PUT", `/api/scheduler/channels/${channel.id}`, { name: "renamed hook" });
+  const tested = (await t.api("POST", `/api/scheduler/channels/${channel.id}/test`)).json.data;
+  await t.api("DELETE", `/api/scheduler/channels/${channel.id}`);
+  await eventually(() => stream.events.some((e) => e.event === "channel.deleted"));
+  stream.stop();
+  const mine = stream.events.filter((e) => e.data.id === channel.id || e.data.channelId === channel.id);
+  assert.deepEqual(
+    mine.map((e) => e.event),
+    ["channel.created", "channel.updated", "delivery.finished", "channel.deleted"],
+  );
+  assert.deepEqual(mine[1].data, { id: channel.id, name: "renamed hook", type: "webhook" });
+  assert.deepEqual(mine[2].data, {
+    id: tested.deliveryId,
+    channelId: channel.id,
+    event: "test",
+    status: "failed", // the server's own /healthz does not take a POST
+  });
+  assert.ok(!mine.some((e) => e.text.includes(secret)));
+});
+
 test("the stream only answers GET", async () => {
   const res = await t.api("POST", "/api/scheduler/events", {});
   assert.equal(res.status, 405);

@@ -23,6 +23,17 @@ test("channels: create, test, edit keeping the secret, delete", async () => {
     await page.getByRole("link", { name: "Channels" }).click();
     await page.getByRole("heading", { name: "Channels", level: 1 }).waitFor();
     await page.getByText("No channels yet.").waitFor();
+    // Made elsewhere (here: through the API), shown live; and gone again.
+    const elsewhere = (
+      await t.api("POST", "/api/scheduler/channels", {
+        name: "made elsewhere",
+        type: "webhook",
+        url: receiver.url("/elsewhere"),
+      })
+    ).json.data;
+    await page.getByTestId("channel-made elsewhere").waitFor();
+    await t.api("DELETE", `/api/scheduler/channels/${elsewhere.id}`);
+    await page.getByText("No channels yet.").waitFor();
 
     await page.getByRole("button", { name: "New channel" }).click();
     let dialog = page.getByRole("dialog");
