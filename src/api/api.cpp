@@ -187,7 +187,11 @@ const std::vector<Route>& Api::routes() {
   return routes;
 }
 
-bool Api::valid_origin(std::string_view origin) {
+bool Api::valid_public_url(const std::string& url) {
+  return !url_problem(url) && url.find_first_of("?#") == std::string::npos;
+}
+
+bool Api::valid_origin(const std::string& origin) {
   const auto colon = origin.find("://");
   if (colon == origin.npos) return false;
   const auto scheme = origin.substr(0, colon);

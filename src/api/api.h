@@ -34,6 +34,9 @@ struct ApiOptions {
   std::vector<std::string> cors_origins;
   /// Whether tasks of type `command` may be created (the server's --allow-commands).
   bool commands_allowed = false;
+  /// Where people reach this server (--public-url): notifications link to its admin UI.
+  /// Empty: no links.
+  std::string public_url;
 };
 
 /// Where the admin UI lives; "/" redirects there.
@@ -71,7 +74,9 @@ class Api {
 
   Reply handle(const Request& req);
   /// Whether `origin` is usable in --cors-origin: scheme://host[:port] and nothing else.
-  static bool valid_origin(std::string_view origin);
+  static bool valid_origin(const std::string& origin);
+  /// Whether `url` is usable in --public-url: an http or https URL with a host, no query.
+  static bool valid_public_url(const std::string& url);
   /// Every route, for tests and the API description.
   static const std::vector<Route>& routes();
 

@@ -142,12 +142,22 @@ Reply Api::test_channel(Call& c) {
   notice.delivery_id = new_id(now);
   notice.summary = "[cronkit] test notification to " + channel->name;
   notice.detail = "This channel works: cronkit can reach it.";
-  notice.document = json::serialize(json::object{{"kind", "test"},
-                                                 {"deliveryId", notice.delivery_id},
-                                                 {"channelId", channel->id},
-                                                 {"channelName", channel->name},
-                                                 {"sentAt", now},
-                                                 {"message", notice.detail}});
+  json::object document{{"kind", "test"},
+                        {"deliveryId", notice.delivery_id},
+                        {"channelId", channel->id},
+                        {"channelName", channel->name},
+                        {"sentAt", now},
+                        {"message", notice.detail}};
+  if (!options_.public_url.empty()) {
+    // The channels page of the admin UI, where the test was sent from.
+    std::string link = options_.public_url;
+    while (!link.empty() && link.back() == '/')
+      link.pop_back();
+    link += std::string(kAdminUiPath) + "/channels";
+    document["link"] = link;
+    notice.detail += "\n" + link;
+  }
+  notice.document = json::serialize(document);
   // Kept like every delivery: pending now, then how it went.
   Delivery delivery{.id = notice.delivery_id,
                     .channel_id = channel->id,

@@ -36,6 +36,7 @@ struct ServeOptions {
   std::string node_id;
   std::string api_token;
   std::vector<std::string> cors_origins;
+  std::string public_url;
   bool insecure = false;
   int max_connections = 1024;
   int request_timeout_seconds = 30;
@@ -193,7 +194,8 @@ int serve(const ServeOptions& o, Registry& registry) {
                 .metrics = &metrics,
                 .ui_files = web::admin_ui_files(),
                 .cors_origins = o.cors_origins,
-                .commands_allowed = o.allow_commands}};
+                .commands_allowed = o.allow_commands,
+                .public_url = o.public_url}};
   std::unique_ptr<api::HttpServer> server;
   try {
     server = std::make_unique<api::HttpServer>(
@@ -249,6 +251,15 @@ int serve(const ServeOptions& o, Registry& registry) {
   return 0;
 }
 
+// A CLI11 check: the value passes `valid`, or is refused with `reason`.
+CLI::Validator checked(bool (*valid)(const std::string&), std::string reason, std::string name) {
+  return CLI::Validator(
+      [valid, reason = std::move(reason)](const std::string& value) {
+        return valid(value) ? std::string{} : reason;
+      },
+      std::move(name));
+}
+
 }  // namespace
 
 void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
@@ -284,13 +295,14 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
   cmd->add_option("--cors-origin", o->cors_origins,
                   "Let browser pages from this origin (scheme://host[:port]) call the API; "
                   "repeat for more. Default: none, no CORS headers")
-      ->check(CLI::Validator(
-          [](const std::string& origin) {
-            return api::Api::valid_origin(origin)
-                       ? std::string{}
-                       : "must be scheme://host[:port], like https://ops.example.com";
-          },
-          "ORIGIN"));
+      ->check(checked(api::Api::valid_origin,
+                      "must be scheme://host[:port], like https://ops.example.com", "ORIGIN"));
+  cmd->add_option("--public-url", o->public_url,
+                  "Where people reach this server (scheme://host[:port][/path]): notifications "
+                  "link to its admin UI. Default: none, no links")
+      ->envname("CRONKIT_PUBLIC_URL")
+      ->check(checked(api::Api::valid_public_url,
+                      "must be an http or https URL, like https://cronkit.example.com", "URL"));
   cmd->add_option("--log-format", o->log_format, "text, or json for one object per line")
       ->envname("CRONKIT_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}))

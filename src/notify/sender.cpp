@@ -28,13 +28,9 @@ struct GlobalInit {
 
 struct Exchange {
   std::string retry_after;
-  std::size_t body_bytes = 0;
 
   // The answer's body is not kept: only its status counts.
-  static std::size_t on_body(char*, std::size_t size, std::size_t n, void* self) {
-    static_cast<Exchange*>(self)->body_bytes += size * n;
-    return size * n;
-  }
+  static std::size_t on_body(char*, std::size_t size, std::size_t n, void*) { return size * n; }
   static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self) {
     auto* x = static_cast<Exchange*>(self);
     std::string_view line{data, size * n};
@@ -63,38 +59,6 @@ void add_header(Headers& list, const std::string& line) {
     list.reset(next);
   }
 }
-
-}  // namespace
-
-std::string signature(std::string_view secret, std::int64_t unix_seconds, std::string_view body) {
-  const std::string t = std::to_string(unix_seconds);
-  std::string signed_text;
-  signed_text.reserve(t.size() + 1 + body.size());
-  signed_text.append(t).append(".").append(body);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), mac.data(),
-       &length);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "t=" + t + ",v1=";
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 15];
-  }
-  return out;
-}
-
-std::string slack_body(const Notice& notice) {
-  std::string text = "*" + notice.summary + "*";
-  if (!notice.detail.empty()) text += "\n" + notice.detail;
-  json::object section{{"type", "section"},
-                       {"text", json::object{{"type", "mrkdwn"}, {"text", text}}}};
-  return json::serialize(
-      json::object{{"text", notice.summary}, {"blocks", json::array{std::move(section)}}});
-}
-
-namespace {
 
 // The subject as RFC 2047 encoded-words of at most 45 bytes of whole UTF-8 characters each
 // (72 characters encoded), folded, when it is not printable ASCII.
@@ -157,6 +121,34 @@ struct Upload {
 };
 
 }  // namespace
+
+std::string signature(std::string_view secret, std::int64_t unix_seconds, std::string_view body) {
+  const std::string t = std::to_string(unix_seconds);
+  std::string signed_text;
+  signed_text.reserve(t.size() + 1 + body.size());
+  signed_text.append(t).append(".").append(body);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), mac.data(),
+       &length);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "t=" + t + ",v1=";
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kHex[mac[i] >> 4];
+    out += kHex[mac[i] & 15];
+  }
+  return out;
+}
+
+std::string slack_body(const Notice& notice) {
+  std::string text = "*" + notice.summary + "*";
+  if (!notice.detail.empty()) text += "\n" + notice.detail;
+  json::object section{{"type", "section"},
+                       {"text", json::object{{"type", "mrkdwn"}, {"text", text}}}};
+  return json::serialize(
+      json::object{{"text", notice.summary}, {"blocks", json::array{std::move(section)}}});
+}
 
 std::string mail_message(const Channel& channel, const Notice& notice, std::string_view date) {
   std::string to;

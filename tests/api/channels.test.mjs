@@ -2,7 +2,9 @@
 // delivered to a real receiver on loopback that verifies the signature.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { defaultBinary } from "../support/harness.mjs";
 import { eventually, startReceiver, startServer, startSmtpReceiver } from "./server.mjs";
 
 const SECRET = "s3cret-0123456789-abcdef";
@@ -335,6 +337,39 @@ test("an email channel: a plain-text mail through a real SMTP server, with a log
   } finally {
     await server.stop();
     smtp.close();
+  }
+});
+
+test("with --public-url, a test notification links to the admin UI's channels", async () => {
+  const r = await receiver();
+  const server = await startServer({ args: ["--public-url", "https://cronkit.example.com/ops/"] });
+  try {
+    const link = "https://cronkit.example.com/ops/admin/scheduler/channels";
+    const hook = await server.api("POST", "/api/scheduler/channels", {
+      name: "hook",
+      type: "webhook",
+      url: r.url("/200"),
+    });
+    const slack = await server.api("POST", "/api/scheduler/channels", {
+      name: "slack",
+      type: "slack",
+      url: r.url("/200"),
+    });
+    await server.api("POST", `/api/scheduler/channels/${hook.json.data.id}/test`);
+    await server.api("POST", `/api/scheduler/channels/${slack.json.data.id}/test`);
+    assert.equal(JSON.parse(r.requests[0].body).link, link);
+    assert.ok(JSON.parse(r.requests[1].body).blocks[0].text.text.endsWith(`\n${link}`));
+  } finally {
+    await server.stop();
+    r.close();
+  }
+  for (const bad of ["cronkit.example.com", "ftp://x", "https://x/?q=1"]) {
+    const refused = spawnSync(defaultBinary(), ["serve", "--port", "0", "--public-url", bad], {
+      encoding: "utf8",
+      timeout: 10000,
+    });
+    assert.equal(refused.status, 2, bad);
+    assert.match(refused.stderr, /--public-url.*must be an http or https URL/s, bad);
   }
 });
 

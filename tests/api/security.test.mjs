@@ -4,7 +4,9 @@
 // an origin is configured. (auth.test.mjs checks the token on every route.)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { connect } from "node:net";
+import { defaultBinary } from "../support/harness.mjs";
 import { eventually, serverForFile, startReceiver, startServer, client } from "./server.mjs";
 
 const t = serverForFile({ args: ["--log-level", "debug"] });
@@ -208,6 +210,17 @@ test("every answer has nosniff and no CORS headers; the UI has a strict CSP", as
   });
   assert.match(raw, /^HTTP\/1\.1 400 /);
   assert.match(raw, /\r\nX-Content-Type-Options: nosniff\r\n/i);
+});
+
+test("an origin that is not scheme://host[:port] stops the server at start", () => {
+  for (const bad of ["ops.example.com", "https://ops.example.com/", "https://ops.example.com/x"]) {
+    const refused = spawnSync(defaultBinary(), ["serve", "--port", "0", "--cors-origin", bad], {
+      encoding: "utf8",
+      timeout: 10000,
+    });
+    assert.equal(refused.status, 2, bad);
+    assert.match(refused.stderr, /--cors-origin.*must be scheme:\/\/host\[:port\]/s, bad);
+  }
 });
 
 test("CORS only for a configured origin, exactly", async () => {
