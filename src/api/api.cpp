@@ -65,11 +65,22 @@ void Api::announce(std::string_view event, const Channel& channel) {
 
 void Api::announce(const Delivery& d) {
   if (options_.events) {
-    options_.events->publish("delivery.finished", json::object{{"id", d.id},
-                                                               {"channelId", d.channel_id},
-                                                               {"event", to_string(d.event)},
-                                                               {"status", to_string(d.status)}});
+    options_.events->publish(
+        "delivery.finished",
+        json::object{{"id", d.id},
+                     {"channelId", d.channel_id},
+                     {"taskId", d.task_id ? json::value(*d.task_id) : json::value(nullptr)},
+                     {"event", to_string(d.event)},
+                     {"status", to_string(d.status)}});
   }
+}
+
+void Api::delivery_attempted(const Delivery& d, ChannelType type, std::optional<double> seconds) {
+  if (d.status == DeliveryStatus::pending) return;  // tried again later
+  if (options_.metrics && seconds) {
+    options_.metrics->observe_delivery(type, d.status == DeliveryStatus::delivered, *seconds);
+  }
+  announce(d);
 }
 
 namespace {
@@ -380,9 +391,15 @@ Response Api::list_tasks(Call& c) {
   return respond(http::status::ok, std::move(body));
 }
 
+TaskRules Api::task_rules() {
+  return {.commands_allowed = options_.commands_allowed,
+          .channel_exists = [this](const std::string& id) {
+            return store_.get_channel(id).has_value();
+          }};
+}
+
 Response Api::create_task(Call& c) {
-  auto task =
-      task_from_create(c.body(), registry_, {.commands_allowed = options_.commands_allowed});
+  auto task = task_from_create(c.body(), registry_, task_rules());
   if (!task) invalid(std::move(task.error()));
   return ok_record(tasks_.create(std::move(*task)), http::status::created);
 }
@@ -409,8 +426,7 @@ Response Api::get_task(Call& c) {
 Response Api::update_task(Call& c) {
   json::value body = c.body();
   auto task = tasks_.update(c.id(), [&](const Task& current) {
-    auto changed =
-        task_from_update(body, current, registry_, {.commands_allowed = options_.commands_allowed});
+    auto changed = task_from_update(body, current, registry_, task_rules());
     if (!changed) invalid(std::move(changed.error()));
     return std::move(*changed);
   });

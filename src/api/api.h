@@ -10,6 +10,7 @@
 #include "api/http_server.h"
 #include "api/metrics.h"
 #include "api/static_files.h"
+#include "api/task_spec.h"
 #include "core/clock.h"
 #include "core/store.h"
 #include "cronkit/registry.h"
@@ -79,11 +80,17 @@ class Api {
   static bool valid_public_url(const std::string& url);
   /// Every route, for tests and the API description.
   static const std::vector<Route>& routes();
+  /// An attempt at a delivery from the outbox was written: once the delivery finished it is
+  /// counted (by channel type and outcome, with its time from the event in `seconds`) and
+  /// announced (delivery.finished).
+  void delivery_attempted(const Delivery& d, ChannelType type, std::optional<double> seconds);
 
  private:
   using Call = ApiCall;
   Reply route(const Request& req);
   Response list_tasks(Call& c);
+  // The rules of task bodies on this server: commands allowed or not, channels that exist.
+  TaskRules task_rules();
   Response create_task(Call& c);
   Response get_task(Call& c);
   Response update_task(Call& c);
@@ -110,7 +117,7 @@ class Api {
   void announce(std::string_view event, const Task& task);
   // channel.created, .updated, .deleted: {id, name, type}, never a secret.
   void announce(std::string_view event, const Channel& channel);
-  // delivery.finished: {id, channelId, event, status}.
+  // delivery.finished: {id, channelId, taskId, event, status}.
   void announce(const Delivery& delivery);
 
   Store& store_;

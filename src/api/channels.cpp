@@ -127,6 +127,18 @@ Response Api::update_channel(Call& c) {
 
 Response Api::delete_channel(Call& c) {
   auto channel = store_.get_channel(c.id());
+  if (channel) {
+    // Deleting it would silence those tasks' notifications without a word.
+    auto tasks = store_.tasks_notifying(channel->id, 11);
+    if (!tasks.empty()) {
+      std::string names;
+      for (std::size_t i = 0; i < std::min<std::size_t>(tasks.size(), 10); ++i)
+        names += (i ? ", " : "") + tasks[i];
+      if (tasks.size() > 10) names += ", ...";
+      throw Failure{http::status::conflict, "the channel is used by the notification rules of " +
+                                                names + ": remove those rules first"};
+    }
+  }
   if (!channel || !store_.delete_channel(c.id())) {
     throw Failure{http::status::not_found, "no channel with id " + c.id()};
   }

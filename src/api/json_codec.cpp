@@ -1,5 +1,7 @@
 #include "api/json_codec.h"
 
+#include "core/alerts.h"
+
 namespace cronkit::api {
 
 void write_fields(JsonWriter& w, const Task& t) {
@@ -44,6 +46,12 @@ void write_fields(JsonWriter& w, const Task& t) {
   w.key("pauseAfterFailures")
       .value(t.pause_after_failures ? std::optional<std::int64_t>{*t.pause_after_failures}
                                     : std::nullopt);
+  w.key("notifications");
+  if (t.notifications.empty()) {
+    w.begin_array().end_array();
+  } else {
+    w.raw(encode_rules(t.notifications));  // the API's fields, as the store keeps them
+  }
   w.key("timeoutSeconds").value(t.timeout_seconds);
   w.key("overlapPolicy").value(to_string(t.overlap_policy));
   w.key("createdAt").value(t.created_at);

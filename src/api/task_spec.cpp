@@ -21,14 +21,17 @@ namespace {
 namespace json = boost::json;
 
 // clang-format off
-constexpr std::array<std::string_view, 29> kFields = {
+constexpr std::array<std::string_view, 30> kFields = {
     "name", "cronExpression", "timezone", "type",
     "functionName", "functionPayload",
     "httpMethod", "httpUrl", "httpHeaders", "httpBody",
     "command", "workingDirectory", "environment", "commandInput",
     "catchUp", "enabled", "maxRetries", "retryDelaySeconds", "retryBackoff",
     "retryMaxDelaySeconds", "timeoutSeconds", "overlapPolicy", "startAt", "endAt",
-    "jitterSeconds", "maxRuns", "pauseAfterFailures", "catchUpPolicy", "catchUpWindowSeconds"};
+    "jitterSeconds", "maxRuns", "pauseAfterFailures", "catchUpPolicy", "catchUpWindowSeconds",
+    "notifications"};
+constexpr std::array<std::string_view, 6> kRuleFields = {
+    "channelId", "on", "afterFailures", "realertMinutes", "slowSeconds", "missedGraceSeconds"};
 // clang-format on
 
 constexpr std::array<std::string_view, 5> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
@@ -36,10 +39,104 @@ constexpr std::array<std::string_view, 5> kMethods = {"GET", "POST", "PUT", "PAT
 // Reads the fields of one request body into a task, collecting every problem.
 class Reader {
  public:
-  Reader(const json::object& body, FieldErrors& errors) : body_(body), errors_(errors) {}
+  Reader(const json::object& body, FieldErrors& errors, std::string prefix = {})
+      : body_(body), errors_(errors), prefix_(std::move(prefix)) {}
 
   void fail(std::string field, std::string message) {
-    errors_.push_back({std::move(field), std::move(message)});
+    errors_.push_back({prefix_ + field, std::move(message)});
+  }
+
+  // notifications: up to kMaxRules rules, each to another channel; null or [] clears them.
+  void rules(std::vector<NotifyRule>& out, const TaskRules& allowed) {
+    auto* v = body_.if_contains("notifications");
+    if (!v) return;
+    if (v->is_null()) {
+      out.clear();
+      return;
+    }
+    auto* a = v->if_array();
+    if (!a) {
+      fail("notifications", "must be an array of rules, not " + std::string(json_kind(*v)));
+      return;
+    }
+    if (a->size() > kMaxRules) {
+      fail("notifications", "must have at most " + std::to_string(kMaxRules) + " rules");
+      return;
+    }
+    std::vector<NotifyRule> rules;
+    const std::size_t before = errors_.size();
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      const std::string at = "notifications[" + std::to_string(i) + "]";
+      auto* o = (*a)[i].if_object();
+      if (!o) {
+        fail(at, "must be an object (channelId, on, ...), not " + std::string(json_kind((*a)[i])));
+        continue;
+      }
+      Reader r{*o, errors_, prefix_ + at + "."};
+      for (const auto& [key, value] : *o) {
+        if (std::ranges::find(kRuleFields, std::string_view{key}) == kRuleFields.end()) {
+          r.fail(std::string(key), "is not a field of a notification rule");
+        }
+      }
+      NotifyRule rule;
+      r.text("channelId", rule.channel_id);
+      if (!o->contains("channelId")) {
+        r.fail("channelId", "is required (the id of a notification channel)");
+      } else if (rule.channel_id.empty()) {
+        r.fail("channelId", "must not be empty");
+      } else if (std::ranges::find(rules, rule.channel_id, &NotifyRule::channel_id) !=
+                 rules.end()) {
+        r.fail("channelId", "has a rule already (one rule per channel: list its events in on)");
+      } else if (allowed.channel_exists && !allowed.channel_exists(rule.channel_id)) {
+        r.fail("channelId", "names no notification channel");
+      }
+      r.events(rule.on);
+      r.integer("afterFailures", rule.after_failures, 1, kMaxFailuresLimit);
+      r.optional_integer("realertMinutes", rule.realert_minutes, 1, kMaxRealertMinutes);
+      r.optional_integer("slowSeconds", rule.slow_seconds, 1, kMaxSeconds);
+      r.integer("missedGraceSeconds", rule.missed_grace_seconds, 1, kMaxSeconds);
+      if (rule.notifies(NotifyEvent::slow) && !rule.slow_seconds && !r.refused("slowSeconds")) {
+        r.fail("slowSeconds", "is required when on has \"slow\" (how long a run may take)");
+      }
+      if (rule.notifies(NotifyEvent::recovery) && !rule.notifies(NotifyEvent::failure)) {
+        r.fail("on", "\"recovery\" needs \"failure\": a recovery follows a notified failure");
+      }
+      rules.push_back(std::move(rule));
+    }
+    if (errors_.size() == before) out = std::move(rules);
+  }
+
+  // on: a non-empty array of the events a rule tells, without repeats.
+  void events(std::vector<NotifyEvent>& out) {
+    auto* v = body_.if_contains("on");
+    auto* a = v ? v->if_array() : nullptr;
+    constexpr std::string_view kWhich =
+        "\"failure\", \"recovery\", \"slow\", \"missed\" or \"paused\"";
+    if (!a || a->empty()) {
+      fail("on", "must be a non-empty array of events: " + std::string(kWhich));
+      return;
+    }
+    std::vector<NotifyEvent> events;
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      auto* s = (*a)[i].if_string();
+      auto event = s ? parse_notify_event(std::string_view{*s}) : std::nullopt;
+      const std::string at = "on[" + std::to_string(i) + "]";
+      if (!event || *event == NotifyEvent::test) {
+        fail(at, "must be " + std::string(kWhich));
+      } else if (std::ranges::find(events, *event) != events.end()) {
+        fail(at, "repeats \"" + std::string(to_string(*event)) + "\"");
+      } else {
+        events.push_back(*event);
+      }
+    }
+    std::ranges::sort(events);
+    out = std::move(events);
+  }
+
+  // Whether `field` was refused already.
+  bool refused(std::string_view field) const {
+    return std::ranges::any_of(
+        errors_, [&](const FieldError& e) { return e.field == prefix_ + std::string(field); });
   }
 
   bool clean(std::string_view field, std::string_view text) {
@@ -250,6 +347,7 @@ class Reader {
  private:
   const json::object& body_;
   FieldErrors& errors_;
+  std::string prefix_;  // "notifications[0]." for the fields of a rule
 };
 
 bool has_error(const FieldErrors& errors, std::string_view field) {
@@ -414,6 +512,7 @@ std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool c
   r.integer("jitterSeconds", task.jitter_seconds, 0, kMaxJitterSeconds);
   r.optional_integer("maxRuns", task.max_runs, 1, kMaxRunsLimit);
   r.optional_integer("pauseAfterFailures", task.pause_after_failures, 1, kMaxFailuresLimit);
+  r.rules(task.notifications, rules);
   if (auto* v = o->if_contains("retryBackoff")) {
     auto* str = v->if_string();
     auto backoff = str ? parse_retry_backoff(std::string_view{*str}) : std::nullopt;

@@ -3,6 +3,7 @@
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +46,8 @@ inline constexpr std::size_t kMaxVariables = 256;        // environment
 inline constexpr std::size_t kMaxVariableNameChars = 256;
 inline constexpr std::size_t kMaxEnvironmentBytes = 131072;   // names and values together
 inline constexpr std::size_t kMaxInputBytes = kMaxTextBytes;  // commandInput
+inline constexpr std::size_t kMaxRules = 10;                  // notifications
+inline constexpr int kMaxRealertMinutes = 43200;              // 30 days
 // A webhook channel's secret (the HMAC-SHA256 key of its signatures).
 inline constexpr std::size_t kMinSecretBytes = 16;
 inline constexpr std::size_t kMaxSecretBytes = 1024;
@@ -54,6 +57,8 @@ struct TaskRules {
   /// Command tasks run programs on the server: off unless it was started with
   /// --allow-commands.
   bool commands_allowed = false;
+  /// Whether a notification channel with this id exists (not checked when empty).
+  std::function<bool(const std::string& id)> channel_exists;
 };
 
 /// The 422 message for a command task on a server that does not allow them.

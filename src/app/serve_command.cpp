@@ -18,8 +18,10 @@
 #include "api/json_codec.h"
 #include "app/logging.h"
 #include "core/clock.h"
+#include "core/ids.h"
 #include "engine/builtin.h"
 #include "engine/engine.h"
+#include "notify/outbox.h"
 #include "store/open_store.h"
 #include "web/admin_ui.h"
 
@@ -43,6 +45,7 @@ struct ServeOptions {
   std::string log_format = "text";
   std::string log_level = "info";
   std::int64_t clock_offset_ms = 0;
+  std::int64_t notify_retry_ms = 10'000;
   bool allow_commands = false;
   std::string command_user;
   int command_kill_grace_seconds = 5;
@@ -235,6 +238,27 @@ int serve(const ServeOptions& o, Registry& registry) {
     engine.stop();
     return 1;
   }
+  // Notifications: the deliveries that executions' ends queued, sent from the outbox.
+  notify::Sender sender;
+  std::string admin_url;
+  if (!o.public_url.empty()) {
+    admin_url = o.public_url;
+    while (admin_url.ends_with('/'))
+      admin_url.pop_back();
+    admin_url += api::kAdminUiPath;
+  }
+  notify::Outbox outbox{
+      **store,
+      sender,
+      clock,
+      {.owner = (o.node_id.empty() ? default_node_id() : o.node_id) + "/" + new_id(clock.now()),
+       .admin_url = admin_url,
+       .first_retry_ms = o.notify_retry_ms,
+       .on_attempt = [&api](const Delivery& d, ChannelType type, std::optional<double> seconds) {
+         api.delivery_attempted(d, type, seconds);
+       }}};
+  (*store)->on_deliveries_queued([&outbox] { outbox.wake(); });
+  outbox.start();
   server->start();
   auto c = engine.counters();
   spdlog::info("scheduling {} task{} from {}; listening on http://{}:{}", c.scheduled_tasks,
@@ -247,6 +271,8 @@ int serve(const ServeOptions& o, Registry& registry) {
   events.close();  // closes the event streams, so that the server can stop
   server->stop();
   engine.stop();
+  (*store)->on_deliveries_queued({});
+  outbox.stop();
   spdlog::info("stopped");
   return 0;
 }
@@ -345,6 +371,12 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
                   "Shift this server's clock by this many milliseconds (testing)")
       ->envname("CRONKIT_CLOCK_OFFSET_MS")
       ->check(CLI::Range(-86400000LL, 86400000LL))
+      ->group("");
+  // For tests of notification retries, which would otherwise wait 10 s, 20 s, 40 s...
+  cmd->add_option("--notify-retry-ms", o->notify_retry_ms,
+                  "A failed notification's first retry after this many milliseconds (testing)")
+      ->envname("CRONKIT_NOTIFY_RETRY_MS")
+      ->check(CLI::Range(100LL, 3600000LL))
       ->group("");
   cmd->callback([o, &registry, &exit_code] { exit_code = serve(*o, registry); });
 }

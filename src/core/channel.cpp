@@ -23,22 +23,13 @@ std::optional<ChannelType> parse_channel_type(std::string_view s) {
   return std::nullopt;
 }
 
+Millis send_interval(ChannelType t) {
+  return t == ChannelType::webhook ? 0 : 1000;
+}
+
 namespace {
-constexpr std::array<std::string_view, 6> kEvents = {"test", "failure", "recovery",
-                                                     "slow", "missed",  "paused"};
 constexpr std::array<std::string_view, 3> kDeliveryStatuses = {"pending", "delivered", "failed"};
 }  // namespace
-
-std::string_view to_string(NotifyEvent e) {
-  return kEvents[static_cast<std::size_t>(e)];
-}
-
-std::optional<NotifyEvent> parse_notify_event(std::string_view s) {
-  for (std::size_t i = 0; i < kEvents.size(); ++i) {
-    if (kEvents[i] == s) return static_cast<NotifyEvent>(i);
-  }
-  return std::nullopt;
-}
 
 std::string_view to_string(DeliveryStatus s) {
   return kDeliveryStatuses[static_cast<std::size_t>(s)];

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/notify_rule.h"
 #include "core/task.h"
 
 namespace cronkit {
@@ -16,6 +17,13 @@ enum class ChannelType { webhook, slack, email };
 
 std::string_view to_string(ChannelType t);
 std::optional<ChannelType> parse_channel_type(std::string_view s);
+
+/// The least time between two messages to a channel of this type: Slack and mail are read by
+/// people, who get one digest a second at most; a webhook has no limit (0).
+Millis send_interval(ChannelType t);
+
+/// The most deliveries one digest message tells of; more wait for the next one.
+inline constexpr int kMaxDigest = 500;
 
 /// A notification channel as stored. headers, secret and password are write-only: the API
 /// says only whether they are set (and which header names), never their values.
@@ -37,12 +45,8 @@ struct Channel {
   bool operator==(const Channel&) const = default;
 };
 
-/// What a delivery tells of: a test, or an event of a task.
-enum class NotifyEvent { test, failure, recovery, slow, missed, paused };
 enum class DeliveryStatus { pending, delivered, failed };
 
-std::string_view to_string(NotifyEvent e);
-std::optional<NotifyEvent> parse_notify_event(std::string_view s);
 std::string_view to_string(DeliveryStatus s);
 std::optional<DeliveryStatus> parse_delivery_status(std::string_view s);
 
@@ -60,6 +64,10 @@ struct Delivery {
   std::string summary;
   Millis created_at = 0;
   std::optional<Millis> finished_at;
+  // An event's facts, a JSON document (the webhook's body but for its link); empty for a test.
+  std::string payload;
+  // While pending: when the next attempt is due (none for a test, which its request sends).
+  std::optional<Millis> next_attempt_at;
   bool operator==(const Delivery&) const = default;
 };
 

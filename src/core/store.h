@@ -1,6 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -85,6 +88,9 @@ struct ExecutionWrite {
   std::string owner;
   /// A scheduled firing of a task with maxRuns: see Store::write_executions().
   bool counts_run = false;
+  /// The task as the execution ran it: its notification rules are applied to an update that
+  /// ends the execution (see Store::write_executions()). Null: none are.
+  std::shared_ptr<const Task> task;
 };
 
 /// Where tasks and their executions live. Implementations: SQLite and PostgreSQL; the
@@ -121,13 +127,26 @@ class Store {
   virtual bool update_channel(const Channel& channel) = 0;
   /// Returns false if there was no such channel.
   virtual bool delete_channel(std::string_view id) = 0;
+  /// The names of up to `limit` tasks (oldest first) with a notification rule to the channel.
+  virtual std::vector<std::string> tasks_notifying(std::string_view channel_id, int limit) = 0;
 
   // ---- notification deliveries
   /// Returns false if a delivery with this id exists already.
   virtual bool insert_delivery(const Delivery& delivery) = 0;
-  /// Writes its status, attempts, last status and error and finished_at; false if there is
-  /// no such delivery.
+  /// Writes its status, attempts, last status and error, finished_at and next_attempt_at,
+  /// and ends its lease; false if there is no such delivery.
   virtual bool update_delivery(const Delivery& delivery) = 0;
+  /// Leases to `owner`, until `lease_until`, up to `limit` pending deliveries whose next
+  /// attempt is due at `now` and that nobody else holds, oldest due first. A channel with a
+  /// send_interval() gets all of its due deliveries at once (for one digest), and then none
+  /// until the interval passed.
+  virtual std::vector<Delivery> lease_deliveries(std::string_view owner, Millis now,
+                                                 Millis lease_until, int limit) = 0;
+  /// Calls `wake` after each commit that queued a delivery (on the committing thread).
+  void on_deliveries_queued(std::function<void()> wake) {
+    std::lock_guard lock{wake_mutex_};
+    wake_ = std::move(wake);
+  }
   /// A page of deliveries, newest first.
   virtual Page<Delivery> list_deliveries(const DeliveryFilter& filter) = 0;
   /// Deletes the deliveries created before `cutoff` that finished, and tests that never did
@@ -149,7 +168,9 @@ class Store {
   /// an update, when the execution no longer exists, is finished already, or (in a
   /// cluster) belongs to another member. An insert that `counts_run` also counts the firing
   /// on its task, and is refused once the task made max_runs firings; the one that reaches
-  /// max_runs pauses the task, with a note, in the same transaction.
+  /// max_runs pauses the task, with a note, in the same transaction. An update that ends an
+  /// execution (but for skipped) with a `task` moves the alert state of each of its rules and
+  /// queues the deliveries that causes (after_execution()), in the same transaction.
   virtual std::vector<bool> write_executions(std::span<const ExecutionWrite> batch) = 0;
 
   /// Executions still queued, oldest first (start-up recovery runs them). A store shared
@@ -178,6 +199,16 @@ class Store {
   /// caching what is read from them: read it before reading the data. A store that cannot
   /// see every change (other processes writing) returns a new number on every call.
   virtual std::uint64_t version() const = 0;
+
+ protected:
+  void deliveries_queued() {
+    std::lock_guard lock{wake_mutex_};
+    if (wake_) wake_();
+  }
+
+ private:
+  std::mutex wake_mutex_;
+  std::function<void()> wake_;
 };
 
 /// The database failed (I/O error, disk full, corrupt file...), not the caller.

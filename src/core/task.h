@@ -4,6 +4,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "core/notify_rule.h"
 
 namespace cronkit {
 
@@ -81,6 +84,8 @@ struct Task {
   // After this many consecutive failed or timed-out executions (each after its retries,
   // counted since the task last changed), the task pauses itself.
   std::optional<int> pause_after_failures;
+  // Where its failures, recoveries, slow runs, missed instants and self-pauses are told.
+  std::vector<NotifyRule> notifications;
   int timeout_seconds = 300;
   OverlapPolicy overlap_policy = OverlapPolicy::allow;
   Millis created_at = 0;

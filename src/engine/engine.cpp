@@ -934,7 +934,10 @@ void Engine::on_limits(std::function<void(const std::string& task_id)> check) {
 }
 
 ExecutionWrite Engine::write_of(const Run& run, ExecutionWrite::Kind kind) const {
-  return {kind, run.exec, run.owner};
+  ExecutionWrite w{kind, run.exec, run.owner};
+  // An end is told to the task's notification rules, in the transaction that writes it.
+  if (kind == ExecutionWrite::Kind::update && is_terminal(run.exec.status)) w.task = run.task;
+  return w;
 }
 
 // ---- recovery, and the cluster's hooks -------------------------------------------------

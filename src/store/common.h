@@ -15,7 +15,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/alerts.h"
 #include "core/channel.h"
+#include "core/ids.h"
 #include "core/store.h"
 #include "store/migrations.h"
 
@@ -27,10 +29,10 @@ inline constexpr std::string_view kTaskColumns =
     "timeout_seconds, overlap_policy, created_at, updated_at, command, working_directory, "
     "environment, command_input, retry_backoff, retry_max_delay_seconds, paused_note, paused_at, "
     "start_at, end_at, jitter_seconds, max_runs, pause_after_failures, catch_up_policy, "
-    "catch_up_window_seconds";
+    "catch_up_window_seconds, notifications";
 
 /// How many columns kTaskColumns names.
-inline constexpr int kTaskColumnCount = 34;
+inline constexpr int kTaskColumnCount = 35;
 
 /// Read after kTaskColumns, never written by an insert or update of the task: the claims
 /// count it (see Store::write_executions).
@@ -95,7 +97,14 @@ Task read_task(const Row& r) {
   if (auto n = r.optional_int64(31)) t.pause_after_failures = static_cast<int>(*n);
   t.catch_up_policy = must(parse_catch_up_policy(r.text(32)), "catch-up policy");
   t.catch_up_window_seconds = static_cast<int>(r.int64(33));
-  t.run_count = r.int64(34);
+  if (auto rules = r.optional_text(34)) {
+    try {
+      t.notifications = decode_rules(*rules);
+    } catch (const std::invalid_argument& e) {
+      throw StoreError(std::string("corrupt row: ") + e.what());
+    }
+  }
+  t.run_count = r.int64(35);
   return t;
 }
 
@@ -136,6 +145,8 @@ void task_values(const Task& t, Sink&& add) {
   add(t.pause_after_failures ? std::optional<std::int64_t>{*t.pause_after_failures} : std::nullopt);
   add(to_string(t.catch_up_policy));
   add(std::int64_t{t.catch_up_window_seconds});
+  add(t.notifications.empty() ? std::nullopt
+                              : std::optional<std::string>{encode_rules(t.notifications)});
 }
 
 /// An execution from a row whose columns are kExecutionColumns.
@@ -398,8 +409,8 @@ void channel_values(const Channel& c, Sink&& add) {
 
 inline constexpr std::string_view kDeliveryColumns =
     "id, channel_id, task_id, execution_id, event, status, attempts, last_status, last_error, "
-    "summary, created_at, finished_at";
-inline constexpr int kDeliveryColumnCount = 12;
+    "summary, created_at, finished_at, payload, next_attempt_at";
+inline constexpr int kDeliveryColumnCount = 14;
 
 template <typename Row>
 Delivery read_delivery(const Row& r) {
@@ -416,6 +427,8 @@ Delivery read_delivery(const Row& r) {
   d.summary = std::string(r.text(9));
   d.created_at = r.int64(10);
   d.finished_at = r.optional_int64(11);
+  d.payload = r.optional_text(12).value_or(std::string{});
+  d.next_attempt_at = r.optional_int64(13);
   return d;
 }
 
@@ -434,14 +447,74 @@ void delivery_values(const Delivery& d, Sink&& add) {
   add(std::string_view{d.summary});
   add(d.created_at);
   add(d.finished_at);
+  add(d.payload.empty() ? std::nullopt : std::optional<std::string>{d.payload});
+  add(d.next_attempt_at);
 }
 
-/// "status = ?5, attempts = ?7, ...": what an update of a delivery writes, by the
-/// parameter numbers of delivery_values.
+/// "status = ?6, attempts = ?7, ...": what an update of a delivery writes, by the
+/// parameter numbers of delivery_values; it ends the delivery's lease.
 inline std::string delivery_state_assignments(char mark) {
   auto p = [&](int n) { return std::string(1, mark) + std::to_string(n); };
   return "status = " + p(6) + ", attempts = " + p(7) + ", last_status = " + p(8) +
-         ", last_error = " + p(9) + ", finished_at = " + p(12);
+         ", last_error = " + p(9) + ", finished_at = " + p(12) + ", next_attempt_at = " + p(14) +
+         ", lease_owner = NULL, lease_until = NULL";
+}
+
+/// Finds the tasks whose rules name a channel: a LIKE that may match more (the text of
+/// another field), checked by reading the rules.
+inline constexpr std::string_view kTasksNotifying =
+    "SELECT name, notifications FROM scheduled_tasks WHERE notifications LIKE "
+    "'%\"channelId\":\"' || {} || '\"%' ORDER BY created_at, id";
+
+/// Whether rules stored as `text` (encode_rules()) send to `channel_id`.
+inline bool notifies_channel(std::string_view text, std::string_view channel_id) {
+  try {
+    return std::ranges::any_of(decode_rules(text),
+                               [&](const NotifyRule& r) { return r.channel_id == channel_id; });
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
+}
+
+/// What a written execution's end does to its task's notification rules: reads and writes
+/// each rule's alert state and queues the deliveries it causes, through the store's own
+/// statements (in the transaction that writes the execution). Returns how many it queued.
+///   read(task_id, channel_id) -> AlertState;  write(task_id, channel_id, AlertState);
+///   queue(Delivery)
+template <typename Read, typename Write, typename Queue>
+int alert_on_end(const ExecutionWrite& w, Read&& read, Write&& write, Queue&& queue) {
+  const Execution& e = w.execution;
+  if (!w.task || w.task->notifications.empty() || w.kind != ExecutionWrite::Kind::update ||
+      !is_terminal(e.status) || e.status == ExecutionStatus::skipped) {
+    return 0;
+  }
+  const Millis now = e.finished_at.value_or(e.queued_at);
+  int queued = 0;
+  for (const auto& rule : w.task->notifications) {
+    AlertState state = read(e.task_id, rule.channel_id);
+    const AlertState before = state;
+    auto event = after_execution(rule, state, e.status, now);
+    if (state != before) write(e.task_id, rule.channel_id, state);
+    if (!event) continue;
+    TaskEvent told{.kind = *event,
+                   .task_id = w.task->id,
+                   .task_name = w.task->name,
+                   .at = now,
+                   .execution = e,
+                   .failures = state.failures};
+    told.execution->output.reset();  // a notification tells what happened, not the output
+    queue(Delivery{.id = new_id(now),
+                   .channel_id = rule.channel_id,
+                   .task_id = e.task_id,
+                   .execution_id = e.id,
+                   .event = *event,
+                   .summary = event_summary(told),
+                   .created_at = now,
+                   .payload = event_payload(told),
+                   .next_attempt_at = now});
+    ++queued;
+  }
+  return queued;
 }
 
 inline std::string select_deliveries(std::string_view tail) {

@@ -115,6 +115,7 @@ test("channel changes and finished deliveries are announced, never a secret", as
   assert.deepEqual(mine[2].data, {
     id: tested.deliveryId,
     channelId: channel.id,
+    taskId: null,
     event: "test",
     status: "failed", // the server's own /healthz does not take a POST
   });

@@ -30,6 +30,7 @@ const gained = {
   maxRuns: null,
   runCount: 0,
   pauseAfterFailures: null,
+  notifications: [],
 };
 
 // `added`: tasks an earlier check created.

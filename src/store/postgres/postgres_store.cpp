@@ -357,6 +357,21 @@ bool PostgresStore::delete_channel(std::string_view id) {
              .affected() == 1;
 }
 
+std::vector<std::string> PostgresStore::tasks_notifying(std::string_view channel_id, int limit) {
+  static const std::string kSql = [] {
+    std::string sql{kTasksNotifying};
+    return sql.replace(sql.find("{}"), 2, "$1");
+  }();
+  return read([&](pg::Connection& c) {
+    auto r = c.query(kSql, Params{}.add(channel_id));
+    std::vector<std::string> names;
+    for (int i = 0; i < r.rows() && static_cast<int>(names.size()) < limit; ++i) {
+      if (notifies_channel(r.text(i, 1), channel_id)) names.emplace_back(r.text(i, 0));
+    }
+    return names;
+  });
+}
+
 // ---- notification deliveries -----------------------------------------------------------
 
 bool PostgresStore::insert_delivery(const Delivery& delivery) {
@@ -371,7 +386,8 @@ bool PostgresStore::insert_delivery(const Delivery& delivery) {
 bool PostgresStore::update_delivery(const Delivery& d) {
   static constexpr std::string_view kSql =
       "UPDATE notification_deliveries SET status = $2, attempts = $3, last_status = $4, "
-      "last_error = $5, finished_at = $6 WHERE id = $1";
+      "last_error = $5, finished_at = $6, next_attempt_at = $7, lease_owner = NULL, "
+      "lease_until = NULL WHERE id = $1";
   return connection()
              ->query(kSql, Params{}
                                .add(d.id)
@@ -379,8 +395,74 @@ bool PostgresStore::update_delivery(const Delivery& d) {
                                .add(std::int64_t{d.attempts})
                                .add(d.last_status)
                                .add(d.last_error)
-                               .add(d.finished_at))
+                               .add(d.finished_at)
+                               .add(d.next_attempt_at))
              .affected() == 1;
+}
+
+std::vector<Delivery> PostgresStore::lease_deliveries(std::string_view owner, Millis now,
+                                                      Millis lease_until, int limit) {
+  // Due and free, and not waiting for its channel's interval (a deleted channel's are
+  // leased too: the sender fails them). Rows another server is leasing are passed over.
+  static constexpr std::string_view kDue =
+      "FROM notification_deliveries d LEFT JOIN notification_channels c ON c.id = d.channel_id "
+      "WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR "
+      "d.lease_until <= $1) AND (c.send_after IS NULL OR c.send_after <= $1) ";
+  static const std::string kFirst = "SELECT d.id, d.channel_id, c.type " + std::string(kDue) +
+                                    "ORDER BY d.next_attempt_at, d.id LIMIT $2 FOR UPDATE OF d "
+                                    "SKIP LOCKED";
+  static const std::string kChannel = "SELECT d.id " + std::string(kDue) +
+                                      "AND d.channel_id = $3 ORDER BY d.next_attempt_at, d.id "
+                                      "LIMIT $2 FOR UPDATE OF d SKIP LOCKED";
+  static const std::string kLease =
+      "UPDATE notification_deliveries SET lease_owner = $2, lease_until = $3 WHERE id = "
+      "ANY($1::text[]) RETURNING " +
+      std::string(kDeliveryColumns);
+  auto c = connection();
+  pg::Transaction tx{*c};
+  std::vector<std::string> ids;
+  std::vector<std::pair<std::string, Millis>> limited;  // channels sending a digest
+  {
+    auto r = c->query(kFirst, Params{}.add(now).add(std::int64_t{limit}));
+    for (int i = 0; i < r.rows(); ++i) {
+      const Millis interval =
+          r.is_null(i, 2) ? 0 : send_interval(must(parse_channel_type(r.text(i, 2)), "type"));
+      if (interval == 0) {
+        ids.emplace_back(r.text(i, 0));
+      } else if (std::ranges::find(limited, r.text(i, 1), &std::pair<std::string, Millis>::first) ==
+                 limited.end()) {
+        limited.emplace_back(r.text(i, 1), interval);
+      }
+    }
+  }
+  for (const auto& [channel, interval] : limited) {
+    // The channel's row decides which server sends its next digest.
+    auto held = c->query(
+        "SELECT id FROM notification_channels WHERE id = $1 AND (send_after IS NULL OR "
+        "send_after <= $2) FOR UPDATE SKIP LOCKED",
+        Params{}.add(channel).add(now));
+    if (held.rows() == 0) continue;
+    auto r = c->query(kChannel, Params{}.add(now).add(std::int64_t{kMaxDigest}).add(channel));
+    for (int i = 0; i < r.rows(); ++i)
+      ids.emplace_back(r.text(i, 0));
+    c->query("UPDATE notification_channels SET send_after = $2 WHERE id = $1",
+             Params{}.add(channel).add(now + interval));
+  }
+  std::vector<Delivery> out;
+  if (!ids.empty()) {
+    pg::ArrayLiteral list;
+    for (const auto& id : ids)
+      list.add(id);
+    auto r = c->query(kLease, Params{}.add(list.take()).add(owner).add(lease_until));
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i)
+      out.push_back(read_delivery(Row{r, i}));
+  }
+  tx.commit();
+  std::ranges::sort(out, {}, [](const Delivery& d) {
+    return std::pair{d.next_attempt_at.value_or(0), std::string_view{d.id}};
+  });
+  return out;
 }
 
 Page<Delivery> PostgresStore::list_deliveries(const DeliveryFilter& filter) {
@@ -632,12 +714,15 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
             done.emplace(existing.text(i, 0));
         }
       }
+      int queued = 0;
       if (!updates.empty()) {
         auto r = c->query(kUpdate, update_params);
         for (int i = 0; i < r.rows(); ++i)
           done.emplace(r.text(i, 0));
+        queued = alert(*c, batch, updates, done);
       }
       tx.commit();
+      if (queued > 0) deliveries_queued();
       std::vector<bool> written(batch.size(), false);
       // The same execution twice in a batch: the second insert is refused, as in SQLite.
       std::unordered_set<std::string_view> credited;
@@ -658,6 +743,64 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
       if (e.sqlstate() != kForeignKeyViolation || attempt >= kForeignKeyRetries) throw;
     }
   }
+}
+
+int PostgresStore::alert(pg::Connection& c, std::span<const ExecutionWrite> batch,
+                         std::span<const std::size_t> updates,
+                         const std::unordered_set<std::string>& done) {
+  // Each task's alert rows are locked in task order, so that servers ending executions of
+  // the same tasks at once wait for each other rather than deadlock.
+  std::vector<std::size_t> ends;
+  for (std::size_t i : updates) {
+    const auto& w = batch[i];
+    if (w.task && !w.task->notifications.empty() && done.contains(w.execution.id)) {
+      ends.push_back(i);
+    }
+  }
+  std::ranges::sort(
+      ends, {}, [&](std::size_t i) -> const std::string& { return batch[i].execution.task_id; });
+  static const std::string kQueue = "INSERT INTO notification_deliveries (" +
+                                    std::string(kDeliveryColumns) + ") VALUES (" +
+                                    placeholders('$', kDeliveryColumnCount) + ")";
+  int queued = 0;
+  for (std::size_t i : ends) {
+    queued += alert_on_end(
+        batch[i],
+        [&](std::string_view task, std::string_view channel) {
+          c.query(
+              "INSERT INTO notification_alerts (task_id, channel_id) VALUES ($1, $2) "
+              "ON CONFLICT DO NOTHING",
+              Params{}.add(task).add(channel));
+          auto r = c.query(
+              "SELECT failures, alerting, alerted_at FROM notification_alerts WHERE task_id = $1 "
+              "AND channel_id = $2 FOR UPDATE",
+              Params{}.add(task).add(channel));
+          AlertState state;
+          if (r.rows() == 1) {
+            state.failures = static_cast<int>(r.int64(0, 0));
+            state.alerting = r.boolean(0, 1);
+            state.alerted_at = r.optional_int64(0, 2);
+          }
+          return state;
+        },
+        [&](std::string_view task, std::string_view channel, const AlertState& state) {
+          c.query(
+              "UPDATE notification_alerts SET failures = $3, alerting = $4, alerted_at = $5 "
+              "WHERE task_id = $1 AND channel_id = $2",
+              Params{}
+                  .add(task)
+                  .add(channel)
+                  .add(std::int64_t{state.failures})
+                  .add(state.alerting)
+                  .add(state.alerted_at));
+        },
+        [&](const Delivery& d) {
+          Params p;
+          delivery_values(d, [&](const auto& v) { p.add(v); });
+          c.query(kQueue, p);
+        });
+  }
+  return queued;
 }
 
 std::vector<Execution> PostgresStore::queued_executions() {

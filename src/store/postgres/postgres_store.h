@@ -43,8 +43,11 @@ class PostgresStore final : public Store, public Cluster {
   bool insert_channel(const Channel& channel) override;
   bool update_channel(const Channel& channel) override;
   bool delete_channel(std::string_view id) override;
+  std::vector<std::string> tasks_notifying(std::string_view channel_id, int limit) override;
   bool insert_delivery(const Delivery& delivery) override;
   bool update_delivery(const Delivery& delivery) override;
+  std::vector<Delivery> lease_deliveries(std::string_view owner, Millis now, Millis lease_until,
+                                         int limit) override;
   Page<Delivery> list_deliveries(const DeliveryFilter& filter) override;
   std::int64_t delete_deliveries_before(Millis cutoff) override;
 
@@ -93,6 +96,10 @@ class PostgresStore final : public Store, public Cluster {
   /// Counts the claimed firings of `inserts` that count runs (ExecutionWrite::counts_run)
   /// on their tasks, in the batch's transaction; one whose task made max_runs already is
   /// deleted again and taken out of `inserted`.
+  // Moves the alert state of the rules of the executions that `updates` ended and queues the
+  // deliveries that causes (alert_on_end); returns how many.
+  int alert(pg::Connection& c, std::span<const ExecutionWrite> batch,
+            std::span<const std::size_t> updates, const std::unordered_set<std::string>& done);
   void count_runs(pg::Connection& c, std::span<const ExecutionWrite> batch,
                   const std::vector<std::size_t>& inserts,
                   std::unordered_set<std::string>& inserted);

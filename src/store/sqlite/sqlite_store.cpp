@@ -461,6 +461,21 @@ bool SqliteStore::delete_channel(std::string_view id) {
   return s->run() == 1;
 }
 
+std::vector<std::string> SqliteStore::tasks_notifying(std::string_view channel_id, int limit) {
+  static const std::string kSql = [] {
+    std::string sql{kTasksNotifying};
+    return sql.replace(sql.find("{}"), 2, "?1");
+  }();
+  Reader r = reader();
+  sqlite::Use s{r.db().prepare(kSql)};
+  s->bind(1, channel_id);
+  std::vector<std::string> names;
+  while (static_cast<int>(names.size()) < limit && s->step()) {
+    if (notifies_channel(s->text_view(1), channel_id)) names.emplace_back(s->text_view(0));
+  }
+  return names;
+}
+
 // ---- notification deliveries -----------------------------------------------------------
 
 bool SqliteStore::insert_delivery(const Delivery& delivery) {
@@ -480,6 +495,72 @@ bool SqliteStore::update_delivery(const Delivery& delivery) {
   sqlite::Use s{db_.prepare(kSql)};
   delivery_values(delivery, Binder{*s});
   return s->run() == 1;
+}
+
+std::vector<Delivery> SqliteStore::lease_deliveries(std::string_view owner, Millis now,
+                                                    Millis lease_until, int limit) {
+  // Due and free, and not waiting for its channel's interval (a deleted channel's are
+  // leased too: the sender fails them).
+  static constexpr std::string_view kDue =
+      "FROM notification_deliveries d LEFT JOIN notification_channels c ON c.id = d.channel_id "
+      "WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND (d.lease_until IS NULL OR "
+      "d.lease_until <= ?1) AND (c.send_after IS NULL OR c.send_after <= ?1) ";
+  static const std::string kFirst = "SELECT d.id, d.channel_id, c.type " + std::string(kDue) +
+                                    "ORDER BY d.next_attempt_at, d.id LIMIT ?2";
+  static const std::string kChannel = "SELECT d.id " + std::string(kDue) +
+                                      "AND d.channel_id = ?3 ORDER BY d.next_attempt_at, d.id "
+                                      "LIMIT ?2";
+  std::lock_guard lock{mutex_};
+  sqlite::Transaction tx{db_};
+  std::vector<std::string> ids;
+  std::vector<std::pair<std::string, Millis>> limited;  // channels sending a digest
+  {
+    sqlite::Use first{db_.prepare(kFirst)};
+    first->bind(1, now);
+    first->bind(2, std::int64_t{limit});
+    while (first->step()) {
+      const Millis interval =
+          first->is_null(2) ? 0 : send_interval(must(parse_channel_type(first->text(2)), "type"));
+      if (interval == 0) {
+        ids.emplace_back(first->text(0));
+      } else if (std::ranges::find(limited, first->text(1),
+                                   &std::pair<std::string, Millis>::first) == limited.end()) {
+        limited.emplace_back(first->text(1), interval);
+      }
+    }
+  }
+  sqlite::Use digest{db_.prepare(kChannel)};
+  sqlite::Use hold{db_.prepare("UPDATE notification_channels SET send_after = ?2 WHERE id = ?1")};
+  for (const auto& [channel, interval] : limited) {
+    digest->reset();
+    digest->bind(1, now);
+    digest->bind(2, std::int64_t{kMaxDigest});
+    digest->bind(3, std::string_view{channel});
+    while (digest->step())
+      ids.emplace_back(digest->text(0));
+    hold->reset();
+    hold->bind(1, std::string_view{channel});
+    hold->bind(2, now + interval);
+    hold->run();
+  }
+  sqlite::Use lease{db_.prepare(
+      "UPDATE notification_deliveries SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1")};
+  static const std::string kRead = select_deliveries("WHERE id = ?1");
+  sqlite::Use read{db_.prepare(kRead)};
+  std::vector<Delivery> out;
+  out.reserve(ids.size());
+  for (const auto& id : ids) {
+    lease->reset();
+    lease->bind(1, std::string_view{id});
+    lease->bind(2, owner);
+    lease->bind(3, lease_until);
+    lease->run();
+    read->reset();
+    read->bind(1, std::string_view{id});
+    if (read->step()) out.push_back(read_delivery(Row{*read}));
+  }
+  tx.commit();
+  return out;
 }
 
 Page<Delivery> SqliteStore::list_deliveries(const DeliveryFilter& filter) {
@@ -600,6 +681,7 @@ std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> 
   sqlite::Use insert{db_.prepare(kInsert)};
   sqlite::Use update{db_.prepare(kUpdate)};
   std::vector<TaskType> paused;  // tasks the run limit paused, for the tallies
+  int queued = 0;                // deliveries the executions' ends caused
   sqlite::Transaction tx{db_};
   // The batch outlives each statement's run, so its text is bound without copies.
   // (Multi-row INSERT ... RETURNING and UPDATE ... FROM (VALUES ...) were measured: both
@@ -622,10 +704,13 @@ std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> 
     } else {
       update->reset();
       execution_state_values(e, Binder{*update, 1, true});
-      written.push_back(update->run() == 1);
+      const bool updated = update->run() == 1;
+      written.push_back(updated);
+      if (updated && w.task && !w.task->notifications.empty()) queued += alert_locked(w);
     }
   }
   tx.commit();
+  if (queued > 0) deliveries_queued();
   if (!paused.empty()) {
     std::lock_guard tallies{tallies_mutex_};
     for (TaskType type : paused) {
@@ -636,6 +721,48 @@ std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> 
   count_executions_locked(batch, written);
   if (std::ranges::find(written, true) != written.end()) ++version_;
   return written;
+}
+
+int SqliteStore::alert_locked(const ExecutionWrite& w) {
+  sqlite::Use read{db_.prepare(
+      "SELECT failures, alerting, alerted_at FROM notification_alerts WHERE task_id = ?1 AND "
+      "channel_id = ?2")};
+  sqlite::Use write{db_.prepare(
+      "INSERT INTO notification_alerts (task_id, channel_id, failures, alerting, alerted_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (task_id, channel_id) DO UPDATE SET failures = "
+      "excluded.failures, alerting = excluded.alerting, alerted_at = excluded.alerted_at")};
+  static const std::string kQueue = "INSERT INTO notification_deliveries (" +
+                                    std::string(kDeliveryColumns) + ") VALUES (" +
+                                    placeholders('?', kDeliveryColumnCount) + ")";
+  sqlite::Use queue{db_.prepare(kQueue)};
+  return alert_on_end(
+      w,
+      [&](std::string_view task, std::string_view channel) {
+        read->reset();
+        read->bind(1, task);
+        read->bind(2, channel);
+        AlertState state;
+        if (read->step()) {
+          state.failures = static_cast<int>(read->int64(0));
+          state.alerting = read->int64(1) != 0;
+          if (!read->is_null(2)) state.alerted_at = read->int64(2);
+        }
+        return state;
+      },
+      [&](std::string_view task, std::string_view channel, const AlertState& state) {
+        write->reset();
+        write->bind(1, task);
+        write->bind(2, channel);
+        write->bind(3, std::int64_t{state.failures});
+        write->bind(4, std::int64_t{state.alerting ? 1 : 0});
+        write->bind(5, state.alerted_at);
+        write->run();
+      },
+      [&](const Delivery& d) {
+        queue->reset();
+        delivery_values(d, Binder{*queue});
+        queue->run();
+      });
 }
 
 bool SqliteStore::count_run_locked(const Execution& e, std::vector<TaskType>& paused) {

@@ -42,8 +42,11 @@ class SqliteStore final : public Store {
   bool insert_channel(const Channel& channel) override;
   bool update_channel(const Channel& channel) override;
   bool delete_channel(std::string_view id) override;
+  std::vector<std::string> tasks_notifying(std::string_view channel_id, int limit) override;
   bool insert_delivery(const Delivery& delivery) override;
   bool update_delivery(const Delivery& delivery) override;
+  std::vector<Delivery> lease_deliveries(std::string_view owner, Millis now, Millis lease_until,
+                                         int limit) override;
   Page<Delivery> list_deliveries(const DeliveryFilter& filter) override;
   std::int64_t delete_deliveries_before(Millis cutoff) override;
 
@@ -78,6 +81,9 @@ class SqliteStore final : public Store {
   // deleted again, when the task made max_runs already. Adds the task's type to `paused`
   // when this firing paused it.
   bool count_run_locked(const Execution& e, std::vector<TaskType>& paused);
+  // Moves the alert state of the ended execution's rules and queues the deliveries that
+  // causes (alert_on_end); returns how many.
+  int alert_locked(const ExecutionWrite& w);
 
   const std::string path_;
   std::mutex mutex_;  // the writer

@@ -663,6 +663,149 @@ TEST_P(StoreTest, KeepsDeliveriesNewestFirstAndFiltered) {
   EXPECT_EQ(store_->list_deliveries({}).list, (std::vector<Delivery>{made[4], made[3], made[0]}));
 }
 
+TEST_P(StoreTest, AnExecutionsEndQueuesItsNotificationsInTheSameWrite) {
+  Channel hook{.id = new_id(500),
+               .name = "ops",
+               .url = "https://hooks.example.com/x",
+               .created_at = 500,
+               .updated_at = 500};
+  ASSERT_TRUE(store_->insert_channel(hook));
+  Task t = task("backup-db", 1000, TaskType::http);
+  t.notifications = {{.channel_id = hook.id,
+                      .on = {NotifyEvent::failure, NotifyEvent::recovery},
+                      .after_failures = 2,
+                      .realert_minutes = 30}};
+  ASSERT_TRUE(store_->update_task(t));
+  EXPECT_EQ(store_->get_task(t.id)->notifications, t.notifications) << "kept with the task";
+  EXPECT_EQ(store_->tasks_notifying(hook.id, 10), std::vector<std::string>{"backup-db"});
+  EXPECT_TRUE(store_->tasks_notifying("another-channel", 10).empty());
+  auto shared = std::make_shared<const Task>(t);
+
+  // Ends one execution with `status` at `at` and answers the deliveries kept since.
+  Millis clock = 2000;
+  auto end = [&](ExecutionStatus status, bool with_task = true) {
+    clock += 60'000;
+    Execution e = execution(t, clock, Trigger::manual);
+    EXPECT_TRUE(insert(e));
+    e.status = status;
+    e.attempts = 1;
+    e.started_at = clock;
+    e.finished_at = clock + 10;
+    e.error_message =
+        status == ExecutionStatus::success ? std::nullopt : std::optional<std::string>{"HTTP 500"};
+    e.output = "the response";
+    ExecutionWrite w{ExecutionWrite::Kind::update, e};
+    if (with_task) w.task = shared;
+    EXPECT_EQ(store_->write_executions({&w, 1}), std::vector<bool>{true});
+    return std::pair{e, store_->list_deliveries({.task_id = t.id}).list};
+  };
+
+  EXPECT_TRUE(end(ExecutionStatus::failed).second.empty()) << "the first failure is tolerated";
+  EXPECT_TRUE(end(ExecutionStatus::skipped).second.empty()) << "a skip neither counts nor breaks";
+  auto [second, told] = end(ExecutionStatus::timed_out);
+  ASSERT_EQ(told.size(), 1u);
+  const Delivery& d = told[0];
+  EXPECT_EQ(d.event, NotifyEvent::failure);
+  EXPECT_EQ(d.status, DeliveryStatus::pending);
+  EXPECT_EQ(d.channel_id, hook.id);
+  EXPECT_EQ(d.execution_id, second.id);
+  EXPECT_EQ(d.created_at, *second.finished_at);
+  EXPECT_EQ(d.next_attempt_at, second.finished_at) << "due at once";
+  EXPECT_EQ(d.summary, "[cronkit] backup-db timed out (2 times in a row)");
+  EXPECT_NE(d.payload.find(R"("consecutiveFailures":2)"), std::string::npos) << d.payload;
+  EXPECT_NE(d.payload.find(second.id), std::string::npos);
+  EXPECT_EQ(d.payload.find("the response"), std::string::npos) << "never the output";
+
+  EXPECT_EQ(end(ExecutionStatus::failed).second.size(), 1u) << "not again while failing";
+  EXPECT_EQ(end(ExecutionStatus::failed, false).second.size(), 1u) << "no task: no rules";
+  clock += 30 * 60'000;  // realertMinutes passed
+  EXPECT_EQ(end(ExecutionStatus::failed).second.size(), 2u) << "told again";
+  auto recovered = end(ExecutionStatus::success).second;
+  ASSERT_EQ(recovered.size(), 3u);
+  EXPECT_EQ(recovered[0].event, NotifyEvent::recovery);
+  EXPECT_EQ(end(ExecutionStatus::success).second.size(), 3u) << "one recovery";
+  EXPECT_TRUE(end(ExecutionStatus::failed).second.size() == 3u) << "tolerated again";
+
+  // A task's alert state goes with it.
+  ASSERT_TRUE(store_->delete_task(t.id));
+  EXPECT_TRUE(store_->tasks_notifying(hook.id, 10).empty());
+}
+
+TEST_P(StoreTest, LeasesDueDeliveriesOnceAndHoldsARateLimitedChannelForItsDigest) {
+  Channel hook{
+      .id = new_id(500), .name = "hook", .url = "https://h.example.com/", .created_at = 500};
+  Channel slack{.id = new_id(501),
+                .name = "team",
+                .type = ChannelType::slack,
+                .url = "https://hooks.slack.com/services/T/B/X",
+                .created_at = 501};
+  ASSERT_TRUE(store_->insert_channel(hook));
+  ASSERT_TRUE(store_->insert_channel(slack));
+  const Millis now = 100'000;
+  auto queue = [&](const Channel& c, Millis due, int n) {
+    Delivery d{.id = new_id(due + n),
+               .channel_id = c.id,
+               .task_id = "task-" + std::to_string(n),
+               .event = NotifyEvent::failure,
+               .summary = "[cronkit] task failed",
+               .created_at = due,
+               .payload = R"({"kind":"failure"})",
+               .next_attempt_at = due};
+    EXPECT_TRUE(store_->insert_delivery(d));
+    return d;
+  };
+  std::vector<Delivery> hooks, slacks;
+  for (int i = 0; i < 3; ++i) {
+    hooks.push_back(queue(hook, now - 1000 + i, i));
+    slacks.push_back(queue(slack, now - 900 + i, 10 + i));
+  }
+  const Delivery later = queue(hook, now + 5000, 20);
+  Channel gone{.id = "deleted-channel"};
+  const Delivery orphan = queue(gone, now - 10, 30);
+  Delivery test{.id = new_id(now), .channel_id = hook.id, .created_at = now - 2000};
+  ASSERT_TRUE(store_->insert_delivery(test));  // a test's request sends it: never leased
+
+  auto ids = [](const std::vector<Delivery>& ds) {
+    std::vector<std::string> out;
+    for (const auto& d : ds)
+      out.push_back(d.id);
+    std::ranges::sort(out);
+    return out;
+  };
+  auto leased = store_->lease_deliveries("server-a", now, now + 60'000, 4);
+  // The four due first; the Slack channel's other ones come with its first, for one digest.
+  std::vector<Delivery> expected = {hooks[0], hooks[1], hooks[2], slacks[0], slacks[1], slacks[2]};
+  EXPECT_EQ(ids(leased), ids(expected));
+  ASSERT_FALSE(leased.empty());
+  EXPECT_EQ(leased[0].payload, R"({"kind":"failure"})");
+  auto rest = store_->lease_deliveries("server-b", now, now + 60'000, 100);
+  EXPECT_EQ(ids(rest), ids({orphan})) << "what another holds is passed over";
+  EXPECT_TRUE(store_->lease_deliveries("server-b", now + 999, now + 60'000, 100).empty());
+
+  // Slack again: nothing before its interval, then what came meanwhile.
+  Delivery retry = slacks[0];
+  retry.attempts = 1;
+  retry.last_error = "the receiver answered 503";
+  retry.next_attempt_at = now + 500;
+  ASSERT_TRUE(store_->update_delivery(retry));  // pending again, its lease ended
+  EXPECT_TRUE(store_->lease_deliveries("server-b", now + 600, now + 60'000, 100).empty())
+      << "the channel sent less than a second ago";
+  auto again = store_->lease_deliveries("server-b", now + 1000, now + 61'000, 100);
+  EXPECT_EQ(ids(again), ids({retry}));
+  ASSERT_FALSE(again.empty());
+  EXPECT_EQ(again[0].attempts, 1);
+
+  // A lease that ran out (its server died) is taken over; a finished delivery is not.
+  Delivery done = hooks[0];
+  done.status = DeliveryStatus::delivered;
+  done.attempts = 1;
+  done.finished_at = now + 10;
+  done.next_attempt_at.reset();
+  ASSERT_TRUE(store_->update_delivery(done));
+  auto taken = store_->lease_deliveries("server-c", now + 60'000, now + 120'000, 100);
+  EXPECT_EQ(ids(taken), ids({hooks[1], hooks[2], slacks[1], slacks[2], orphan, later}));
+}
+
 TEST_P(StoreTest, NamesTasksById) {
   Task a = task("alpha", 1000);
   Task b = task("beta", 1001);
@@ -866,6 +1009,7 @@ TEST_P(StoreTest, DataSurvivesReopening) {
 
 TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   store_.reset();
+  exec_directly("DROP TABLE IF EXISTS notification_alerts");
   exec_directly("DROP TABLE task_execution_logs");
   exec_directly("DROP TABLE scheduled_tasks");
   exec_directly("DROP TABLE IF EXISTS cluster_members");

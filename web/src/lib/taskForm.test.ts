@@ -85,6 +85,7 @@ describe("command tasks in the form", () => {
       catchUpPolicy: "all" as const,
       catchUpWindowSeconds: 7200,
       pauseAfterFailures: null,
+      notifications: [],
     };
     const body = requestBody(draftFrom(task));
     expect(body.maxRuns).toBe(5);

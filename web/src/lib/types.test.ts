@@ -10,6 +10,8 @@ import {
   deliveryFields,
   deliveryStatuses,
   notifyEvents,
+  notifyRuleFields,
+  ruleEvents,
   executionFields,
   executionStatuses,
   httpMethods,
@@ -76,6 +78,7 @@ describe("types.ts matches openapi.json", () => {
     expect([...channelTypes]).toEqual(values(property("Channel", "type")));
     expect([...channelTypes]).toEqual(values(property("ChannelInput", "type")));
     expect([...notifyEvents]).toEqual(values(property("Delivery", "event")));
+    expect([...ruleEvents]).toEqual(values(property("NotifyRule", "on").items ?? {}));
     expect([...deliveryStatuses]).toEqual(values(property("Delivery", "status")));
     expect([...deliveryStatuses]).toEqual(values(parameter("/api/scheduler/deliveries", "status")));
   });
@@ -85,6 +88,7 @@ describe("types.ts matches openapi.json", () => {
     expect(fields(statsFields)).toEqual(fields(schemas.Stats?.properties ?? {}));
     expect(fields(channelFields)).toEqual(fields(schemas.Channel?.properties ?? {}));
     expect(fields(deliveryFields)).toEqual(fields(schemas.Delivery?.properties ?? {}));
+    expect(fields(notifyRuleFields)).toEqual(fields(schemas.NotifyRule?.properties ?? {}));
     // An execution in a list also carries its task's name.
     const listed = answer("/api/scheduler/executions", "get").properties?.list?.items?.allOf ?? [];
     const extra = Object.assign({}, ...listed.map((s) => s.properties ?? {})) as object;

@@ -51,6 +51,8 @@ export interface Task {
   /** Scheduled firings so far, counted against maxRuns (read-only). */
   runCount: number;
   pauseAfterFailures: number | null;
+  /** Where the task's failures, recoveries, slow runs, missed instants and self-pauses go. */
+  notifications: NotifyRule[];
   timeoutSeconds: number;
   overlapPolicy: OverlapPolicy;
   /** No firing before startAt or after endAt (epoch ms), when set. */
@@ -95,6 +97,7 @@ export const taskFields = {
   maxRuns: true,
   runCount: true,
   pauseAfterFailures: true,
+  notifications: true,
   timeoutSeconds: true,
   overlapPolicy: true,
   startAt: true,
@@ -184,6 +187,33 @@ export const channelFields = {
 
 export const notifyEvents = ["test", "failure", "recovery", "slow", "missed", "paused"] as const;
 export type NotifyEvent = (typeof notifyEvents)[number];
+/** The events a task's notification rule can tell. */
+export const ruleEvents = ["failure", "recovery", "slow", "missed", "paused"] as const;
+export type RuleEvent = (typeof ruleEvents)[number];
+
+/** One rule of a task: which of its events go to a channel, and when. */
+export interface NotifyRule {
+  channelId: string;
+  on: RuleEvent[];
+  /** failure: told at this many failed executions in a row. */
+  afterFailures: number;
+  /** failure: told again while failing, at most this often; null: once. */
+  realertMinutes: number | null;
+  /** slow: a run still running this long after it started. */
+  slowSeconds: number | null;
+  /** missed: an instant whose execution did not start within this grace. */
+  missedGraceSeconds: number;
+}
+
+export const notifyRuleFields = {
+  channelId: true,
+  on: true,
+  afterFailures: true,
+  realertMinutes: true,
+  slowSeconds: true,
+  missedGraceSeconds: true,
+} as const satisfies Fields<NotifyRule>;
+
 export const deliveryStatuses = ["pending", "delivered", "failed"] as const;
 export type DeliveryStatus = (typeof deliveryStatuses)[number];
 
