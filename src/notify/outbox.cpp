@@ -184,7 +184,11 @@ void Outbox::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // What waits for a sender thread stays leased in the store, and is sent once the lease
+  // ran out; the sends under way finish (within the sender's timeout) and are written.
+  const std::size_t dropped = sender_.discard_queued();
   std::unique_lock lock{mutex_};
+  in_flight_ -= static_cast<int>(dropped);
   idle_.wait(lock, [&] { return in_flight_ == 0; });
 }
 

@@ -58,7 +58,9 @@ class Outbox {
   Outbox& operator=(const Outbox&) = delete;
 
   void start();
-  /// Stops leasing, and waits for the sends under way to finish and be written.
+  /// Stops leasing, drops what waits for a sender thread (it stays leased, and is sent
+  /// again once its lease ran out), and waits for the sends under way to be written. The
+  /// sender must serve only this outbox.
   void stop();
   /// Looks for due deliveries now.
   void wake();

@@ -194,6 +194,13 @@ void Sender::send(Channel channel, Notice notice, std::function<void(Sent)> done
   wake_.notify_one();
 }
 
+std::size_t Sender::discard_queued() {
+  std::lock_guard lock{mutex_};
+  const std::size_t n = queue_.size();
+  queue_.clear();
+  return n;
+}
+
 void Sender::work() {
   std::unique_lock lock{mutex_};
   for (;;) {

@@ -61,6 +61,9 @@ class Sender {
   /// Queues a delivery; `done` is called once, on a sender thread, with its outcome
   /// (or not at all if the sender is destroyed first).
   void send(Channel channel, Notice notice, std::function<void(Sent)> done);
+  /// Drops the queued deliveries that no thread has started (their `done` is never
+  /// called); returns how many.
+  std::size_t discard_queued();
   /// Delivers on the calling thread.
   Sent send_now(const Channel& channel, const Notice& notice) const;
   std::int64_t timeout_ms() const { return timeout_ms_; }
