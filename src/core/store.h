@@ -114,6 +114,9 @@ class Store {
   virtual bool insert_task(const Task& task) = 0;
   /// Replaces every field of the task with this id; returns false if there is none.
   virtual bool update_task(const Task& task) = 0;
+  /// update_task() for a task that paused itself (`task` as paused, with its note): also
+  /// queues a `paused` delivery for each of its rules that asks, in the same transaction.
+  virtual bool pause_task(const Task& task) = 0;
   /// Deletes the task and all its executions; returns false if there was no such task.
   virtual bool delete_task(std::string_view id) = 0;
 
@@ -168,7 +171,8 @@ class Store {
   /// an update, when the execution no longer exists, is finished already, or (in a
   /// cluster) belongs to another member. An insert that `counts_run` also counts the firing
   /// on its task, and is refused once the task made max_runs firings; the one that reaches
-  /// max_runs pauses the task, with a note, in the same transaction. An update that ends an
+  /// max_runs pauses the task, with a note, in the same transaction (and queues the
+  /// `paused` deliveries of the rules of its `task`). An update that ends an
   /// execution (but for skipped) with a `task` moves the alert state of each of its rules and
   /// queues the deliveries that causes (after_execution()), in the same transaction.
   virtual std::vector<bool> write_executions(std::span<const ExecutionWrite> batch) = 0;

@@ -482,6 +482,7 @@ void Engine::claim(std::vector<DueFiring> due) {
     // commits runs the firing. A task with a run limit counts it in the same transaction.
     ExecutionWrite claim = write_of(*run, ExecutionWrite::Kind::insert);
     claim.counts_run = run->counted = run->task->max_runs.has_value();
+    if (claim.counts_run) claim.task = run->task;  // its `paused` rules, at its last run
     recorder_.write(std::move(claim), [this, run, part = d.after.has_value()](bool written) {
       if (part) settle_backlog(run->task->id);
       if (!written) return;

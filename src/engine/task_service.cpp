@@ -56,9 +56,13 @@ std::optional<Task> TaskService::set_enabled(std::string_view id, bool enabled,
   return apply(std::move(*task));
 }
 
-Task TaskService::apply(Task task) {
+Task TaskService::apply(Task task, bool self_paused) {
   task.updated_at = clock_.now();
-  store_.update_task(task);
+  if (self_paused) {
+    store_.pause_task(task);  // with its `paused` notifications
+  } else {
+    store_.update_task(task);
+  }
   engine_.schedule(task);
   if (announce_) announce_("task.updated", task);
   return task;
@@ -91,7 +95,7 @@ void TaskService::check_limits(std::string_view id) {
   task->paused_at = clock_.now();
   task->paused_note = "paused by cronkit: " + std::to_string(limit) +
                       (limit == 1 ? " failure" : " failures in a row") + " (pauseAfterFailures)";
-  apply(std::move(*task));
+  apply(std::move(*task), true);
 }
 
 void TaskService::reload(Store& store, Engine& engine, const std::string& id) {

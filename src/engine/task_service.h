@@ -59,8 +59,9 @@ class TaskService {
   static void reload(Store& store, Engine& engine, const std::string& id);
 
  private:
-  // Stores and schedules a changed task, then announces it.
-  Task apply(Task task);
+  // Stores and schedules a changed task, then announces it. `self_paused`: cronkit paused
+  // it (Store::pause_task).
+  Task apply(Task task, bool self_paused = false);
 
   Store& store_;
   Engine& engine_;

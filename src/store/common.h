@@ -476,6 +476,34 @@ inline bool notifies_channel(std::string_view text, std::string_view channel_id)
   }
 }
 
+/// The deliveries of a task that paused itself (`task` as paused, with its note): one per
+/// rule with `paused` in its events.
+inline std::vector<Delivery> paused_deliveries(const Task& task, Millis now) {
+  std::vector<Delivery> out;
+  for (const auto& rule : task.notifications) {
+    if (!rule.notifies(NotifyEvent::paused)) continue;
+    TaskEvent told{.kind = NotifyEvent::paused,
+                   .task_id = task.id,
+                   .task_name = task.name,
+                   .at = now,
+                   .note = task.paused_note};
+    out.push_back(Delivery{.id = new_id(now),
+                           .channel_id = rule.channel_id,
+                           .task_id = task.id,
+                           .event = NotifyEvent::paused,
+                           .summary = event_summary(told),
+                           .created_at = now,
+                           .payload = event_payload(told),
+                           .next_attempt_at = now});
+  }
+  return out;
+}
+
+/// The note of a task paused by its run limit, as kMaxRunsNote writes it.
+inline std::string max_runs_note(int max_runs) {
+  return "paused by cronkit: made its " + std::to_string(max_runs) + " runs (maxRuns)";
+}
+
 /// What a written execution's end does to its task's notification rules: reads and writes
 /// each rule's alert state and queues the deliveries it causes, through the store's own
 /// statements (in the transaction that writes the execution). Returns how many it queued.

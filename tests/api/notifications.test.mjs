@@ -283,3 +283,28 @@ test("failures waiting for a rate-limited channel go out as one digest", async (
     r.close();
   }
 });
+
+test("a task that pauses itself says so", async () => {
+  const r = await receiver();
+  const server = await startServer();
+  try {
+    const { task } = await setup(server, r, { on: ["paused"] });
+    await server.api("PUT", `/api/scheduler/tasks/${task.id}`, { pauseAfterFailures: 2 });
+    r.job = 500;
+    await run(server, task);
+    await run(server, task);
+    await eventually(() => r.notices().length === 1, 10000, "the paused notification");
+    const doc = JSON.parse(r.notices()[0].body);
+    assert.equal(doc.kind, "paused");
+    assert.deepEqual(doc.task, { id: task.id, name: "backup-db" });
+    assert.equal(doc.note, "paused by cronkit: 2 failures in a row (pauseAfterFailures)");
+    const stored = (await server.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task;
+    assert.equal(stored.enabled, false);
+    const [kept] = await deliveries(server, `taskId=${task.id}`);
+    assert.equal(kept.event, "paused");
+    assert.equal(kept.summary, "[cronkit] backup-db paused itself");
+  } finally {
+    await server.stop();
+    r.close();
+  }
+});

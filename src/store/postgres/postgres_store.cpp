@@ -302,10 +302,37 @@ bool PostgresStore::insert_task(const Task& task) {
 }
 
 bool PostgresStore::update_task(const Task& task) {
+  return connection()->query(update_task_sql(), task_params(task).add(member_id())).rows() == 1;
+}
+
+const std::string& PostgresStore::update_task_sql() {
   static const std::string kSql = "WITH t AS (UPDATE scheduled_tasks SET " +
                                   assignments(kTaskColumns, '$') + " WHERE id = $1 RETURNING id) " +
                                   announce(kTaskColumnCount + 1);
-  return connection()->query(kSql, task_params(task).add(member_id())).rows() == 1;
+  return kSql;
+}
+
+bool PostgresStore::pause_task(const Task& task) {
+  const auto told = paused_deliveries(task, task.paused_at.value_or(0));
+  if (told.empty()) return update_task(task);
+  auto c = connection();
+  pg::Transaction tx{*c};
+  if (c->query(update_task_sql(), task_params(task).add(member_id())).rows() != 1) return false;
+  queue(*c, told);
+  tx.commit();
+  deliveries_queued();
+  return true;
+}
+
+void PostgresStore::queue(pg::Connection& c, std::span<const Delivery> deliveries) {
+  static const std::string kQueue = "INSERT INTO notification_deliveries (" +
+                                    std::string(kDeliveryColumns) + ") VALUES (" +
+                                    placeholders('$', kDeliveryColumnCount) + ")";
+  for (const auto& d : deliveries) {
+    Params p;
+    delivery_values(d, [&](const auto& v) { p.add(v); });
+    c.query(kQueue, p);
+  }
 }
 
 bool PostgresStore::delete_task(std::string_view id) {
@@ -557,9 +584,9 @@ std::vector<Execution> PostgresStore::recent_executions(std::string_view task_id
   });
 }
 
-void PostgresStore::count_runs(pg::Connection& c, std::span<const ExecutionWrite> batch,
-                               const std::vector<std::size_t>& inserts,
-                               std::unordered_set<std::string>& inserted) {
+int PostgresStore::count_runs(pg::Connection& c, std::span<const ExecutionWrite> batch,
+                              const std::vector<std::size_t>& inserts,
+                              std::unordered_set<std::string>& inserted) {
   // Refused once the task made max_runs; the one that reaches it pauses the task and tells
   // the other members. (The right of SET reads the old values.)
   static const std::string kCount =
@@ -578,7 +605,8 @@ void PostgresStore::count_runs(pg::Connection& c, std::span<const ExecutionWrite
   for (std::size_t i : inserts) {
     if (batch[i].counts_run && inserted.contains(batch[i].execution.id)) counted.push_back(i);
   }
-  if (counted.empty()) return;
+  int queued = 0;
+  if (counted.empty()) return queued;
   // In task order, so that members counting runs of the same tasks lock them alike.
   std::ranges::sort(counted, {}, [&](std::size_t i) { return batch[i].execution.task_id; });
   for (std::size_t i : counted) {
@@ -589,8 +617,18 @@ void PostgresStore::count_runs(pg::Connection& c, std::span<const ExecutionWrite
       inserted.erase(e.id);
     } else if (r.boolean(0, 0)) {
       c.query(kAnnounce, Params{}.add(member_id() + " " + e.task_id));
+      if (const auto& task = batch[i].task; task && task->max_runs) {
+        // The run limit paused the task: its `paused` rules are told, in this transaction.
+        Task stopped = *task;
+        stopped.enabled = false;
+        stopped.paused_note = max_runs_note(*task->max_runs);
+        auto told = paused_deliveries(stopped, e.queued_at);
+        queue(c, told);
+        queued += static_cast<int>(told.size());
+      }
     }
   }
+  return queued;
 }
 
 int PostgresStore::consecutive_failures(std::string_view task_id, Millis since, int limit) {
@@ -699,11 +737,12 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
       std::unordered_set<std::string> done;
       auto c = connection();
       pg::Transaction tx{*c};
+      int queued = 0;  // deliveries the batch caused
       if (!inserts.empty()) {
         auto r = c->query(kInsert, insert_params);
         for (int i = 0; i < r.rows(); ++i)
           done.emplace(r.text(i, 0));
-        count_runs(*c, batch, inserts, done);
+        queued += count_runs(*c, batch, inserts, done);
         if (done.size() < inserts.size()) {
           pg::ArrayLiteral missing;
           for (std::size_t i : inserts) {
@@ -714,12 +753,11 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
             done.emplace(existing.text(i, 0));
         }
       }
-      int queued = 0;
       if (!updates.empty()) {
         auto r = c->query(kUpdate, update_params);
         for (int i = 0; i < r.rows(); ++i)
           done.emplace(r.text(i, 0));
-        queued = alert(*c, batch, updates, done);
+        queued += alert(*c, batch, updates, done);
       }
       tx.commit();
       if (queued > 0) deliveries_queued();
@@ -759,9 +797,6 @@ int PostgresStore::alert(pg::Connection& c, std::span<const ExecutionWrite> batc
   }
   std::ranges::sort(
       ends, {}, [&](std::size_t i) -> const std::string& { return batch[i].execution.task_id; });
-  static const std::string kQueue = "INSERT INTO notification_deliveries (" +
-                                    std::string(kDeliveryColumns) + ") VALUES (" +
-                                    placeholders('$', kDeliveryColumnCount) + ")";
   int queued = 0;
   for (std::size_t i : ends) {
     queued += alert_on_end(
@@ -795,9 +830,7 @@ int PostgresStore::alert(pg::Connection& c, std::span<const ExecutionWrite> batc
                   .add(state.alerted_at));
         },
         [&](const Delivery& d) {
-          Params p;
-          delivery_values(d, [&](const auto& v) { p.add(v); });
-          c.query(kQueue, p);
+          queue(c, {&d, 1});
         });
   }
   return queued;

@@ -37,6 +37,7 @@ class PostgresStore final : public Store, public Cluster {
   std::vector<ScheduleSpec> enabled_schedules() override;
   bool insert_task(const Task& task) override;
   bool update_task(const Task& task) override;
+  bool pause_task(const Task& task) override;
   bool delete_task(std::string_view id) override;
   std::vector<Channel> list_channels() override;
   std::optional<Channel> get_channel(std::string_view id) override;
@@ -93,16 +94,20 @@ class PostgresStore final : public Store, public Cluster {
   auto read(Read&& r);
   /// Forgets the idle connections: one was found lost, the others likely are too.
   void drop_idle();
-  /// Counts the claimed firings of `inserts` that count runs (ExecutionWrite::counts_run)
-  /// on their tasks, in the batch's transaction; one whose task made max_runs already is
-  /// deleted again and taken out of `inserted`.
   // Moves the alert state of the rules of the executions that `updates` ended and queues the
   // deliveries that causes (alert_on_end); returns how many.
   int alert(pg::Connection& c, std::span<const ExecutionWrite> batch,
             std::span<const std::size_t> updates, const std::unordered_set<std::string>& done);
-  void count_runs(pg::Connection& c, std::span<const ExecutionWrite> batch,
-                  const std::vector<std::size_t>& inserts,
-                  std::unordered_set<std::string>& inserted);
+  /// Counts the claimed firings of `inserts` that count runs (ExecutionWrite::counts_run)
+  /// on their tasks, in the batch's transaction; one whose task made max_runs already is
+  /// deleted again and taken out of `inserted`. Returns how many `paused` deliveries the
+  /// tasks it paused queued.
+  int count_runs(pg::Connection& c, std::span<const ExecutionWrite> batch,
+                 const std::vector<std::size_t>& inserts,
+                 std::unordered_set<std::string>& inserted);
+  // Inserts deliveries to send (the outbox), in the caller's transaction.
+  void queue(pg::Connection& c, std::span<const Delivery> deliveries);
+  static const std::string& update_task_sql();
 
   const std::string url_;
   const int writers_;

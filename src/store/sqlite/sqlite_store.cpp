@@ -358,6 +358,14 @@ bool SqliteStore::insert_task(const Task& task) {
 }
 
 bool SqliteStore::update_task(const Task& task) {
+  return update_task_telling(task, {});
+}
+
+bool SqliteStore::pause_task(const Task& task) {
+  return update_task_telling(task, paused_deliveries(task, task.paused_at.value_or(0)));
+}
+
+bool SqliteStore::update_task_telling(const Task& task, std::span<const Delivery> told) {
   std::lock_guard lock{mutex_};
   static const std::string kSql =
       "UPDATE scheduled_tasks SET " + assignments(kTaskColumns, '?') + " WHERE id = ?1";
@@ -371,12 +379,27 @@ bool SqliteStore::update_task(const Task& task) {
   before->reset();
   task_values(task, Binder{*s});
   s->run();
+  queue_locked(told);
   tx.commit();
+  if (!told.empty()) deliveries_queued();
   std::lock_guard tallies{tallies_mutex_};
   --tasks_[index_of(old_type)][was_enabled];
   ++tasks_[index_of(task.type)][task.enabled];
   ++version_;
   return true;
+}
+
+void SqliteStore::queue_locked(std::span<const Delivery> deliveries) {
+  static const std::string kQueue = "INSERT INTO notification_deliveries (" +
+                                    std::string(kDeliveryColumns) + ") VALUES (" +
+                                    placeholders('?', kDeliveryColumnCount) + ")";
+  if (deliveries.empty()) return;
+  sqlite::Use queue{db_.prepare(kQueue)};
+  for (const auto& d : deliveries) {
+    queue->reset();
+    delivery_values(d, Binder{*queue});
+    queue->run();
+  }
 }
 
 bool SqliteStore::delete_task(std::string_view id) {
@@ -699,7 +722,19 @@ std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> 
       } catch (const sqlite::ConstraintError&) {
         // the task was deleted meanwhile
       }
-      if (inserted && w.counts_run) inserted = count_run_locked(e, paused);
+      if (inserted && w.counts_run) {
+        const std::size_t before = paused.size();
+        inserted = count_run_locked(e, paused);
+        if (paused.size() > before && w.task && w.task->max_runs) {
+          // The run limit paused the task: its `paused` rules are told, in this transaction.
+          Task stopped = *w.task;
+          stopped.enabled = false;
+          stopped.paused_note = max_runs_note(*w.task->max_runs);
+          auto told = paused_deliveries(stopped, e.queued_at);
+          queue_locked(told);
+          queued += static_cast<int>(told.size());
+        }
+      }
       written.push_back(inserted);
     } else {
       update->reset();
@@ -731,10 +766,6 @@ int SqliteStore::alert_locked(const ExecutionWrite& w) {
       "INSERT INTO notification_alerts (task_id, channel_id, failures, alerting, alerted_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (task_id, channel_id) DO UPDATE SET failures = "
       "excluded.failures, alerting = excluded.alerting, alerted_at = excluded.alerted_at")};
-  static const std::string kQueue = "INSERT INTO notification_deliveries (" +
-                                    std::string(kDeliveryColumns) + ") VALUES (" +
-                                    placeholders('?', kDeliveryColumnCount) + ")";
-  sqlite::Use queue{db_.prepare(kQueue)};
   return alert_on_end(
       w,
       [&](std::string_view task, std::string_view channel) {
@@ -759,9 +790,7 @@ int SqliteStore::alert_locked(const ExecutionWrite& w) {
         write->run();
       },
       [&](const Delivery& d) {
-        queue->reset();
-        delivery_values(d, Binder{*queue});
-        queue->run();
+        queue_locked({&d, 1});
       });
 }
 

@@ -36,6 +36,7 @@ class SqliteStore final : public Store {
   std::vector<ScheduleSpec> enabled_schedules() override;
   bool insert_task(const Task& task) override;
   bool update_task(const Task& task) override;
+  bool pause_task(const Task& task) override;
   bool delete_task(std::string_view id) override;
   std::vector<Channel> list_channels() override;
   std::optional<Channel> get_channel(std::string_view id) override;
@@ -84,6 +85,10 @@ class SqliteStore final : public Store {
   // Moves the alert state of the ended execution's rules and queues the deliveries that
   // causes (alert_on_end); returns how many.
   int alert_locked(const ExecutionWrite& w);
+  // Inserts deliveries to send (the outbox), in the caller's transaction.
+  void queue_locked(std::span<const Delivery> deliveries);
+  // update_task, queuing `told` in the same transaction.
+  bool update_task_telling(const Task& task, std::span<const Delivery> told);
 
   const std::string path_;
   std::mutex mutex_;  // the writer

@@ -731,6 +731,52 @@ TEST_P(StoreTest, AnExecutionsEndQueuesItsNotificationsInTheSameWrite) {
   EXPECT_TRUE(store_->tasks_notifying(hook.id, 10).empty());
 }
 
+TEST_P(StoreTest, ATaskThatPausesItselfTellsItsPausedRules) {
+  Task t = task("report", 1000);
+  t.max_runs = 2;
+  t.notifications = {{.channel_id = "c1", .on = {NotifyEvent::failure, NotifyEvent::paused}},
+                     {.channel_id = "c2", .on = {NotifyEvent::failure}}};
+  ASSERT_TRUE(store_->update_task(t));
+  auto shared = std::make_shared<const Task>(t);
+  auto claim = [&](Millis at) -> bool {
+    ExecutionWrite w{ExecutionWrite::Kind::insert, execution(t, at)};
+    w.counts_run = true;
+    w.task = shared;
+    return store_->write_executions({&w, 1}).at(0);
+  };
+  ASSERT_TRUE(claim(60'000));
+  EXPECT_TRUE(store_->list_deliveries({.task_id = t.id}).list.empty());
+  ASSERT_TRUE(claim(120'000));  // the last run: pauses the task, and tells c1
+  EXPECT_FALSE(store_->get_task(t.id)->enabled);
+  auto told = store_->list_deliveries({.task_id = t.id}).list;
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0].event, NotifyEvent::paused);
+  EXPECT_EQ(told[0].channel_id, "c1");
+  EXPECT_EQ(told[0].summary, "[cronkit] report paused itself");
+  EXPECT_NE(told[0].payload.find("made its 2 runs (maxRuns)"), std::string::npos)
+      << told[0].payload;
+  EXPECT_FALSE(claim(180'000));
+
+  // A pause by the failure limit goes through pause_task.
+  Task again = *store_->get_task(t.id);
+  again.enabled = true;
+  again.max_runs.reset();
+  ASSERT_TRUE(store_->update_task(again));
+  EXPECT_EQ(store_->list_deliveries({.task_id = t.id}).list.size(), 1u) << "an update tells none";
+  again.enabled = false;
+  again.paused_at = 200'000;
+  again.paused_note = "paused by cronkit: 3 failures in a row (pauseAfterFailures)";
+  ASSERT_TRUE(store_->pause_task(again));
+  EXPECT_FALSE(store_->get_task(t.id)->enabled);
+  told = store_->list_deliveries({.task_id = t.id}).list;
+  ASSERT_EQ(told.size(), 2u);
+  EXPECT_EQ(told[0].created_at, 200'000);
+  EXPECT_NE(told[0].payload.find("3 failures in a row"), std::string::npos);
+  Task ghost = again;
+  ghost.id = new_id(5);
+  EXPECT_FALSE(store_->pause_task(ghost));
+  EXPECT_EQ(store_->list_deliveries({}).total, 2) << "nothing queued for a task that is not";
+}
 TEST_P(StoreTest, LeasesDueDeliveriesOnceAndHoldsARateLimitedChannelForItsDigest) {
   Channel hook{
       .id = new_id(500), .name = "hook", .url = "https://h.example.com/", .created_at = 500};
