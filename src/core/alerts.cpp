@@ -7,6 +7,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "core/ids.h"
+
 namespace cronkit {
 namespace {
 
@@ -35,6 +37,13 @@ std::optional<int> optional_integer(const json::object& o, std::string_view key)
   auto* v = o.if_contains(key);
   if (!v || v->is_null()) return std::nullopt;
   return integer(o, key, 0);
+}
+
+// "45 s", "5 min", "2 h", "90 min".
+std::string duration_text(int seconds) {
+  if (seconds >= 3600 && seconds % 3600 == 0) return std::to_string(seconds / 3600) + " h";
+  if (seconds >= 60 && seconds % 60 == 0) return std::to_string(seconds / 60) + " min";
+  return std::to_string(seconds) + " s";
 }
 
 }  // namespace
@@ -133,7 +142,22 @@ std::string event_payload(const TaskEvent& e) {
         json::object{{"count", e.missed}, {"first", e.first_missed}, {"last", e.last_missed}};
   }
   if (e.kind == NotifyEvent::paused) o["note"] = optional(e.note);
+  if (e.kind == NotifyEvent::slow) o["slowSeconds"] = e.slow_seconds;
   return json::serialize(o);
+}
+
+Delivery delivery_of(const NotifyRule& rule, const TaskEvent& e) {
+  TaskEvent told = e;
+  if (told.execution) told.execution->output.reset();  // what happened, never the output
+  return {.id = new_id(e.at),
+          .channel_id = rule.channel_id,
+          .task_id = e.task_id,
+          .execution_id = e.execution ? std::optional<std::string>{e.execution->id} : std::nullopt,
+          .event = e.kind,
+          .summary = event_summary(told),
+          .created_at = e.at,
+          .payload = event_payload(told),
+          .next_attempt_at = e.at};
 }
 
 std::string event_summary(const TaskEvent& e) {
@@ -148,7 +172,7 @@ std::string event_summary(const TaskEvent& e) {
       s += " recovered";
       break;
     case NotifyEvent::slow:
-      s += " is running long";
+      s += " is still running after " + duration_text(e.slow_seconds);
       break;
     case NotifyEvent::missed:
       s += e.missed == 1 ? " missed a run" : " missed " + std::to_string(e.missed) + " runs";

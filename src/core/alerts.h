@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/channel.h"
 #include "core/task.h"
 
 namespace cronkit {
@@ -38,6 +39,7 @@ struct TaskEvent {
   Millis at = 0;                       // when it was found
   std::optional<Execution> execution;  // failure, recovery, slow
   int failures = 0;                    // failure: how many in a row
+  int slow_seconds = 0;                // slow: the run has been running this long
   int missed = 0;                      // missed: how many instants, the first and the last
   Millis first_missed = 0;
   Millis last_missed = 0;
@@ -48,5 +50,8 @@ struct TaskEvent {
 std::string event_payload(const TaskEvent& e);
 /// One line that names the task and what happened: "[cronkit] backup-db failed".
 std::string event_summary(const TaskEvent& e);
+
+/// The delivery that tells `e` to the channel of `rule`, due at once (e.at).
+Delivery delivery_of(const NotifyRule& rule, const TaskEvent& e);
 
 }  // namespace cronkit

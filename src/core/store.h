@@ -139,6 +139,8 @@ class Store {
   /// Writes its status, attempts, last status and error, finished_at and next_attempt_at,
   /// and ends its lease; false if there is no such delivery.
   virtual bool update_delivery(const Delivery& delivery) = 0;
+  /// Queues deliveries to send (the outbox), in one transaction.
+  virtual void queue_deliveries(std::span<const Delivery> deliveries) = 0;
   /// Leases to `owner`, until `lease_until`, up to `limit` pending deliveries whose next
   /// attempt is due at `now` and that nobody else holds, oldest due first. A channel with a
   /// send_interval() gets all of its due deliveries at once (for one digest), and then none

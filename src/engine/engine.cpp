@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/alerts.h"
 #include "core/ids.h"
 #include "engine/task_service.h"
 
@@ -383,10 +384,17 @@ void Engine::scheduler_loop() {
     flush_launches_locked();
     const bool cleanup = now >= next_cleanup_;
     if (cleanup) next_cleanup_ = now + kDayMs;
-    if (!due.empty() || cleanup || !to_refresh_.empty() || !to_check_.empty()) {
+    if (!due.empty() || cleanup || !to_refresh_.empty() || !to_check_.empty() ||
+        !to_tell_.empty()) {
       std::vector<std::shared_ptr<Run>> changed = std::exchange(to_refresh_, {});
       std::vector<std::string> checks = std::exchange(to_check_, {});
+      std::vector<Delivery> tell = std::exchange(to_tell_, {});
       lock.unlock();
+      try {
+        store_.queue_deliveries(tell);
+      } catch (const StoreError&) {
+        // Lost with the database: a slow run is told at most once.
+      }
       for (const auto& task_id : checks) {
         std::lock_guard hook{limits_mutex_};
         try {
@@ -688,7 +696,16 @@ void Engine::start_attempt_locked(const std::shared_ptr<Run>& run) {
   ++running_;
   ++run->token;
   run->exec.attempts += 1;
-  if (!run->exec.started_at) run->exec.started_at = now;
+  if (!run->exec.started_at) {
+    run->exec.started_at = now;
+    // Each `slow` rule's threshold, timed from the run's start (retries included).
+    for (const auto& rule : run->task->notifications) {
+      if (rule.notifies(NotifyEvent::slow) && rule.slow_seconds) {
+        add_timer_locked(
+            {now + *rule.slow_seconds * Millis{1000}, Timer::Kind::slow, run->exec.id, 0});
+      }
+    }
+  }
   run->exec.status = ExecutionStatus::running;
   if (!membership_) {
     record(*run);
@@ -819,6 +836,10 @@ void Engine::add_timer_locked(Timer t) {
 
 void Engine::on_timer_locked(const Timer& t) {
   auto it = runs_.find(t.execution_id);
+  if (it != runs_.end() && t.kind == Timer::Kind::slow) {
+    tell_slow_locked(*it->second, t.at);
+    return;
+  }
   if (it == runs_.end() || it->second->token != t.token) return;
   auto run = it->second;
   if (t.kind == Timer::Kind::deadline && run->state == Run::State::running) {
@@ -835,6 +856,23 @@ void Engine::on_timer_locked(const Timer& t) {
     ready_.push_back(run);
     pump_locked();
   }
+}
+
+void Engine::tell_slow_locked(const Run& run, Millis at) {
+  if (!run.exec.started_at || is_terminal(run.exec.status)) return;
+  for (const auto& rule : run.task->notifications) {
+    if (!rule.notifies(NotifyEvent::slow) || !rule.slow_seconds ||
+        *run.exec.started_at + *rule.slow_seconds * Millis{1000} != at) {
+      continue;
+    }
+    to_tell_.push_back(delivery_of(rule, {.kind = NotifyEvent::slow,
+                                          .task_id = run.task->id,
+                                          .task_name = run.task->name,
+                                          .at = at,
+                                          .execution = run.exec,
+                                          .slow_seconds = *rule.slow_seconds}));
+  }
+  wake_.notify_one();
 }
 
 void Engine::cancel_locked(Run& run) {

@@ -163,7 +163,8 @@ class Engine {
   // A timer of a run: its deadline, the end of its retry delay, or its held instant.
   struct Timer {
     Millis at;
-    enum class Kind { deadline, retry, due } kind;
+    // slow: when a run that started at `at` minus a rule's slowSeconds is slow.
+    enum class Kind { deadline, retry, due, slow } kind;
     std::string execution_id;
     std::uint64_t token;
     bool operator>(const Timer& o) const { return at > o.at; }
@@ -209,6 +210,9 @@ class Engine {
   void finish_locked(const std::shared_ptr<Run>& run, ExecutionStatus status, std::string message);
   void skip_locked(const std::shared_ptr<Run>& run, std::string summary);
   void cancel_locked(Run& run);
+  // A slow timer came: the run's `slow` rules whose threshold is `at` are told (to_tell_),
+  // unless it finished.
+  void tell_slow_locked(const Run& run, Millis at);
   void on_timer_locked(const Timer& t);
   // Drops a run that is over (or no longer this member's) from the books; the first
   // firing buffered behind it, if any, is made ready.
@@ -262,6 +266,7 @@ class Engine {
   static constexpr std::size_t kMaxBuffered = 100;
   std::vector<std::shared_ptr<Run>> to_refresh_;  // held firings whose task changed
   std::vector<std::string> to_check_;             // tasks that may have reached a limit (on_limits)
+  std::vector<Delivery> to_tell_;  // `slow` notifications, queued by the scheduler thread
   // Held while the check runs, so that on_limits() returns only once none is running.
   std::mutex limits_mutex_;
   std::function<void(const std::string&)> check_limits_;

@@ -482,19 +482,11 @@ inline std::vector<Delivery> paused_deliveries(const Task& task, Millis now) {
   std::vector<Delivery> out;
   for (const auto& rule : task.notifications) {
     if (!rule.notifies(NotifyEvent::paused)) continue;
-    TaskEvent told{.kind = NotifyEvent::paused,
-                   .task_id = task.id,
-                   .task_name = task.name,
-                   .at = now,
-                   .note = task.paused_note};
-    out.push_back(Delivery{.id = new_id(now),
-                           .channel_id = rule.channel_id,
-                           .task_id = task.id,
-                           .event = NotifyEvent::paused,
-                           .summary = event_summary(told),
-                           .created_at = now,
-                           .payload = event_payload(told),
-                           .next_attempt_at = now});
+    out.push_back(delivery_of(rule, {.kind = NotifyEvent::paused,
+                                     .task_id = task.id,
+                                     .task_name = task.name,
+                                     .at = now,
+                                     .note = task.paused_note}));
   }
   return out;
 }
@@ -524,22 +516,12 @@ int alert_on_end(const ExecutionWrite& w, Read&& read, Write&& write, Queue&& qu
     auto event = after_execution(rule, state, e.status, now);
     if (state != before) write(e.task_id, rule.channel_id, state);
     if (!event) continue;
-    TaskEvent told{.kind = *event,
-                   .task_id = w.task->id,
-                   .task_name = w.task->name,
-                   .at = now,
-                   .execution = e,
-                   .failures = state.failures};
-    told.execution->output.reset();  // a notification tells what happened, not the output
-    queue(Delivery{.id = new_id(now),
-                   .channel_id = rule.channel_id,
-                   .task_id = e.task_id,
-                   .execution_id = e.id,
-                   .event = *event,
-                   .summary = event_summary(told),
-                   .created_at = now,
-                   .payload = event_payload(told),
-                   .next_attempt_at = now});
+    queue(delivery_of(rule, {.kind = *event,
+                             .task_id = w.task->id,
+                             .task_name = w.task->name,
+                             .at = now,
+                             .execution = e,
+                             .failures = state.failures}));
     ++queued;
   }
   return queued;

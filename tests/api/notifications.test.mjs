@@ -18,6 +18,7 @@ async function receiver() {
       req.on("end", () => {
         if (record.path.startsWith("/job")) {
           res.statusCode = r.job;
+          if (r.hold) return r.hold.then(() => res.end(""));
         } else {
           res.statusCode = r.answers.length > 0 ? r.answers.shift() : r.status;
           if (res.statusCode === 503) res.setHeader("Retry-After", "0");
@@ -303,6 +304,38 @@ test("a task that pauses itself says so", async () => {
     const [kept] = await deliveries(server, `taskId=${task.id}`);
     assert.equal(kept.event, "paused");
     assert.equal(kept.summary, "[cronkit] backup-db paused itself");
+  } finally {
+    await server.stop();
+    r.close();
+  }
+});
+
+test("a run that takes too long is told while it runs", async () => {
+  const r = await receiver();
+  const server = await startServer();
+  try {
+    const { task } = await setup(server, r, { on: ["slow"], slowSeconds: 1 });
+    let release;
+    r.hold = new Promise((resolve) => (release = resolve));
+    const res = await server.api("POST", `/api/scheduler/tasks/${task.id}/trigger`);
+    assert.equal(res.status, 202, res.text);
+    await eventually(() => r.notices().length === 1, 10000, "the slow notification");
+    const execution = await server.api("GET", `/api/scheduler/executions/${res.json.data.executionId}`);
+    assert.equal(execution.json.data.status, "running", "told while it runs");
+    const doc = JSON.parse(r.notices()[0].body);
+    assert.equal(doc.kind, "slow");
+    assert.equal(doc.slowSeconds, 1);
+    assert.equal(doc.execution.id, res.json.data.executionId);
+    assert.equal(doc.execution.status, "running");
+    assert.ok(doc.at - doc.execution.startedAt >= 1000);
+    release();
+    r.hold = undefined;
+    await run(server, task); // a run within its time is not slow
+    const kept = await deliveries(server, `taskId=${task.id}`);
+    assert.deepEqual(
+      kept.map((d) => d.summary),
+      ["[cronkit] backup-db is still running after 1 s"],
+    );
   } finally {
     await server.stop();
     r.close();

@@ -324,6 +324,15 @@ bool PostgresStore::pause_task(const Task& task) {
   return true;
 }
 
+void PostgresStore::queue_deliveries(std::span<const Delivery> deliveries) {
+  if (deliveries.empty()) return;
+  auto c = connection();
+  pg::Transaction tx{*c};
+  queue(*c, deliveries);
+  tx.commit();
+  deliveries_queued();
+}
+
 void PostgresStore::queue(pg::Connection& c, std::span<const Delivery> deliveries) {
   static const std::string kQueue = "INSERT INTO notification_deliveries (" +
                                     std::string(kDeliveryColumns) + ") VALUES (" +

@@ -389,6 +389,17 @@ bool SqliteStore::update_task_telling(const Task& task, std::span<const Delivery
   return true;
 }
 
+void SqliteStore::queue_deliveries(std::span<const Delivery> deliveries) {
+  if (deliveries.empty()) return;
+  {
+    std::lock_guard lock{mutex_};
+    sqlite::Transaction tx{db_};
+    queue_locked(deliveries);
+    tx.commit();
+  }
+  deliveries_queued();
+}
+
 void SqliteStore::queue_locked(std::span<const Delivery> deliveries) {
   static const std::string kQueue = "INSERT INTO notification_deliveries (" +
                                     std::string(kDeliveryColumns) + ") VALUES (" +

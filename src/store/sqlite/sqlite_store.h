@@ -46,6 +46,7 @@ class SqliteStore final : public Store {
   std::vector<std::string> tasks_notifying(std::string_view channel_id, int limit) override;
   bool insert_delivery(const Delivery& delivery) override;
   bool update_delivery(const Delivery& delivery) override;
+  void queue_deliveries(std::span<const Delivery> deliveries) override;
   std::vector<Delivery> lease_deliveries(std::string_view owner, Millis now, Millis lease_until,
                                          int limit) override;
   Page<Delivery> list_deliveries(const DeliveryFilter& filter) override;
