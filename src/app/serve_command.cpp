@@ -21,6 +21,7 @@
 #include "core/ids.h"
 #include "engine/builtin.h"
 #include "engine/engine.h"
+#include "engine/missed_watch.h"
 #include "notify/outbox.h"
 #include "store/open_store.h"
 #include "web/admin_ui.h"
@@ -259,6 +260,8 @@ int serve(const ServeOptions& o, Registry& registry) {
        }}};
   (*store)->on_deliveries_queued([&outbox] { outbox.wake(); });
   outbox.start();
+  engine::MissedWatch missed{**store, clock};
+  missed.start();
   server->start();
   auto c = engine.counters();
   spdlog::info("scheduling {} task{} from {}; listening on http://{}:{}", c.scheduled_tasks,
@@ -271,6 +274,7 @@ int serve(const ServeOptions& o, Registry& registry) {
   events.close();  // closes the event streams, so that the server can stop
   server->stop();
   engine.stop();
+  missed.stop();
   (*store)->on_deliveries_queued({});
   outbox.stop();
   spdlog::info("stopped");

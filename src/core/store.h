@@ -139,6 +139,17 @@ class Store {
   /// Writes its status, attempts, last status and error, finished_at and next_attempt_at,
   /// and ends its lease; false if there is no such delivery.
   virtual bool update_delivery(const Delivery& delivery) = 0;
+  /// The enabled tasks with a rule that tells `event`.
+  virtual std::vector<Task> tasks_telling(NotifyEvent event) = 0;
+  /// Which of the task's instants in (after, until], oldest first.
+  using Instants = std::function<std::vector<Millis>(Millis after, Millis until)>;
+  /// Checks the instants of `task` up to `until` for its `missed` rule `rule`, in one
+  /// transaction, once each across servers: the instants after the last check (or after the
+  /// task last changed, whichever is later) whose execution did not start within
+  /// `grace_ms` are missed; if any were, one delivery tells how many (queued at `now`).
+  /// Returns whether it queued one.
+  virtual bool check_missed(const Task& task, const NotifyRule& rule, Millis now, Millis until,
+                            Millis grace_ms, const Instants& instants) = 0;
   /// Queues deliveries to send (the outbox), in one transaction.
   virtual void queue_deliveries(std::span<const Delivery> deliveries) = 0;
   /// Leases to `owner`, until `lease_until`, up to `limit` pending deliveries whose next

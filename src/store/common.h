@@ -496,6 +496,60 @@ inline std::string max_runs_note(int max_runs) {
   return "paused by cronkit: made its " + std::to_string(max_runs) + " runs (maxRuns)";
 }
 
+/// The executions of a task that started within their grace, by instant: (task_id $1,
+/// after $2, until $3, grace_ms $4) -> scheduled_for.
+inline constexpr std::string_view kStartedInTime =
+    "SELECT scheduled_for FROM task_execution_logs WHERE task_id = {1} AND scheduled_for > {2} "
+    "AND scheduled_for <= {3} AND \"trigger\" <> 'manual' AND started_at IS NOT NULL AND "
+    "started_at <= scheduled_for + {4}";
+
+/// The tasks that may have rules telling an event (checked by reading them).
+inline constexpr std::string_view kTasksTellingSelect = "WHERE notifications LIKE {1} AND enabled";
+
+/// "{1}" -> "?1" or "$1" ...
+inline std::string numbered(std::string_view sql, char mark) {
+  std::string out;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    if (sql[i] == '{' && i + 2 < sql.size() && sql[i + 2] == '}') {
+      out += mark;
+      out += sql[i + 1];
+      i += 2;
+    } else {
+      out += sql[i];
+    }
+  }
+  return out;
+}
+
+/// Whether one of the task's rules tells `event`.
+inline bool tells(const Task& task, NotifyEvent event) {
+  return std::ranges::any_of(task.notifications,
+                             [&](const NotifyRule& r) { return r.notifies(event); });
+}
+
+/// The LIKE pattern of kTasksTellingSelect for `event`.
+inline std::string telling_pattern(NotifyEvent event) {
+  return "%\"" + std::string(to_string(event)) + "\"%";
+}
+
+/// The missed instants and their delivery: `instants` less those in `started` (sorted).
+template <typename Queue>
+bool tell_missed(const Task& task, const NotifyRule& rule, Millis now,
+                 const std::vector<Millis>& instants, std::vector<Millis> started, Queue&& queue) {
+  std::ranges::sort(started);
+  TaskEvent told{
+      .kind = NotifyEvent::missed, .task_id = task.id, .task_name = task.name, .at = now};
+  for (Millis at : instants) {
+    if (std::ranges::binary_search(started, at)) continue;
+    if (told.missed == 0) told.first_missed = at;
+    told.last_missed = at;
+    ++told.missed;
+  }
+  if (told.missed == 0) return false;
+  queue(delivery_of(rule, told));
+  return true;
+}
+
 /// What a written execution's end does to its task's notification rules: reads and writes
 /// each rule's alert state and queues the deliveries it causes, through the store's own
 /// statements (in the transaction that writes the execution). Returns how many it queued.

@@ -341,3 +341,33 @@ test("a run that takes too long is told while it runs", async () => {
     r.close();
   }
 });
+
+test("instants missed while no server ran are told once per task, with their count", async () => {
+  const r = await receiver();
+  const server = await startServer();
+  try {
+    const { task } = await setup(server, r, { on: ["missed"], missedGraceSeconds: 1 });
+    await server.api("PUT", `/api/scheduler/tasks/${task.id}`, { cronExpression: "* * * * *" });
+    const changed = (await server.api("GET", `/api/scheduler/tasks/${task.id}`)).json.data.task;
+    // The server is down for three minutes: it starts again with its clock three minutes on.
+    await server.stop();
+    server.command.push("--clock-offset-ms", "180000");
+    await server.start();
+    await eventually(() => r.notices().length === 1, 15000, "the missed notification");
+    const doc = JSON.parse(r.notices()[0].body);
+    assert.equal(doc.kind, "missed");
+    assert.deepEqual(doc.task, { id: task.id, name: "backup-db" });
+    // Every minute in the gap, and only those: after the change, before the restart's grace.
+    const { count, first, last } = doc.missed;
+    assert.ok(count >= 3 && count <= 4, `${count} missed`);
+    assert.equal(last - first, (count - 1) * 60000);
+    assert.ok(first > changed.updatedAt && first - changed.updatedAt <= 60000, "from the first one");
+    assert.equal(first % 60000, 0);
+    const kept = await deliveries(server, `taskId=${task.id}`);
+    assert.equal(kept.length, 1, "one notification for the task");
+    assert.equal(kept[0].summary, `[cronkit] backup-db missed ${count} runs`);
+  } finally {
+    await server.stop();
+    r.close();
+  }
+});

@@ -324,6 +324,55 @@ bool PostgresStore::pause_task(const Task& task) {
   return true;
 }
 
+std::vector<Task> PostgresStore::tasks_telling(NotifyEvent event) {
+  static const std::string kSql = select_tasks(numbered(kTasksTellingSelect, '$'));
+  return read([&](pg::Connection& c) {
+    auto r = c.query(kSql, Params{}.add(telling_pattern(event)));
+    std::vector<Task> out;
+    for (int i = 0; i < r.rows(); ++i) {
+      Task t = read_task(r, i);
+      if (tells(t, event)) out.push_back(std::move(t));
+    }
+    return out;
+  });
+}
+
+bool PostgresStore::check_missed(const Task& task, const NotifyRule& rule, Millis now, Millis until,
+                                 Millis grace_ms, const Instants& instants) {
+  static const std::string kStarted = numbered(kStartedInTime, '$');
+  auto c = connection();
+  pg::Transaction tx{*c};
+  // The rule's row is locked: another server checking the same task waits, then sees how
+  // far this one checked.
+  c->query(
+      "INSERT INTO notification_alerts (task_id, channel_id) VALUES ($1, $2) ON CONFLICT DO "
+      "NOTHING",
+      Params{}.add(task.id).add(rule.channel_id));
+  auto r = c->query(
+      "SELECT checked_until FROM notification_alerts WHERE task_id = $1 AND channel_id = $2 FOR "
+      "UPDATE",
+      Params{}.add(task.id).add(rule.channel_id));
+  const std::optional<Millis> checked = r.rows() == 1 ? r.optional_int64(0, 0) : std::nullopt;
+  const Millis after = std::max(checked.value_or(task.updated_at), task.updated_at);
+  if (until <= after) return false;
+  const std::vector<Millis> due = instants(after, until);
+  std::vector<Millis> started;
+  if (!due.empty()) {
+    auto s = c->query(kStarted, Params{}.add(task.id).add(after).add(until).add(grace_ms));
+    for (int i = 0; i < s.rows(); ++i)
+      started.push_back(s.int64(i, 0));
+  }
+  const bool queued = tell_missed(task, rule, now, due, std::move(started), [&](const Delivery& d) {
+    queue(*c, {&d, 1});
+  });
+  c->query(
+      "UPDATE notification_alerts SET checked_until = $3 WHERE task_id = $1 AND channel_id = $2",
+      Params{}.add(task.id).add(rule.channel_id).add(until));
+  tx.commit();
+  if (queued) deliveries_queued();
+  return queued;
+}
+
 void PostgresStore::queue_deliveries(std::span<const Delivery> deliveries) {
   if (deliveries.empty()) return;
   auto c = connection();

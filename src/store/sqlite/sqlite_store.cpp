@@ -389,6 +389,63 @@ bool SqliteStore::update_task_telling(const Task& task, std::span<const Delivery
   return true;
 }
 
+std::vector<Task> SqliteStore::tasks_telling(NotifyEvent event) {
+  static const std::string kSql = select_tasks(numbered(kTasksTellingSelect, '?'));
+  const std::string pattern = telling_pattern(event);
+  Reader r = reader();
+  sqlite::Use s{r.db().prepare(kSql)};
+  s->bind(1, std::string_view{pattern});
+  std::vector<Task> out;
+  while (s->step()) {
+    Task t = read_task(*s);
+    if (tells(t, event)) out.push_back(std::move(t));
+  }
+  return out;
+}
+
+bool SqliteStore::check_missed(const Task& task, const NotifyRule& rule, Millis now, Millis until,
+                               Millis grace_ms, const Instants& instants) {
+  static const std::string kStarted = numbered(kStartedInTime, '?');
+  bool queued = false;
+  {
+    std::lock_guard lock{mutex_};
+    sqlite::Transaction tx{db_};
+    sqlite::Use read{db_.prepare(
+        "SELECT checked_until FROM notification_alerts WHERE task_id = ?1 AND channel_id = ?2")};
+    read->bind(1, std::string_view{task.id});
+    read->bind(2, std::string_view{rule.channel_id});
+    std::optional<Millis> checked;
+    if (read->step() && !read->is_null(0)) checked = read->int64(0);
+    read->reset();
+    const Millis after = std::max(checked.value_or(task.updated_at), task.updated_at);
+    if (until <= after) return false;
+    const std::vector<Millis> due = instants(after, until);
+    std::vector<Millis> started;
+    if (!due.empty()) {
+      sqlite::Use s{db_.prepare(kStarted)};
+      s->bind(1, std::string_view{task.id});
+      s->bind(2, after);
+      s->bind(3, until);
+      s->bind(4, grace_ms);
+      while (s->step())
+        started.push_back(s->int64(0));
+    }
+    queued = tell_missed(task, rule, now, due, std::move(started), [&](const Delivery& d) {
+      queue_locked({&d, 1});
+    });
+    sqlite::Use write{db_.prepare(
+        "INSERT INTO notification_alerts (task_id, channel_id, checked_until) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (task_id, channel_id) DO UPDATE SET checked_until = excluded.checked_until")};
+    write->bind(1, std::string_view{task.id});
+    write->bind(2, std::string_view{rule.channel_id});
+    write->bind(3, until);
+    write->run();
+    tx.commit();
+  }
+  if (queued) deliveries_queued();
+  return queued;
+}
+
 void SqliteStore::queue_deliveries(std::span<const Delivery> deliveries) {
   if (deliveries.empty()) return;
   {

@@ -777,6 +777,57 @@ TEST_P(StoreTest, ATaskThatPausesItselfTellsItsPausedRules) {
   EXPECT_FALSE(store_->pause_task(ghost));
   EXPECT_EQ(store_->list_deliveries({}).total, 2) << "nothing queued for a task that is not";
 }
+
+TEST_P(StoreTest, InstantsWhoseExecutionDidNotStartInTimeAreToldOnceWithTheirCount) {
+  Task t = task("report", 1000);
+  t.notifications = {{.channel_id = "c1", .on = {NotifyEvent::missed}}};
+  ASSERT_TRUE(store_->update_task(t));
+  EXPECT_EQ(store_->tasks_telling(NotifyEvent::missed).size(), 1u);
+  EXPECT_TRUE(store_->tasks_telling(NotifyEvent::failure).empty());
+  const NotifyRule& rule = t.notifications[0];
+  // Every minute; the one at 2 min ran on time, the one at 3 min 5 s late (grace 2 s), the
+  // one at 4 min was skipped, those at 5 and 6 min have no execution.
+  auto every_minute = [](Millis after, Millis until) {
+    std::vector<Millis> out;
+    for (Millis m = (after / 60'000 + 1) * 60'000; m <= until; m += 60'000)
+      out.push_back(m);
+    return out;
+  };
+  auto ran = [&](Millis at, std::optional<Millis> started, ExecutionStatus status) {
+    Execution e = execution(t, at);
+    ASSERT_TRUE(insert(e));
+    e.status = status;
+    e.started_at = started;
+    e.finished_at = at + 10'000;
+    ExecutionWrite w{ExecutionWrite::Kind::update, e};
+    ASSERT_EQ(store_->write_executions({&w, 1}), std::vector<bool>{true});
+  };
+  ran(60'000, 60'500, ExecutionStatus::success);
+  ran(120'000, 120'100, ExecutionStatus::failed);
+  ran(180'000, 185'000, ExecutionStatus::success);
+  ran(240'000, std::nullopt, ExecutionStatus::skipped);
+  EXPECT_FALSE(store_->check_missed(t, rule, 130'000, 128'000, 2000, every_minute))
+      << "the first two started in time";
+  EXPECT_TRUE(store_->check_missed(t, rule, 400'000, 398'000, 2000, every_minute));
+  auto told = store_->list_deliveries({.task_id = t.id}).list;
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0].event, NotifyEvent::missed);
+  EXPECT_EQ(told[0].summary, "[cronkit] report missed 4 runs");
+  EXPECT_NE(told[0].payload.find(R"("missed":{"count":4,"first":180000,"last":360000})"),
+            std::string::npos)
+      << told[0].payload;
+  EXPECT_FALSE(store_->check_missed(t, rule, 400'000, 398'000, 2000, every_minute))
+      << "each instant is checked once";
+  EXPECT_FALSE(store_->check_missed(t, rule, 400'000, 300'000, 2000, every_minute));
+
+  // Instants before the task last changed (resumed, edited) are not its to miss.
+  t.updated_at = 900'000;
+  ASSERT_TRUE(store_->update_task(t));
+  EXPECT_TRUE(store_->check_missed(t, rule, 1'000'000, 960'000, 2000, every_minute));
+  told = store_->list_deliveries({.task_id = t.id}).list;
+  ASSERT_EQ(told.size(), 2u);
+  EXPECT_EQ(told[0].summary, "[cronkit] report missed a run") << "the one at 16 min only";
+}
 TEST_P(StoreTest, LeasesDueDeliveriesOnceAndHoldsARateLimitedChannelForItsDigest) {
   Channel hook{
       .id = new_id(500), .name = "hook", .url = "https://h.example.com/", .created_at = 500};

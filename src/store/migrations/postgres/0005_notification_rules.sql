@@ -10,6 +10,7 @@ CREATE TABLE notification_alerts (
   failures     INTEGER NOT NULL DEFAULT 0,  -- failed or timed-out executions in a row
   alerting     BOOLEAN NOT NULL DEFAULT false,  -- a failure was notified; a success recovers
   alerted_at   BIGINT,                          -- the last failure notification
+  checked_until BIGINT,                         -- missed: the instants up to here were checked
   PRIMARY KEY (task_id, channel_id)
 );
 
