@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 import {
   argvFrom,
   draftFrom,
+  newRule,
   environmentError,
   headersError,
   jsonError,
@@ -130,5 +131,44 @@ describe("command tasks in the form", () => {
     expect(body.environment).toBeNull();
     expect(body.commandInput).toBeNull();
     expect(body.workingDirectory).toBeNull();
+  });
+
+  test("notification rules: checked as the server would, sent with empty thresholds as null", () => {
+    const d = draftFrom(null);
+    d.name = "backup";
+    d.functionName = "cleanup-logs";
+    expect(d.notifications).toEqual([]);
+    d.notifications = [newRule("c1")];
+    expect(localErrors(d)).toEqual({});
+    d.notifications[0].on = ["recovery"];
+    expect(localErrors(d).notifications).toBe("rule 1: a recovery follows a failure: choose failure too");
+    d.notifications[0].on = ["slow"];
+    expect(localErrors(d).notifications).toBe("rule 1: say after how many seconds a run is slow");
+    d.notifications[0].slowSeconds = 90;
+    d.notifications.push(newRule("c1"));
+    expect(localErrors(d).notifications).toBe("rule 2: this channel has a rule already");
+    d.notifications[1].channelId = "";
+    expect(localErrors(d).notifications).toBe("rule 2: choose a channel");
+    d.notifications[1].channelId = "c2";
+    d.notifications[1].realertMinutes = 30;
+    expect(localErrors(d)).toEqual({});
+    expect(requestBody(d).notifications).toEqual([
+      {
+        channelId: "c1",
+        on: ["slow"],
+        afterFailures: 1,
+        realertMinutes: null,
+        slowSeconds: 90,
+        missedGraceSeconds: 60,
+      },
+      {
+        channelId: "c2",
+        on: ["failure", "recovery"],
+        afterFailures: 1,
+        realertMinutes: 30,
+        slowSeconds: null,
+        missedGraceSeconds: 60,
+      },
+    ]);
   });
 });

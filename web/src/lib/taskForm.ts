@@ -1,6 +1,25 @@
 // The create/edit form's model: a draft of every editable field, checks that the browser
 // can make before the server does (JSON that does not parse), and the request body.
-import type { CatchUpPolicy, HttpMethod, OverlapPolicy, RetryBackoff, Task, TaskType } from "./types";
+import type {
+  CatchUpPolicy,
+  HttpMethod,
+  NotifyRule,
+  OverlapPolicy,
+  RetryBackoff,
+  RuleEvent,
+  Task,
+  TaskType,
+} from "./types";
+
+/** A notification rule as the form edits it: "" for an empty optional number. */
+export interface RuleDraft {
+  channelId: string;
+  on: RuleEvent[];
+  afterFailures: number;
+  realertMinutes: number | "";
+  slowSeconds: number | "";
+  missedGraceSeconds: number;
+}
 
 export interface TaskDraft {
   name: string;
@@ -34,6 +53,33 @@ export interface TaskDraft {
   /** datetime-local values, in the browser's zone; "" for none. */
   startAt: string;
   endAt: string;
+  notifications: RuleDraft[];
+}
+
+/// A new rule: failures and recoveries to `channelId`.
+export function newRule(channelId = ""): RuleDraft {
+  return {
+    channelId,
+    on: ["failure", "recovery"],
+    afterFailures: 1,
+    realertMinutes: "",
+    slowSeconds: "",
+    missedGraceSeconds: 60,
+  };
+}
+
+function ruleDraft(r: NotifyRule): RuleDraft {
+  return { ...r, on: [...r.on], realertMinutes: r.realertMinutes ?? "", slowSeconds: r.slowSeconds ?? "" };
+}
+
+/// Why a rule cannot be sent, or null: what the server would refuse without asking it.
+export function ruleError(r: RuleDraft): string | null {
+  if (r.channelId === "") return "choose a channel";
+  if (r.on.length === 0) return "choose at least one event";
+  if (r.on.includes("recovery") && !r.on.includes("failure"))
+    return "a recovery follows a failure: choose failure too";
+  if (r.on.includes("slow") && r.slowSeconds === "") return "say after how many seconds a run is slow";
+  return null;
 }
 
 export const cronPresets = [
@@ -81,6 +127,7 @@ export function draftFrom(task: Task | null, functions: string[] = []): TaskDraf
     overlapPolicy: task?.overlapPolicy ?? "allow",
     startAt: localInput(task?.startAt ?? null),
     endAt: localInput(task?.endAt ?? null),
+    notifications: (task?.notifications ?? []).map(ruleDraft),
   };
 }
 
@@ -154,6 +201,12 @@ export function localErrors(d: TaskDraft): Record<string, string> {
   const start = fromLocalInput(d.startAt);
   const end = fromLocalInput(d.endAt);
   if (start !== null && end !== null && end < start) errors.endAt = "must not be before the start";
+  const channels = d.notifications.map((r) => r.channelId);
+  d.notifications.forEach((r, i) => {
+    const problem =
+      ruleError(r) ?? (channels.indexOf(r.channelId) < i ? "this channel has a rule already" : null);
+    if (problem && !errors.notifications) errors.notifications = `rule ${i + 1}: ${problem}`;
+  });
   if (d.type === "function") {
     const payload = jsonError(d.functionPayload);
     if (payload) errors.functionPayload = payload;
@@ -213,5 +266,13 @@ export function requestBody(d: TaskDraft): Record<string, unknown> {
     overlapPolicy: d.overlapPolicy,
     startAt: fromLocalInput(d.startAt),
     endAt: fromLocalInput(d.endAt),
+    notifications: d.notifications.map((r) => ({
+      channelId: r.channelId,
+      on: [...r.on],
+      afterFailures: Number(r.afterFailures),
+      realertMinutes: r.realertMinutes === "" ? null : Number(r.realertMinutes),
+      slowSeconds: r.slowSeconds === "" ? null : Number(r.slowSeconds),
+      missedGraceSeconds: Number(r.missedGraceSeconds),
+    })),
   };
 }
