@@ -158,6 +158,10 @@ class Store {
   /// until the interval passed.
   virtual std::vector<Delivery> lease_deliveries(std::string_view owner, Millis now,
                                                  Millis lease_until, int limit) = 0;
+  /// Ends every delivery lease, for a store that one process owns (SQLite), at its start:
+  /// what a killed server was sending is sent again at once. A store that several servers
+  /// share (PostgreSQL) does nothing: leases run out.
+  virtual void end_leases() = 0;
   /// Calls `wake` after each commit that queued a delivery (on the committing thread).
   void on_deliveries_queued(std::function<void()> wake) {
     std::lock_guard lock{wake_mutex_};

@@ -173,6 +173,11 @@ Outbox::~Outbox() {
 void Outbox::start() {
   std::lock_guard lock{mutex_};
   if (thread_.joinable()) return;
+  try {
+    store_.end_leases();  // a server killed while sending left them: sent again now
+  } catch (const StoreError&) {
+    // They run out.
+  }
   stopping_ = false;
   thread_ = std::thread([this] { loop(); });
 }

@@ -48,6 +48,7 @@ class PostgresStore final : public Store, public Cluster {
   bool insert_delivery(const Delivery& delivery) override;
   bool update_delivery(const Delivery& delivery) override;
   void queue_deliveries(std::span<const Delivery> deliveries) override;
+  void end_leases() override {}  // other servers' leases are theirs until they run out
   std::vector<Task> tasks_telling(NotifyEvent event) override;
   bool check_missed(const Task& task, const NotifyRule& rule, Millis now, Millis until,
                     Millis grace_ms, const Instants& instants) override;

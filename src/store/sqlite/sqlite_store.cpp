@@ -446,6 +446,13 @@ bool SqliteStore::check_missed(const Task& task, const NotifyRule& rule, Millis 
   return queued;
 }
 
+void SqliteStore::end_leases() {
+  std::lock_guard lock{mutex_};
+  db_.exec(
+      "UPDATE notification_deliveries SET lease_owner = NULL, lease_until = NULL WHERE "
+      "lease_owner IS NOT NULL");
+}
+
 void SqliteStore::queue_deliveries(std::span<const Delivery> deliveries) {
   if (deliveries.empty()) return;
   {

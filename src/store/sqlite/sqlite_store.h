@@ -47,6 +47,7 @@ class SqliteStore final : public Store {
   bool insert_delivery(const Delivery& delivery) override;
   bool update_delivery(const Delivery& delivery) override;
   void queue_deliveries(std::span<const Delivery> deliveries) override;
+  void end_leases() override;
   std::vector<Task> tasks_telling(NotifyEvent event) override;
   bool check_missed(const Task& task, const NotifyRule& rule, Millis now, Millis until,
                     Millis grace_ms, const Instants& instants) override;
