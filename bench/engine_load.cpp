@@ -2,6 +2,9 @@
 //   engine_load throughput N     N no-op tasks due at one instant, every state written:
 //                                executions/s, and per execution the context switches, CPU
 //                                time and (where counted) instructions
+//   engine_load notify N         as throughput, but every 10th task fails and has a failure
+//                                rule to a webhook on loopback: the same figures, and the
+//                                notification lag (execution's end to the receiver)
 //   engine_load manual N         N manual runs one after another, each answered once stored
 //   engine_load lag SECONDS      one every-second task: lag from instant to handler start
 //   engine_load burst TASKS      TASKS every-second tasks: how soon the last one starts
@@ -47,6 +50,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "engine/engine.h"
+#include "notify/outbox.h"
 #include "store/open_store.h"
 #include "store/postgres/pg.h"
 #include "store/postgres/postgres_store.h"
@@ -194,6 +198,85 @@ int throughput(long n) {
       "throughput: %ld no-op tasks due at one instant, queued/running/success all stored, in "
       "%.2f s from the claims: %.0f/s; per execution: %s\n",
       n, secs, static_cast<double>(n) / secs, cost.per(n).c_str());
+  return 0;
+}
+
+// throughput() with notifications: every 10th task fails and tells a webhook (in this
+// process, on loopback) through the outbox, as a server does. Measured until every state and
+// every notification is through; the lag is from an execution's finishedAt to the request's
+// arrival.
+int notify_load(long n) {
+  TempDb db;
+  auto store = *store::open_store(db.url());
+  SystemClock clock;
+  Registry registry;
+  std::atomic<long> ran{0};
+  registry.add("noop", [&](const TaskContext&) {
+    ++ran;
+    return TaskResult{true, ""};
+  });
+  registry.add("fail", [&](const TaskContext&) {
+    ++ran;
+    return TaskResult{false, "failed on purpose"};
+  });
+  testing::TestHttpServer receiver;
+  Channel hook{.id = new_id(clock.now()),
+               .name = "bench",
+               .url = receiver.url("/status/200"),
+               .created_at = clock.now(),
+               .updated_at = clock.now()};
+  store->insert_channel(hook);
+  Millis at = 0;
+  const std::string pattern = fires_in(clock, 3000 + n / 5, &at);
+  long failing = 0;
+  for (long i = 0; i < n; ++i) {
+    Task t = make_task(pattern, clock.now(), i % 10 == 9 ? "fail" : "noop");
+    if (i % 10 == 9) {
+      t.notifications = {{.channel_id = hook.id, .on = {NotifyEvent::failure}}};
+      ++failing;
+    }
+    store->insert_task(t);
+  }
+  notify::Sender sender;
+  notify::Outbox outbox{*store, sender, clock, {.owner = "bench"}};
+  store->on_deliveries_queued([&outbox] { outbox.wake(); });
+  outbox.start();
+  engine::Engine e{*store, clock, registry, {.max_concurrency = 64, .max_function_threads = 2}};
+  e.start();
+  while (clock.now() > at - engine::EngineOptions{}.queue_ahead_ms - 100)
+    at += 60000;
+  const Millis claim_from = at - engine::EngineOptions{}.queue_ahead_ms;
+  std::this_thread::sleep_for(std::chrono::milliseconds{claim_from - 100 - clock.now()});
+  Cost cost;
+  while (ran < n)
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  e.stop();  // returns once every state is written
+  const double secs = static_cast<double>(clock.now() - claim_from) / 1000.0;
+  while (static_cast<long>(receiver.requests().size()) < failing)
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  const std::string per = cost.per(n);
+  store->on_deliveries_queued({});
+  outbox.stop();
+  std::vector<double> lags;
+  for (const auto& r : receiver.requests()) {
+    const auto key = std::string("\"finishedAt\":");
+    const auto p = r.body.find(key);
+    if (p == std::string::npos) continue;
+    lags.push_back(
+        static_cast<double>(r.received_at_ms - std::atoll(r.body.c_str() + p + key.size())));
+  }
+  std::ranges::sort(lags);
+  auto pct = [&](double q) {
+    return lags.empty() ? 0.0
+                        : lags[static_cast<std::size_t>(q * static_cast<double>(lags.size() - 1))];
+  };
+  std::printf(
+      "notify: %ld no-op tasks due at one instant, %ld of them failing and notifying, every state "
+      "stored, in %.2f s from the claims: %.0f/s; per execution: %s\n"
+      "notification lag (execution's end to the receiver), %zu notifications: p50 %.0f ms, p99 "
+      "%.0f ms, max %.0f ms\n",
+      n, failing, secs, static_cast<double>(n) / secs, per.c_str(), lags.size(), pct(0.5),
+      pct(0.99), lags.empty() ? 0.0 : lags.back());
   return 0;
 }
 
@@ -633,7 +716,8 @@ int main(int argc, char** argv) {
                    argc == 7 ? std::atoi(argv[6]) : 4);
   }
   if (argc != 3) {
-    std::cerr << "usage: engine_load throughput|manual|lag|burst|jitter|http|memory|command-lag N, "
+    std::cerr << "usage: engine_load "
+                 "throughput|notify|manual|lag|burst|jitter|http|memory|command-lag N, "
                  "commands RATE SECONDS, cluster URL NODES TASKS SECONDS [WRITERS]\n";
     return 2;
   }
@@ -641,6 +725,7 @@ int main(int argc, char** argv) {
   long n = std::atol(argv[2]);
   if (what == "throughput") return throughput(n);
   if (what == "manual") return manual(n);
+  if (what == "notify") return notify_load(n);
   if (what == "lag") return lag(static_cast<int>(n));
   if (what == "burst") return burst(static_cast<int>(n));
   if (what == "jitter") return jitter(static_cast<int>(n));

@@ -36,6 +36,7 @@ class TestHttpServer {
     std::string path;
     std::map<std::string, std::string> headers;  // names lower-cased
     std::string body;
+    std::int64_t received_at_ms = 0;  // the system clock when the request was read
   };
 
   TestHttpServer() {
@@ -111,6 +112,9 @@ class TestHttpServer {
     }
     Request req;
     if (read_request(fd, req)) {
+      req.received_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
       {
         std::lock_guard lock{mutex_};
         requests_.push_back(req);
