@@ -162,7 +162,8 @@ class Store {
   /// what a killed server was sending is sent again at once. A store that several servers
   /// share (PostgreSQL) does nothing: leases run out.
   virtual void end_leases() = 0;
-  /// Calls `wake` after each commit that queued a delivery (on the committing thread).
+  /// Calls `wake` after each commit that queued a delivery (on the committing thread, which
+  /// may hold the store's locks: `wake` must only signal, never call the store).
   void on_deliveries_queued(std::function<void()> wake) {
     std::lock_guard lock{wake_mutex_};
     wake_ = std::move(wake);

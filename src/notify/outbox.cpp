@@ -171,13 +171,14 @@ Outbox::~Outbox() {
 }
 
 void Outbox::start() {
-  std::lock_guard lock{mutex_};
-  if (thread_.joinable()) return;
+  // Never under mutex_: the store calls wake() with its own locks held.
   try {
     store_.end_leases();  // a server killed while sending left them: sent again now
   } catch (const StoreError&) {
     // They run out.
   }
+  std::lock_guard lock{mutex_};
+  if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] { loop(); });
 }
