@@ -252,7 +252,7 @@ int notify_load(long n) {
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
   e.stop();  // returns once every state is written
   const double secs = static_cast<double>(clock.now() - claim_from) / 1000.0;
-  while (static_cast<long>(receiver.requests().size()) < failing)
+  while (static_cast<long>(receiver.request_count()) < failing)
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
   const std::string per = cost.per(n);
   store->on_deliveries_queued({});

@@ -202,6 +202,9 @@ std::size_t Sender::discard_queued() {
 }
 
 void Sender::work() {
+  // One handle per thread, reset between sends: it keeps its connections (a receiver that
+  // allows keep-alive is not connected to again for each delivery) and its caches.
+  Easy easy{curl_easy_init(), curl_easy_cleanup};
   std::unique_lock lock{mutex_};
   for (;;) {
     wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -209,13 +212,25 @@ void Sender::work() {
     Job job = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    Sent sent = send_now(job.channel, job.notice);
+    Sent sent;
+    if (easy) {
+      curl_easy_reset(easy.get());
+      sent = send_on(easy.get(), job.channel, job.notice);
+    } else {
+      sent = send_now(job.channel, job.notice);
+    }
     if (job.done) job.done(std::move(sent));
     lock.lock();
   }
 }
 
 Sent Sender::send_now(const Channel& channel, const Notice& notice) const {
+  Easy easy{curl_easy_init(), curl_easy_cleanup};
+  if (!easy) return {.error = "out of memory"};
+  return send_on(easy.get(), channel, notice);
+}
+
+Sent Sender::send_on(void* handle, const Channel& channel, const Notice& notice) const {
   const auto started = std::chrono::steady_clock::now();
   Sent out;
   auto finish = [&](Sent s) {
@@ -224,9 +239,8 @@ Sent Sender::send_now(const Channel& channel, const Notice& notice) const {
                         .count();
     return s;
   };
-  Easy easy{curl_easy_init(), curl_easy_cleanup};
-  if (!easy) return finish({.error = "out of memory"});
-  if (channel.type == ChannelType::email) return finish(mail(easy.get(), channel, notice));
+  CURL* e = static_cast<CURL*>(handle);
+  if (channel.type == ChannelType::email) return finish(mail(e, channel, notice));
   Headers headers{nullptr, curl_slist_free_all};
   const std::string body =
       channel.type == ChannelType::slack ? slack_body(notice) : notice.document;
@@ -252,7 +266,6 @@ Sent Sender::send_now(const Channel& channel, const Notice& notice) const {
   }
   Exchange x;
   std::array<char, CURL_ERROR_SIZE> error{};
-  CURL* e = easy.get();
   curl_easy_setopt(e, CURLOPT_URL, channel.url.c_str());
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);

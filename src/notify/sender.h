@@ -75,6 +75,8 @@ class Sender {
     std::function<void(Sent)> done;
   };
   void work();
+  // Delivers on easy handle `e` (a CURL*), set up from scratch.
+  Sent send_on(void* e, const Channel& channel, const Notice& notice) const;
   // Mails the notice through the channel's SMTP server on easy handle `e`.
   Sent mail(void* e, const Channel& channel, const Notice& notice) const;
 

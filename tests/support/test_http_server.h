@@ -73,6 +73,10 @@ class TestHttpServer {
   std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
+  std::size_t request_count() const {
+    std::lock_guard lock{mutex_};
+    return requests_.size();
+  }
   std::vector<Request> requests() const {
     std::lock_guard lock{mutex_};
     return requests_;
