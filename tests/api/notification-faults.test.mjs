@@ -179,3 +179,50 @@ test("1,000 tasks failing at once to a Slack channel: digests at most a second a
     r.close();
   }
 });
+
+test("a run that a killed server left behind is failed at its restart, and told", async () => {
+  const r = await receiver();
+  const server = await startServer();
+  try {
+    const channel = await webhook(server, r);
+    const task = await failingTask(server, r, channel.id);
+    let release;
+    const held = new Promise((resolve) => (release = resolve));
+    const job = r.job;
+    r.job = undefined;
+    // The task's call is never answered while the server lives.
+    r.server.removeAllListeners("request");
+    r.server.on("request", (req, res) => {
+      const record = { method: req.method, path: req.url, headers: req.headers, body: "", at: Date.now() };
+      r.requests.push(record);
+      req.on("data", (c) => (record.body += c));
+      req.on("end", async () => {
+        if (record.path.startsWith("/job")) {
+          await held;
+          res.statusCode = job;
+          return res.end("");
+        }
+        res.statusCode = 200;
+        const id = record.headers["x-cronkit-delivery"];
+        r.accepted.set(id, (r.accepted.get(id) ?? 0) + 1);
+        res.end("");
+      });
+    });
+    const run = await server.api("POST", `/api/scheduler/tasks/${task.id}/trigger`);
+    await eventually(() => r.requests.some((q) => q.path.startsWith("/job")), 10000, "the run under way");
+    await server.stop("SIGKILL");
+    release();
+    await server.start();
+    const [d] = await eventually(async () => {
+      const list = await deliveries(server, `taskId=${task.id}&status=delivered`);
+      return list.length === 1 ? list : undefined;
+    }, 15000);
+    assert.equal(d.event, "failure");
+    assert.equal(d.executionId, run.json.data.executionId);
+    const doc = JSON.parse(r.hooks()[0].body);
+    assert.equal(doc.execution.errorMessage, "interrupted by restart");
+  } finally {
+    await server.stop();
+    r.close();
+  }
+});

@@ -1130,13 +1130,41 @@ Takeover PostgresStore::take_over(Millis dead_after_ms, Millis now, std::string_
   pg::Transaction tx{*c};
   out.queued = read_executions(c->query(kRetry, Params{}.add(list).add(me).add(message)));
   out.interrupted = read_executions(c->query(kFail, Params{}.add(list).add(now).add(message)));
+  const int queued = alert_interrupted(*c, out.interrupted);
   auto adopted = read_executions(c->query(kAdopt, Params{}.add(list).add(me)));
   out.queued.insert(out.queued.end(), std::make_move_iterator(adopted.begin()),
                     std::make_move_iterator(adopted.end()));
   c->query(kForget, Params{}.add(dead_after_ms));
   tx.commit();
+  if (queued > 0) deliveries_queued();
   std::ranges::sort(out.queued, {}, &Execution::id);
   return out;
+}
+
+int PostgresStore::alert_interrupted(pg::Connection& c, const std::vector<Execution>& failed) {
+  static const std::string kRules =
+      select_tasks("WHERE id = ANY($1::text[]) AND notifications IS NOT NULL");
+  if (failed.empty()) return 0;
+  pg::ArrayLiteral ids;
+  for (const auto& e : failed)
+    ids.add(e.task_id);
+  auto r = c.query(kRules, Params{}.add(ids.take()));
+  std::unordered_map<std::string, std::shared_ptr<const Task>> tasks;
+  for (int i = 0; i < r.rows(); ++i) {
+    auto t = std::make_shared<const Task>(read_task(r, i));
+    tasks.emplace(t->id, std::move(t));
+  }
+  std::vector<ExecutionWrite> writes;
+  std::vector<std::size_t> ends;
+  std::unordered_set<std::string> done;
+  for (const auto& e : failed) {
+    auto it = tasks.find(e.task_id);
+    if (it == tasks.end()) continue;
+    ends.push_back(writes.size());
+    writes.push_back({ExecutionWrite::Kind::update, e, {}, false, it->second});
+    done.insert(e.id);
+  }
+  return alert(c, writes, ends, done);
 }
 
 std::vector<bool> PostgresStore::claimed(std::span<const Firing> firings) {

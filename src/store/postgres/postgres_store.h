@@ -112,6 +112,9 @@ class PostgresStore final : public Store, public Cluster {
                  std::unordered_set<std::string>& inserted);
   // Inserts deliveries to send (the outbox), in the caller's transaction.
   void queue(pg::Connection& c, std::span<const Delivery> deliveries);
+  // Tells the rules of the tasks of executions that a server's death failed; returns how
+  // many deliveries that queued.
+  int alert_interrupted(pg::Connection& c, const std::vector<Execution>& failed);
   static const std::string& update_task_sql();
 
   const std::string url_;

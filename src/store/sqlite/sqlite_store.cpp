@@ -911,20 +911,41 @@ std::vector<Execution> SqliteStore::queued_executions() {
 }
 
 std::int64_t SqliteStore::fail_running(Millis now, std::string_view message) {
-  std::lock_guard lock{mutex_};
-  sqlite::Use s{db_.prepare(
+  static const std::string kFail =
       "UPDATE task_execution_logs SET status = 'failed', error_message = ?2, finished_at = ?1, "
       "duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE ?1 - started_at END "
-      "WHERE status = 'running' RETURNING queued_at")};
-  s->bind(1, now);
-  s->bind(2, message);
-  std::vector<Millis> failed;
-  while (s->step())
-    failed.push_back(s->int64(0));
-  std::lock_guard tallies{tallies_mutex_};
-  for (Millis queued_at : failed)
-    window_.add(queued_at, 0, 1);
-  if (!failed.empty()) ++version_;
+      "WHERE status = 'running' RETURNING " +
+      std::string(kExecutionColumns);
+  static const std::string kRules = select_tasks("WHERE id = ?1 AND notifications IS NOT NULL");
+  std::vector<Execution> failed;
+  int queued = 0;
+  {
+    std::lock_guard lock{mutex_};
+    sqlite::Transaction tx{db_};
+    {
+      sqlite::Use s{db_.prepare(kFail)};
+      s->bind(1, now);
+      s->bind(2, message);
+      while (s->step())
+        failed.push_back(read_execution(*s));
+    }
+    // Each failure is told to its task's rules, in this transaction.
+    sqlite::Use rules{db_.prepare(kRules)};
+    for (const auto& e : failed) {
+      rules->reset();
+      rules->bind(1, std::string_view{e.task_id});
+      if (!rules->step()) continue;
+      ExecutionWrite w{ExecutionWrite::Kind::update, e};
+      w.task = std::make_shared<const Task>(read_task(*rules));
+      queued += alert_locked(w);
+    }
+    tx.commit();
+    std::lock_guard tallies{tallies_mutex_};
+    for (const auto& e : failed)
+      window_.add(e.queued_at, 0, 1);
+    if (!failed.empty()) ++version_;
+  }
+  if (queued > 0) deliveries_queued();
   return static_cast<std::int64_t>(failed.size());
 }
 

@@ -444,6 +444,25 @@ TEST_P(StoreTest, RecoveryQueries) {
   EXPECT_FALSE(store_->latest_scheduled_for("none"));
 }
 
+TEST_P(SqliteStoreTest, ARunFailedAtRestartIsToldToItsTasksRules) {
+  Task told = task("told", 1000);
+  told.notifications = {{.channel_id = "c1", .on = {NotifyEvent::failure}}};
+  ASSERT_TRUE(store_->update_task(told));
+  Task quiet = task("quiet", 1001);
+  for (const Task* t : {&told, &quiet}) {
+    Execution e = execution(*t, 120000);
+    e.status = ExecutionStatus::running;
+    e.started_at = 120500;
+    ASSERT_TRUE(insert(e));
+  }
+  EXPECT_EQ(store_->fail_running(130000, "interrupted by restart"), 2);
+  auto list = store_->list_deliveries({}).list;
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].task_id, told.id);
+  EXPECT_EQ(list[0].event, NotifyEvent::failure);
+  EXPECT_NE(list[0].payload.find("interrupted by restart"), std::string::npos);
+}
+
 TEST_P(StoreTest, RetentionDeletesOnlyOldSuccesses) {
   Task t = task("a", 1000);
   const Millis day = 86400000;
@@ -1300,6 +1319,8 @@ TEST_P(ClusterTest, HeartbeatsTellWhoIsAlive) {
 
 TEST_P(ClusterTest, ASilentMembersExecutionsAreTakenOverOnce) {
   Task once = task("once", 1000);
+  once.notifications = {{.channel_id = "c1", .on = {NotifyEvent::failure}}};
+  ASSERT_TRUE(store_->update_task(once));
   Task retried = task("retried", 1001);
   retried.max_retries = 2;
   ASSERT_TRUE(store_->update_task(retried));
@@ -1350,6 +1371,10 @@ TEST_P(ClusterTest, ASilentMembersExecutionsAreTakenOverOnce) {
   EXPECT_EQ(failed->status, ExecutionStatus::failed);
   EXPECT_EQ(failed->error_message, "interrupted: its server went silent");
   EXPECT_EQ(failed->finished_at, 70000);
+  auto told = store_->list_deliveries({.task_id = once.id}).list;
+  ASSERT_EQ(told.size(), 1u) << "the failure told once, by the member that took it over";
+  EXPECT_EQ(told[0].execution_id, running.id);
+  EXPECT_EQ(told[0].event, NotifyEvent::failure);
 
   // A's late writes are refused: the rows are not its own any more.
   Execution late = queued;
