@@ -202,8 +202,10 @@ std::size_t Sender::discard_queued() {
 }
 
 void Sender::work() {
-  // One handle per thread, reset between sends: it keeps its connections (a receiver that
-  // allows keep-alive is not connected to again for each delivery) and its caches.
+  // One handle per thread for HTTP, reset between sends: it keeps its connections (a
+  // receiver that allows keep-alive is not connected to again for each delivery) and its
+  // caches. A mail gets a handle of its own: an SMTP session carries a login and its TLS
+  // state, which no other channel's mail may reuse.
   Easy easy{curl_easy_init(), curl_easy_cleanup};
   std::unique_lock lock{mutex_};
   for (;;) {
@@ -213,7 +215,7 @@ void Sender::work() {
     queue_.pop_front();
     lock.unlock();
     Sent sent;
-    if (easy) {
+    if (easy && job.channel.type != ChannelType::email) {
       curl_easy_reset(easy.get());
       sent = send_on(easy.get(), job.channel, job.notice);
     } else {
