@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { eventually, startReceiver, startServer } from "./server.mjs";
+import { eventually, startReceiver, startServer, startSmtpReceiver } from "./server.mjs";
 
 const SECRET = "rules-secret-0123456789";
 const far = "0 0 1 1 *"; // runs only when triggered
@@ -368,6 +368,45 @@ test("instants missed while no server ran are told once per task, with their cou
     assert.equal(kept[0].summary, `[cronkit] backup-db missed ${count} runs`);
   } finally {
     await server.stop();
+    r.close();
+  }
+});
+
+test("a failure told by mail: a clear subject, what happened in the body", async () => {
+  const r = await receiver();
+  const smtp = await startSmtpReceiver();
+  const server = await startServer({ args: ["--public-url", "https://cron.example.com"] });
+  try {
+    const mailbox = await server.api("POST", "/api/scheduler/channels", {
+      name: "ops mail",
+      type: "email",
+      url: smtp.url(),
+      from: "cronkit@example.com",
+      to: ["ops@example.com"],
+    });
+    assert.equal(mailbox.status, 201, mailbox.text);
+    const task = await server.api("POST", "/api/scheduler/tasks", {
+      name: "backup-db",
+      cronExpression: far,
+      type: "http",
+      httpUrl: r.url("/job"),
+      notifications: [{ channelId: mailbox.json.data.id, on: ["failure"] }],
+    });
+    r.job = 500;
+    const failed = await run(server, task.json.data);
+    await eventually(() => smtp.messages.length === 1, 10000, "the mail");
+    const mail = smtp.messages[0].data.replace(/\r\n/g, "\n");
+    const head = mail.slice(0, mail.indexOf("\n\n"));
+    const body = mail.slice(mail.indexOf("\n\n") + 2);
+    assert.match(head, /^Subject: \[cronkit\] backup-db failed$/m);
+    assert.match(body, /^Task: backup-db$/m);
+    assert.match(body, /^Status: failed$/m);
+    assert.ok(body.includes(`Error: ${failed.errorMessage}`), body);
+    assert.ok(body.includes(`Execution: ${failed.id}`));
+    assert.ok(body.includes(`https://cron.example.com/admin/scheduler/tasks/${task.json.data.id}`));
+  } finally {
+    await server.stop();
+    smtp.close();
     r.close();
   }
 });
