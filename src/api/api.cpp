@@ -374,7 +374,8 @@ Response Api::list_tasks(Call& c) {
     const auto& [t, last_status] = page.list[i];
     w.begin_object();
     write_fields(w, t);
-    w.key("nextRun").value(next_runs[i]);
+    // A paused task has none, also in the moment before the scheduler follows its pause.
+    w.key("nextRun").value(t.enabled ? next_runs[i] : std::nullopt);
     w.key("lastStatus");
     last_status ? w.value(to_string(*last_status)) : w.null();
     w.end_object();
@@ -412,7 +413,7 @@ Response Api::get_task(Call& c) {
   auto& w = a.data();
   w.begin_object().key("task").begin_object();
   write_fields(w, *task);
-  w.key("nextRun").value(engine_.next_run(task->id));
+  w.key("nextRun").value(task->enabled ? engine_.next_run(task->id) : std::nullopt);
   w.end_object().key("recentExecutions").begin_array();
   for (const auto& e : recent) {
     w.begin_object();
