@@ -1,4 +1,6 @@
 // Load measurements of the engine on a real SQLite file (results in docs/performance.md).
+// throughput, lag and burst take --start-before-stored as a third argument: attempts start
+// without waiting for their `running` commit (EngineOptions::start_before_stored).
 //   engine_load throughput N     N no-op tasks due at one instant, every state written:
 //                                executions/s, and per execution the context switches, CPU
 //                                time and (where counted) instructions
@@ -162,6 +164,9 @@ std::string fires_in(const SystemClock& clock, Millis lead, Millis* at) {
   return std::to_string(*at / 1000 % 60) + " * * * * *";
 }
 
+// Set by --start-before-stored.
+bool start_before_stored = false;
+
 // Saturation: n no-op tasks due at one instant, every state of every execution stored. From
 // the claims (queue_ahead_ms before the instant) until everything is written.
 int throughput(long n) {
@@ -178,7 +183,12 @@ int throughput(long n) {
   const std::string pattern = fires_in(clock, 3000 + n / 5, &at);
   for (long i = 0; i < n; ++i)
     store->insert_task(make_task(pattern, clock.now()));
-  engine::Engine e{*store, clock, registry, {.max_concurrency = 64, .max_function_threads = 2}};
+  engine::Engine e{*store,
+                   clock,
+                   registry,
+                   {.max_concurrency = 64,
+                    .start_before_stored = start_before_stored,
+                    .max_function_threads = 2}};
   e.start();
   // Loading took longer than guessed: the pattern fires again a minute later.
   while (clock.now() > at - engine::EngineOptions{}.queue_ahead_ms - 100)
@@ -328,7 +338,7 @@ int lag(int seconds) {
     return TaskResult{true, ""};
   });
   store->insert_task(t);
-  engine::Engine e{*store, clock, registry, {}};
+  engine::Engine e{*store, clock, registry, {.start_before_stored = start_before_stored}};
   e.start();
   std::this_thread::sleep_for(std::chrono::seconds{seconds});
   e.stop();
@@ -361,7 +371,10 @@ int burst(int tasks) {
   // All fire at second 0 of each minute; load them, then measure the next minute.
   for (int i = 0; i < tasks; ++i)
     store->insert_task(make_task("0 * * * * *", clock.now()));
-  engine::Engine e{*store, clock, registry, {.max_concurrency = tasks}};
+  engine::Engine e{*store,
+                   clock,
+                   registry,
+                   {.max_concurrency = tasks, .start_before_stored = start_before_stored}};
   auto load_begin = Clock::now();
   e.start();
   double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - load_begin).count();
@@ -715,9 +728,14 @@ int main(int argc, char** argv) {
     return cluster(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atoi(argv[5]),
                    argc == 7 ? std::atoi(argv[6]) : 4);
   }
+  if (argc == 4 && std::string(argv[3]) == "--start-before-stored") {
+    start_before_stored = true;
+    --argc;
+  }
   if (argc != 3) {
     std::cerr << "usage: engine_load "
-                 "throughput|notify|manual|lag|burst|jitter|http|memory|command-lag N, "
+                 "throughput|notify|manual|lag|burst|jitter|http|memory|command-lag N "
+                 "[--start-before-stored], "
                  "commands RATE SECONDS, cluster URL NODES TASKS SECONDS [WRITERS]\n";
     return 2;
   }

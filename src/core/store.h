@@ -198,7 +198,10 @@ class Store {
   /// Executions still queued, oldest first (start-up recovery runs them). A store shared
   /// by several servers recovers through its Cluster instead.
   virtual std::vector<Execution> queued_executions() = 0;
-  /// Marks every running execution failed with `message`; returns how many.
+  /// Ends what a server that stopped without finishing left running (the attempt may have
+  /// started): an execution whose task has retries left (attempts <= max_retries) goes back
+  /// to queued, to be retried, with `message` as its last error; every other one fails
+  /// with `message`. Returns how many failed.
   virtual std::int64_t fail_running(Millis now, std::string_view message) = 0;
   /// How many of the task's newest finished executions queued at or after `since` failed or
   /// timed out in a row (skipped ones do not count, nor break the row), up to `limit`.

@@ -81,6 +81,11 @@ Engine::Engine(Store& store, const Clock& clock, const Registry& registry, Engin
             .unclaimed = [this](std::vector<DueFiring> due) { claim(std::move(due)); },
             .task_changed = [this](const std::string& id) { task_changed(id); }});
   }
+  // The attempts whose `running` one commit stored start together, after its callbacks.
+  recorder_.after_callbacks([this] {
+    std::lock_guard lock{mutex_};
+    flush_launches_locked();
+  });
 }
 
 Engine::~Engine() {
@@ -707,14 +712,14 @@ void Engine::start_attempt_locked(const std::shared_ptr<Run>& run) {
     }
   }
   run->exec.status = ExecutionStatus::running;
-  if (!membership_) {
+  if (options_.start_before_stored && !membership_) {
     record(*run);
     launch_locked(run, now);
     return;
   }
-  // In a cluster the attempt starts only once `running` is stored under this member: a
-  // member that takes over after a crash then knows what may have started (running: it is
-  // interrupted, or retried) and what surely did not (queued: it runs).
+  // The attempt starts only once `running` is stored (in a cluster, under this member): a
+  // start after a crash, or a member taking over, then knows what may have started
+  // (running: it is interrupted, or retried) and what surely did not (queued: it runs).
   if (options_.on_change) options_.on_change(run->exec);
   recorder_.write(
       write_of(*run, ExecutionWrite::Kind::update), [this, run, token = run->token](bool written) {
@@ -723,7 +728,8 @@ void Engine::start_attempt_locked(const std::shared_ptr<Run>& run) {
           return;  // timed out, replaced or abandoned meanwhile
         }
         if (written) {
-          launch_locked(run, clock_.now());
+          // Handed over with the others of the same commit, after its callbacks.
+          launch_locked(run, clock_.now(), true);
           return;
         }
         // No longer this member's (taken over) or gone: not run here.
@@ -752,7 +758,7 @@ void Engine::flush_launches_locked() {
   }
 }
 
-void Engine::launch_locked(const std::shared_ptr<Run>& run, Millis started) {
+void Engine::launch_locked(const std::shared_ptr<Run>& run, Millis started, bool collect) {
   const Millis deadline = started + run->task->timeout_seconds * Millis{1000};
   add_timer_locked({deadline, Timer::Kind::deadline, run->exec.id, run->token});
   run->attempt = next_attempt_++;
@@ -765,7 +771,7 @@ void Engine::launch_locked(const std::shared_ptr<Run>& run, Millis started) {
                   [this, run, token = run->token](Outcome outcome) {
                     attempt_done(run, token, std::move(outcome));
                   }};
-  if (batch_launches_) {
+  if (batch_launches_ || collect) {
     launches_[static_cast<std::size_t>(run->task->type)].push_back(std::move(job));
     return;
   }

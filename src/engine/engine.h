@@ -48,6 +48,11 @@ struct EngineOptions {
   // time. Below one second, the shortest period of a schedule, so that a task has at most
   // one firing held at a time.
   Millis queue_ahead_ms = 800;
+  // An attempt starts once `running` is stored, so that a start after a crash knows what
+  // may have started (it is interrupted, never started again). Set, and without a cluster,
+  // it starts at once instead, the record following: more executions a second for tasks
+  // that take microseconds, but a crash in between runs the attempt again at restart.
+  bool start_before_stored = false;
   // Threads that run function handlers, created as needed up to this many (and never more
   // than max_concurrency). HTTP requests need none: one thread carries them all.
   int max_function_threads = 256;
@@ -198,8 +203,9 @@ class Engine {
   void pump_locked();
   void start_attempt_locked(const std::shared_ptr<Run>& run);
   // Starts the attempt's work: its deadline (timed from `started`, read before anything
-  // about the attempt was recorded), then the runner of its task's type.
-  void launch_locked(const std::shared_ptr<Run>& run, Millis started);
+  // about the attempt was recorded), then the runner of its task's type — at once, or with
+  // `collect` (or batch_launches_ set) at the next flush_launches_locked().
+  void launch_locked(const std::shared_ptr<Run>& run, Millis started, bool collect = false);
   void attempt_done(const std::shared_ptr<Run>& run, std::uint64_t token, Outcome outcome);
   // A failed attempt: retried after retry_delay_locked() while attempts remain, else final.
   void retry_or_fail_locked(const std::shared_ptr<Run>& run, ExecutionStatus final_status,
@@ -220,7 +226,7 @@ class Engine {
   // Whether the task has an execution waiting for a slot, running or waiting to retry.
   bool running_for_locked(const std::string& task_id) const;
   Runner& runner_for(TaskType type);
-  // Hands the attempts launched while batch_launches_ was set to their runners.
+  // Hands the attempts collected by launch_locked to their runners.
   void flush_launches_locked();
   void record(const Run& run);
   // Has the task checked against its limits once `write` (of one of its runs) commits.

@@ -163,6 +163,7 @@ void Recorder::notify_loop() {
     lock.unlock();
     for (auto& c : ready)
       c.done(c.written);
+    if (after_callbacks_) after_callbacks_();
     lock.lock();
   }
 }

@@ -34,6 +34,10 @@ class Recorder {
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
 
+  /// Called on the notifier thread after each group of callbacks it ran (set before
+  /// start()): what the callbacks collected can be acted on once for the group.
+  void after_callbacks(std::function<void()> hook) { after_callbacks_ = std::move(hook); }
+
   void start();
   /// Writes everything handed over so far, runs its callbacks, then stops the threads.
   void stop();
@@ -80,6 +84,7 @@ class Recorder {
   std::condition_variable done_wake_;
   std::vector<Completion> completed_;
   bool done_stopping_ = false;
+  std::function<void()> after_callbacks_;
   std::thread notifier_;
 };
 

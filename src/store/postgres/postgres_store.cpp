@@ -901,13 +901,21 @@ std::vector<Execution> PostgresStore::queued_executions() {
 }
 
 std::int64_t PostgresStore::fail_running(Millis now, std::string_view message) {
-  return connection()
-      ->query(
-          "UPDATE task_execution_logs SET status = 'failed', error_message = $2, "
-          "finished_at = $1, duration_ms = $1 - started_at "
-          "WHERE status = 'running' AND status <> 'success'",
-          Params{}.add(now).add(message))
-      .affected();
+  auto c = connection();
+  pg::Transaction tx{*c};
+  c->query(
+      "UPDATE task_execution_logs l SET status = 'queued', error_message = $1 "
+      "FROM scheduled_tasks t WHERE l.status = 'running' AND t.id = l.task_id "
+      "AND l.attempts <= t.max_retries",
+      Params{}.add(message));
+  const auto failed = c->query(
+                           "UPDATE task_execution_logs SET status = 'failed', error_message = "
+                           "$2, finished_at = $1, duration_ms = $1 - started_at "
+                           "WHERE status = 'running'",
+                           Params{}.add(now).add(message))
+                          .affected();
+  tx.commit();
+  return failed;
 }
 
 std::optional<Millis> PostgresStore::latest_scheduled_for(std::string_view task_id) {

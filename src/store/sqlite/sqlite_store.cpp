@@ -911,6 +911,10 @@ std::vector<Execution> SqliteStore::queued_executions() {
 }
 
 std::int64_t SqliteStore::fail_running(Millis now, std::string_view message) {
+  static constexpr std::string_view kRetry =
+      "UPDATE task_execution_logs SET status = 'queued', error_message = ?1 "
+      "WHERE status = 'running' AND attempts <= "
+      "(SELECT max_retries FROM scheduled_tasks t WHERE t.id = task_execution_logs.task_id)";
   static const std::string kFail =
       "UPDATE task_execution_logs SET status = 'failed', error_message = ?2, finished_at = ?1, "
       "duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE ?1 - started_at END "
@@ -922,6 +926,11 @@ std::int64_t SqliteStore::fail_running(Millis now, std::string_view message) {
   {
     std::lock_guard lock{mutex_};
     sqlite::Transaction tx{db_};
+    {
+      sqlite::Use s{db_.prepare(kRetry)};
+      s->bind(1, message);
+      s->step();
+    }
     {
       sqlite::Use s{db_.prepare(kFail)};
       s->bind(1, now);

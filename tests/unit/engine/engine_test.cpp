@@ -153,6 +153,47 @@ TEST_F(EngineTest, FiresAtEachInstantAndRecordsEveryState) {
   }
 }
 
+// What a start after a crash finds tells it what may have started: an attempt begins only
+// once its `running` record is committed.
+TEST_F(EngineTest, AnAttemptStartsOnlyOnceItIsStoredAsRunning) {
+  std::mutex mutex;
+  std::vector<std::optional<ExecutionStatus>> seen;  // the stored status, at each start
+  registry_.add("look", [&](const TaskContext& ctx) {
+    auto stored = store_->get_execution(ctx.execution_id);
+    std::lock_guard lock{mutex};
+    seen.push_back(stored ? std::optional{stored->status} : std::nullopt);
+    return TaskResult{ctx.attempt == 2, "looked"};
+  });
+  start();
+  Task t = add("0 0 0 1 1 *", "look", [](Task& x) {
+    x.max_retries = 1;
+    x.retry_delay_seconds = 10;
+  });
+  engine_->trigger(t);
+  ASSERT_TRUE(eventually([&] { return history(t)[0].error_message == "looked"; }));
+  clock_.advance(10000);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  EXPECT_EQ(finished(t).front().attempts, 2);
+  std::lock_guard lock{mutex};
+  EXPECT_EQ(seen, (std::vector<std::optional<ExecutionStatus>>{ExecutionStatus::running,
+                                                               ExecutionStatus::running}));
+}
+
+// The opt-out: the attempt starts at once, and every state is recorded all the same.
+TEST_F(EngineTest, StartBeforeStoredRecordsEveryStateAllTheSame) {
+  start({.start_before_stored = true});
+  Task t = add("* * * * * *", "ok");
+  clock_.advance(1000);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 1); }));
+  clock_.advance(1000);
+  ASSERT_TRUE(eventually([&] { return has_finished(t, 2); }));
+  for (const auto& e : finished(t)) {
+    EXPECT_EQ(e.status, ExecutionStatus::success);
+    EXPECT_EQ(e.attempts, 1);
+    EXPECT_TRUE(e.started_at && e.finished_at);
+  }
+}
+
 TEST_F(EngineTest, FiresAcrossDstInTheTasksZone) {
   clock_.set(at("2026-03-08T06:59:00Z"));
   start();
@@ -530,28 +571,36 @@ TEST_F(EngineTest, RecoversWhatAPreviousRunLeft) {
     x.created_at = at("2026-03-07T09:30:00Z");
   });
   Task quiet = add("0 0 * * * *", "ok");
-  auto leftover = [&](ExecutionStatus status, Millis scheduled) {
+  Task retried = add("0 0 * * * *", "ok", [](Task& x) { x.max_retries = 1; });
+  auto leftover = [&](const Task& task, ExecutionStatus status, Millis scheduled) {
     Execution e;
     e.id = new_id(scheduled);
-    e.task_id = quiet.id;
+    e.task_id = task.id;
     e.status = status;
     e.scheduled_for = e.queued_at = scheduled;
-    if (status == ExecutionStatus::running) e.started_at = scheduled;
+    if (status == ExecutionStatus::running) {
+      e.started_at = scheduled;
+      e.attempts = 1;
+    }
     ExecutionWrite w{ExecutionWrite::Kind::insert, e};
     EXPECT_TRUE(store_->write_executions({&w, 1})[0]);
     return e;
   };
-  Execution was_running = leftover(ExecutionStatus::running, at("2026-03-07T10:00:00Z"));
-  Execution was_queued = leftover(ExecutionStatus::queued, at("2026-03-07T11:00:00Z"));
+  Execution was_running = leftover(quiet, ExecutionStatus::running, at("2026-03-07T10:00:00Z"));
+  Execution was_queued = leftover(quiet, ExecutionStatus::queued, at("2026-03-07T11:00:00Z"));
+  // With a retry left, the attempt that may have started is retried.
+  Execution to_retry = leftover(retried, ExecutionStatus::running, at("2026-03-07T10:00:00Z"));
 
   start();
   ASSERT_TRUE(eventually([&] {
     return store_->get_execution(was_queued.id)->status == ExecutionStatus::success &&
+           store_->get_execution(to_retry.id)->status == ExecutionStatus::success &&
            has_finished(t, 1);
   }));
   auto r = store_->get_execution(was_running.id);
   EXPECT_EQ(r->status, ExecutionStatus::failed);
   EXPECT_EQ(r->error_message, "interrupted by restart");
+  EXPECT_EQ(store_->get_execution(to_retry.id)->attempts, 2);
   auto caught = finished(t);
   ASSERT_EQ(caught.size(), 1u);
   EXPECT_EQ(caught[0].trigger, Trigger::catch_up);

@@ -428,18 +428,37 @@ TEST_P(StoreTest, RecoveryQueries) {
   Execution running = execution(t, 120000);
   running.status = ExecutionStatus::running;
   running.started_at = 120500;
+  running.attempts = 1;
   Execution manual = execution(t, 900000, Trigger::manual);
-  for (const auto& e : {queued, running, manual})
+  // A task with a retry left: its interrupted attempt is retried.
+  Task retried = task("b", 1001);
+  retried.max_retries = 1;
+  ASSERT_TRUE(store_->update_task(retried));
+  Execution first = execution(retried, 120000);
+  first.status = ExecutionStatus::running;
+  first.started_at = 120500;
+  first.attempts = 1;
+  Execution last = execution(retried, 121000);
+  last.status = ExecutionStatus::running;
+  last.started_at = 121500;
+  last.attempts = 2;
+  for (const auto& e : {queued, running, manual, first, last})
     ASSERT_TRUE(insert(e));
 
   auto q = store_->queued_executions();
   ASSERT_EQ(q.size(), 2u);
   EXPECT_EQ(q[0].id, queued.id);
-  EXPECT_EQ(store_->fail_running(130000, "interrupted by restart"), 1);
+  EXPECT_EQ(store_->fail_running(130000, "interrupted by restart"), 2);
   auto r = store_->get_execution(running.id);
   EXPECT_EQ(r->status, ExecutionStatus::failed);
   EXPECT_EQ(r->error_message, "interrupted by restart");
   EXPECT_EQ(r->duration_ms, 9500);
+  EXPECT_EQ(store_->get_execution(last.id)->status, ExecutionStatus::failed) << "no retry left";
+  auto again = store_->get_execution(first.id);
+  EXPECT_EQ(again->status, ExecutionStatus::queued);
+  EXPECT_EQ(again->error_message, "interrupted by restart");
+  EXPECT_EQ(again->attempts, 1);
+  EXPECT_EQ(store_->queued_executions().size(), 3u);
   EXPECT_EQ(store_->latest_scheduled_for(t.id), 120000) << "manual runs do not count";
   EXPECT_FALSE(store_->latest_scheduled_for("none"));
 }
@@ -453,6 +472,7 @@ TEST_P(SqliteStoreTest, ARunFailedAtRestartIsToldToItsTasksRules) {
     Execution e = execution(*t, 120000);
     e.status = ExecutionStatus::running;
     e.started_at = 120500;
+    e.attempts = 1;
     ASSERT_TRUE(insert(e));
   }
   EXPECT_EQ(store_->fail_running(130000, "interrupted by restart"), 2);
@@ -994,6 +1014,7 @@ TEST_P(StoreTest, StatsFollowFailuresDeletesRestartsAndTheClock) {
   auto add = [&](const Task& t, Millis at, ExecutionStatus status) {
     Execution e = execution(t, at);
     e.status = status;
+    e.attempts = 1;
     ASSERT_TRUE(insert(e));
   };
   add(a, now - 1000, ExecutionStatus::success);
