@@ -17,6 +17,7 @@
 #include "api/http_server.h"
 #include "api/json_codec.h"
 #include "app/logging.h"
+#include "app/outcome_log.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "engine/builtin.h"
@@ -47,6 +48,7 @@ struct ServeOptions {
   std::string log_level = "info";
   std::int64_t clock_offset_ms = 0;
   std::int64_t notify_retry_ms = 10'000;
+  int log_summary_seconds = 60;
   bool allow_commands = false;
   bool start_before_stored = false;
   std::string command_user;
@@ -92,16 +94,6 @@ std::string default_node_id() {
 }
 
 // One line per finished execution: its outcome, never the task's headers or body.
-void log_outcome(const Execution& e) {
-  if (!is_terminal(e.status)) return;
-  const std::string& what = e.status == ExecutionStatus::success
-                                ? e.result_summary.value_or("")
-                                : e.error_message.value_or(e.result_summary.value_or(""));
-  spdlog::info("execution {} of task {} ({}): {} after {} attempt{} in {} ms{}{}", e.id, e.task_id,
-               to_string(e.trigger), to_string(e.status), e.attempts, e.attempts == 1 ? "" : "s",
-               e.duration_ms.value_or(0), what.empty() ? "" : ": ", what);
-}
-
 bool is_loopback(const std::string& host) {
   if (host == "localhost") return true;
   boost::system::error_code ec;
@@ -168,6 +160,8 @@ int serve(const ServeOptions& o, Registry& registry) {
   engine::add_builtin_functions(registry, **store, clock);
   api::EventHub events;
   api::Metrics metrics;
+  OutcomeLog outcomes{std::chrono::seconds{o.log_summary_seconds}};
+  outcomes.start();
   engine::Engine engine{
       **store,
       clock,
@@ -182,8 +176,8 @@ int serve(const ServeOptions& o, Registry& registry) {
                     .user = command_user,
                     .kill_grace = std::chrono::seconds{o.command_kill_grace_seconds},
                     .child_file_limit = file_limit},
-       .on_change = [&events, &metrics](const Execution& e) {
-         log_outcome(e);
+       .on_change = [&events, &metrics, &outcomes](const Execution& e) {
+         outcomes.ended(e);
          metrics.observe(e);
          if (events.subscribers() == 0) return;
          events.publish_text(e.status == ExecutionStatus::queued ? "execution.queued"
@@ -394,6 +388,11 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
                   "A failed notification's first retry after this many milliseconds (testing)")
       ->envname("CRONKIT_NOTIFY_RETRY_MS")
       ->check(CLI::Range(100LL, 3600000LL))
+      ->group("");
+  // For tests of the summary of execution outcomes logged every minute.
+  cmd->add_option("--log-summary-seconds", o->log_summary_seconds,
+                  "Seconds between the info lines that sum up how executions ended (testing)")
+      ->check(CLI::Range(1, 3600))
       ->group("");
   cmd->callback([o, &registry, &exit_code] { exit_code = serve(*o, registry); });
 }

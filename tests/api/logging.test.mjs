@@ -1,8 +1,9 @@
-// Logs: JSON lines on request, one line per request at debug level, execution outcomes at
-// info, and never a task's headers or body.
+// Logs: JSON lines on request, one line per request and per execution at debug level, a
+// summary of how executions ended at info (every minute; every second here), and never a
+// task's headers or body.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { eventually, serverForFile } from "./server.mjs";
+import { client, eventually, serverForFile, startServer } from "./server.mjs";
 
 const t = serverForFile({ args: ["--log-format", "json", "--log-level", "debug"] });
 
@@ -45,4 +46,43 @@ test("outcomes are logged, task headers and bodies never", async () => {
   const log = t.server.log();
   assert.ok(!log.includes(secretHeader));
   assert.ok(!log.includes(secretBody));
+});
+
+test("at info level executions are summed up per interval, not logged one by one", async () => {
+  const server = await startServer({ args: ["--log-level", "info", "--log-summary-seconds", "1"] });
+  try {
+    const api = client(server.base);
+    const make = async (spec) =>
+      (await api("POST", "/api/scheduler/tasks", { cronExpression: "0 0 1 1 *", ...spec })).json.data;
+    const ok = await make({ name: "fine", type: "function", functionName: "cleanup-logs" });
+    const alsoOk = await make({ name: "also fine", type: "function", functionName: "cleanup-logs" });
+    const bad = await make({ name: "broken", type: "http", httpUrl: "http://127.0.0.1:9/refused" });
+    const ids = [];
+    for (const task of [ok, alsoOk, bad]) {
+      ids.push((await api("POST", `/api/scheduler/tasks/${task.id}/trigger`)).json.data.executionId);
+    }
+    // One summary counts all three (they may also fall into two intervals: add them up).
+    const summaries = () =>
+      server
+        .log()
+        .split("\n")
+        .map((l) =>
+          /executions ended in the last \d+ s: (\d+) \((\d+) success, (\d+) failed, 0 timed out, 0 skipped\)(.*)/.exec(
+            l,
+          ),
+        )
+        .filter(Boolean);
+    await eventually(() => summaries().reduce((n, m) => n + Number(m[1]), 0) >= 3, 10000, "summaries of 3");
+    const sum = (i) => summaries().reduce((n, m) => n + Number(m[i]), 0);
+    assert.equal(sum(1), 3);
+    assert.equal(sum(2), 2);
+    assert.equal(sum(3), 1);
+    const named = summaries().find((m) => Number(m[3]) === 1)[4];
+    assert.match(named, new RegExp(`; most failures: task ${bad.id} \\(1, last: .+\\)$`));
+    // Each execution's own line is at debug: none of them is in the log, which holds the
+    // summaries written after they ended.
+    for (const id of ids) assert.ok(!server.log().includes(id), `${id} logged at info`);
+  } finally {
+    await server.stop();
+  }
 });
