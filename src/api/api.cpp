@@ -150,7 +150,7 @@ const std::vector<Route>& Api::routes() {
        [](Api& a, Call& c) -> Reply { return a.backfill_preview(c); }},
       {"GET",
        "/api/scheduler/executions",
-       {"page", "pageSize", "taskId", "status"},
+       {"page", "pageSize", "taskId", "status", "before"},
        [](Api& a, Call& c) -> Reply { return a.list_executions(c); }},
       {"GET",
        "/api/scheduler/executions/:id",
@@ -621,6 +621,13 @@ Response Api::list_executions(Call& c) {
       bad_parameter("status", "must be queued, running, success, failed, timed_out or skipped");
     }
   }
+  if (auto before = c.get("before")) {
+    if (c.get("page")) bad_parameter("before", "cannot be combined with page");
+    if (!looks_like_id(*before)) {
+      bad_parameter("before", "must be an execution id (a page's nextCursor)");
+    }
+    filter.before = std::string(*before);
+  }
   auto page = store_.list_executions(filter);
   std::vector<std::string_view> task_ids;
   for (const auto& e : page.list)
@@ -639,8 +646,11 @@ Response Api::list_executions(Call& c) {
     w.end_object();
   }
   w.end_array();
-  w.key("total").value(page.total).key("page").value(page.page);
-  w.key("pageSize").value(page.page_size).end_object();
+  w.key("total").value(page.total).key("totalExact").value(page.total_exact);
+  w.key("page").value(page.page).key("pageSize").value(page.page_size);
+  w.key("nextCursor");
+  page.next_cursor.empty() ? w.null() : w.value(page.next_cursor);
+  w.end_object();
   return std::move(a).done();
 }
 

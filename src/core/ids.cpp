@@ -39,6 +39,16 @@ std::string new_id(Millis now) {
   return text;
 }
 
+bool looks_like_id(std::string_view text) {
+  if (text.size() != 36) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 std::string id_floor(Millis at) {
   // The first 48 bits of a version 7 id are its milliseconds: "tttttttt-tttt".
   static constexpr char kHex[] = "0123456789abcdef";

@@ -24,6 +24,10 @@ struct Page {
   std::int64_t total = 0;
   int page = 1;
   int page_size = 20;
+  // Executions only: whether `total` is exact (false: it is ExecutionFilter::kMaxCounted,
+  // and there are more), and the cursor of the next, older page (empty: this is the last).
+  bool total_exact = true;
+  std::string next_cursor;
 };
 
 /// A task in a list, with the status of its newest execution.
@@ -41,11 +45,16 @@ struct TaskFilter {
   std::optional<std::string> name_contains;
 };
 
+/// Newest first, by offset (page) or after a cursor (before: the page starts after that
+/// execution id, so a deep page costs what the first does). The total is counted up to
+/// kMaxCounted, so that it costs the same with a year of history as with a day.
 struct ExecutionFilter {
+  static constexpr std::int64_t kMaxCounted = 10'000;
   int page = 1;
   int page_size = 20;
   std::optional<std::string> task_id;
   std::optional<ExecutionStatus> status;
+  std::optional<std::string> before;  // an execution id; page is then 1
 };
 
 struct DeliveryFilter {

@@ -305,6 +305,20 @@ inline std::pair<std::int64_t, std::int64_t> limit_offset(int page, int page_siz
   return {size, offset};
 }
 
+/// Executions read with one row more than the page holds: drops it, and makes the last
+/// row's id the next page's cursor when it was there.
+inline void end_page(Page<Execution>& page, std::int64_t limit) {
+  if (static_cast<std::int64_t>(page.list.size()) <= limit) return;
+  page.list.pop_back();
+  page.next_cursor = page.list.back().id;
+}
+
+/// The total of a count made with LIMIT ExecutionFilter::kMaxCounted + 1.
+inline void set_total(Page<Execution>& page, std::int64_t counted) {
+  page.total_exact = counted <= ExecutionFilter::kMaxCounted;
+  page.total = std::min(counted, ExecutionFilter::kMaxCounted);
+}
+
 /// A LIKE pattern (ESCAPE '\') for names containing `text`, with % and _ in it literal
 /// and ASCII letters lowered (the stores compare lowered names).
 inline std::string contains_pattern(std::string_view text) {

@@ -602,18 +602,20 @@ std::int64_t PostgresStore::delete_deliveries_before(Millis cutoff) {
 // ---- executions ------------------------------------------------------------------------
 
 Page<Execution> PostgresStore::list_executions(const ExecutionFilter& filter) {
-  auto [limit, offset] = limit_offset(filter.page, filter.page_size);
-  Page<Execution> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
-  auto where = [&](int first) {
+  auto [limit, offset] = limit_offset(filter.before ? 1 : filter.page, filter.page_size);
+  Page<Execution> out{{}, 0, filter.before ? 1 : std::max(filter.page, 1), static_cast<int>(limit)};
+  auto where = [&](int first, bool listed) {
     Where w;
     int n = first;
     if (filter.task_id) w.add("task_id = $" + std::to_string(n++));
     if (filter.status) w.add(status_is("$" + std::to_string(n++), *filter.status));
+    if (listed && filter.before) w.add("id < $" + std::to_string(n++));
     return w.sql();
   };
   Params count_params;
   Params row_params;
-  row_params.add(limit).add(offset);
+  count_params.add(ExecutionFilter::kMaxCounted + 1);
+  row_params.add(limit + 1).add(offset);  // one more tells whether there is a next page
   if (filter.task_id) {
     count_params.add(*filter.task_id);
     row_params.add(*filter.task_id);
@@ -622,15 +624,21 @@ Page<Execution> PostgresStore::list_executions(const ExecutionFilter& filter) {
     count_params.add(to_string(*filter.status));
     row_params.add(to_string(*filter.status));
   }
+  if (filter.before) row_params.add(*filter.before);
+  std::int64_t counted = 0;
   out.list = read([&](pg::Connection& c) {
     pg::Transaction snapshot{c, kSnapshot};
-    auto rows =
-        c.query(select_executions(where(3) + "ORDER BY id DESC LIMIT $1 OFFSET $2"), row_params);
-    out.total =
-        c.query("SELECT count(*) FROM task_execution_logs " + where(1), count_params).int64(0, 0);
+    auto rows = c.query(select_executions(where(3, true) + "ORDER BY id DESC LIMIT $1 OFFSET $2"),
+                        row_params);
+    counted = c.query("SELECT count(*) FROM (SELECT 1 FROM task_execution_logs " + where(2, false) +
+                          " LIMIT $1) AS counted",
+                      count_params)
+                  .int64(0, 0);
     snapshot.commit();
     return read_executions(rows);
   });
+  end_page(out, limit);
+  set_total(out, counted);
   return out;
 }
 

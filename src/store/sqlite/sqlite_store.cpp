@@ -705,26 +705,32 @@ Page<Execution> SqliteStore::list_executions(const ExecutionFilter& filter) {
   Where conditions;
   if (filter.task_id) conditions.add("task_id = ?3");
   if (filter.status) conditions.add(status_is("?4", *filter.status));
-  const std::string where = conditions.sql();
-  auto bind_filter = [&](Statement& s) {
+  const std::string counted = conditions.sql();
+  if (filter.before) conditions.add("id < ?5");
+  const std::string listed = conditions.sql();
+  auto bind_filter = [&](Statement& s, bool listing) {
     if (filter.task_id) s.bind(3, std::string_view{*filter.task_id});
     if (filter.status) s.bind(4, to_string(*filter.status));
+    if (listing && filter.before) s.bind(5, std::string_view{*filter.before});
   };
-  auto [limit, offset] = limit_offset(filter.page, filter.page_size);
-  Page<Execution> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
+  auto [limit, offset] = limit_offset(filter.before ? 1 : filter.page, filter.page_size);
+  Page<Execution> out{{}, 0, filter.before ? 1 : std::max(filter.page, 1), static_cast<int>(limit)};
   Reader r = reader();
   sqlite::ReadTransaction snapshot{r.db()};  // the page and the total agree
   sqlite::Use rows{
-      r.db().prepare(select_executions(where + " ORDER BY id DESC LIMIT ?1 OFFSET ?2"))};
-  rows->bind(1, limit);
+      r.db().prepare(select_executions(listed + " ORDER BY id DESC LIMIT ?1 OFFSET ?2"))};
+  rows->bind(1, limit + 1);  // one more tells whether there is a next page
   rows->bind(2, offset);
-  bind_filter(*rows);
+  bind_filter(*rows, true);
   while (rows->step())
     out.list.push_back(read_execution(*rows));
   rows->reset();
-  sqlite::Use total{r.db().prepare("SELECT COUNT(*) FROM task_execution_logs " + where)};
-  bind_filter(*total);
-  out.total = count(*total);
+  end_page(out, limit);
+  sqlite::Use total{r.db().prepare("SELECT COUNT(*) FROM (SELECT 1 FROM task_execution_logs " +
+                                   counted + " LIMIT ?1)")};
+  total->bind(1, ExecutionFilter::kMaxCounted + 1);
+  bind_filter(*total, false);
+  set_total(out, count(*total));
   return out;
 }
 

@@ -422,6 +422,54 @@ TEST_P(StoreTest, ListsExecutionsByTaskAndStatus) {
   EXPECT_EQ(recent[2].scheduled_for, 60000 * 26);
 }
 
+// Pages after a cursor: each starts after the last id of the one before, the filters hold,
+// and the last has no cursor; the total stops counting at kMaxCounted.
+TEST_P(StoreTest, ListsExecutionsAfterACursorAndCapsTheTotal) {
+  Task t = task("a", 1000);
+  Task u = task("b", 1001);
+  std::vector<ExecutionWrite> batch;
+  const int n = static_cast<int>(ExecutionFilter::kMaxCounted) + 5;
+  for (int i = 0; i < n; ++i) {
+    Execution e = execution(i % 2 ? t : u, 1000 * (i + 1));
+    e.status = i % 1000 == 0 ? ExecutionStatus::failed : ExecutionStatus::success;
+    batch.push_back({ExecutionWrite::Kind::insert, e});
+  }
+  for (bool written : store_->write_executions(batch))
+    ASSERT_TRUE(written);
+
+  auto first = store_->list_executions({.page_size = 7});
+  EXPECT_EQ(first.total, ExecutionFilter::kMaxCounted);
+  EXPECT_FALSE(first.total_exact);
+  ASSERT_EQ(first.list.size(), 7u);
+  EXPECT_EQ(first.list.front().scheduled_for, 1000 * n);
+  EXPECT_EQ(first.next_cursor, first.list.back().id);
+  auto second = store_->list_executions({.page_size = 7, .before = first.next_cursor});
+  EXPECT_EQ(second.page, 1);
+  ASSERT_EQ(second.list.size(), 7u);
+  EXPECT_EQ(second.list.front().scheduled_for, 1000 * (n - 7));
+  EXPECT_EQ(second.list, store_->list_executions({.page = 2, .page_size = 7}).list);
+
+  // Every failure (i = 0, 1000, ..., 10000: even, so u's), three at a time, to the end.
+  std::vector<Millis> seen;
+  ExecutionFilter failures{.page_size = 3, .task_id = u.id, .status = ExecutionStatus::failed};
+  for (;;) {
+    auto page = store_->list_executions(failures);
+    EXPECT_TRUE(page.total_exact);
+    EXPECT_EQ(page.total, 11);
+    for (const auto& e : page.list)
+      seen.push_back(e.scheduled_for);
+    if (page.next_cursor.empty()) break;
+    failures.before = page.next_cursor;
+  }
+  std::vector<Millis> expected;
+  for (int i = 10000; i >= 0; i -= 1000)
+    expected.push_back(1000 * (i + 1));
+  EXPECT_EQ(seen, expected);
+  auto last = store_->list_executions(
+      {.page_size = 11, .task_id = u.id, .status = ExecutionStatus::failed});
+  EXPECT_TRUE(last.next_cursor.empty()) << "exactly a page full: no next page";
+}
+
 TEST_P(StoreTest, RecoveryQueries) {
   Task t = task("a", 1000);
   Execution queued = execution(t, 60000);

@@ -264,6 +264,12 @@ export interface Page<T> {
   pageSize: number;
 }
 
+/// Executions: newest first, paged by cursor; `total` is counted up to 10,000.
+export interface ExecutionPage extends Page<Execution> {
+  totalExact: boolean;
+  nextCursor: string | null;
+}
+
 export interface TaskPage extends Page<Task> {
   registeredFunctions: string[];
 }
