@@ -822,7 +822,12 @@ Response Api::readyz(Call&) {
                   "not ready: this server's heartbeat has not reached the database lately, so "
                   "it starts nothing"};
   }
-  return ok(json::object{{"status", "ready"}});
+  // Ready, and how far behind: a loaded server is still ready, and says so.
+  const auto c = engine_.counters();
+  return ok(json::object{{"status", "ready"},
+                         {"behindSeconds", static_cast<double>(c.behind_ms) / 1000.0},
+                         {"running", c.running},
+                         {"waiting", c.waiting + c.held}});
 }
 
 }  // namespace cronkit::api

@@ -112,6 +112,21 @@ std::string Metrics::render(const engine::EngineCounters& c) const {
       "# TYPE cronkit_executions_taken_over_total counter\n"
       "cronkit_executions_taken_over_total " +
       std::to_string(c.taken_over) + "\n";
+  char behind[32];
+  std::snprintf(behind, sizeof behind, "%.3f", static_cast<double>(c.behind_ms) / 1000.0);
+  out += std::string(
+             "# HELP cronkit_scheduler_behind_seconds How late the scheduler is: from the "
+             "earliest firing it has not handled to now (0 when it keeps up; it grows while "
+             "--max-queued holds firings back).\n"
+             "# TYPE cronkit_scheduler_behind_seconds gauge\n"
+             "cronkit_scheduler_behind_seconds ") +
+         behind +
+         "\n"
+         "# HELP cronkit_firings_missed_total Firings recorded as skipped because they came "
+         "later than the misfire grace.\n"
+         "# TYPE cronkit_firings_missed_total counter\n"
+         "cronkit_firings_missed_total " +
+         std::to_string(c.missed) + "\n";
   return out;
 }
 

@@ -35,6 +35,7 @@ struct ServeOptions {
   int port = 3399;
   std::string db = "sqlite:./data/cronkit.db";
   int max_concurrency = 5;
+  int max_queued = 10000;
   int retention_days = 30;
   int grace_seconds = 30;
   std::string node_id;
@@ -171,6 +172,7 @@ int serve(const ServeOptions& o, Registry& registry) {
        .node_id = o.node_id.empty() ? default_node_id() : o.node_id,
        .shutdown_grace_ms = o.grace_seconds * Millis{1000},
        .start_before_stored = o.start_before_stored,
+       .max_queued = o.max_queued,
        .commands = {.allowed = o.allow_commands,
                     .state_directory = state_directory(o),
                     .user = command_user,
@@ -311,6 +313,13 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
                   "Executions running at once; the rest wait in order")
       ->envname("SCHEDULER_MAX_CONCURRENCY")
       ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--max-queued", o->max_queued,
+                  "Firings claimed and not yet running, at most, beyond --max-concurrency: at "
+                  "the limit the scheduler claims no more until executions finish (firings "
+                  "later than a minute are recorded as skipped)")
+      ->envname("CRONKIT_MAX_QUEUED")
+      ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   cmd->add_option("--log-retention-days", o->retention_days,
                   "Successful executions older than this are deleted daily")

@@ -325,6 +325,10 @@ EngineCounters Engine::counters() const {
     c.running = running_;
     c.held = held_;
     c.waiting = static_cast<std::int64_t>(runs_.size()) - running_ - held_;
+    c.missed = missed_count_;
+    if (auto earliest = timetable_.earliest()) {
+      c.behind_ms = std::max<std::int64_t>(0, clock_.now() - *earliest);
+    }
   }
   if (membership_) {
     c.cluster_members = static_cast<std::int64_t>(membership_->live_members());
@@ -357,26 +361,40 @@ void Engine::scheduler_loop() {
     // nothing, and look at an instant only when it comes, in case the lease returns first.
     const bool cut_off = !may_start_locked();
     const Millis ahead = cut_off ? 0 : options_.queue_ahead_ms;
-    timetable_.take_due(now + ahead, now, options_.misfire_grace_ms, [&](const Timetable::Due& d) {
-      if (d.missed) {
-        // The clock jumped forward, or we were stopped: catch-up tasks run once for the
-        // latest missed instant; others wait for their next one.
-        if (d.latest_missed) due.push_back({d.task_id, *d.latest_missed, Trigger::catch_up});
-        return false;
-      }
-      if (cut_off) {
-        // The others claim what they can; catch-up tasks run once for the latest such
-        // instant when the lease returns.
-        if (d.catch_up) missed_[d.task_id] = d.at;
-        return false;
-      }
-      if (membership_ && !membership_->owns(d.task_id, d.at)) {
-        membership_->watch({d.task_id, d.at, Trigger::schedule, d.generation, d.starts_at});
-        return false;
-      }
-      due.push_back({d.task_id, d.at, Trigger::schedule, d.generation, d.starts_at});
-      return true;
-    });
+    timetable_.take_due(
+        now + ahead, now, options_.misfire_grace_ms,
+        [&](const Timetable::Due& d) {
+          if (d.missed) {
+            // Behind by more than the grace (held back by max_queued, stopped, or the clock
+            // jumped forward): catch-up tasks run once for the latest missed instant; for
+            // others the instant is recorded as skipped (by its owner), and they wait for
+            // their next one.
+            if (d.latest_missed) {
+              due.push_back({d.task_id, *d.latest_missed, Trigger::catch_up});
+            } else if (!membership_ || membership_->owns(d.task_id, d.at)) {
+              DueFiring f{d.task_id, d.at, Trigger::schedule, d.generation, d.starts_at};
+              f.missed = true;
+              due.push_back(std::move(f));
+            }
+            return false;
+          }
+          if (cut_off) {
+            // The others claim what they can; catch-up tasks run once for the latest such
+            // instant when the lease returns.
+            if (d.catch_up) missed_[d.task_id] = d.at;
+            return false;
+          }
+          if (membership_ && !membership_->owns(d.task_id, d.at)) {
+            membership_->watch({d.task_id, d.at, Trigger::schedule, d.generation, d.starts_at});
+            return false;
+          }
+          due.push_back({d.task_id, d.at, Trigger::schedule, d.generation, d.starts_at});
+          return true;
+        },
+        admission_locked());
+    // What is due and still on the heap was held back by max_queued.
+    const auto earliest = timetable_.earliest();
+    held_back_ = !cut_off && earliest && *earliest <= now + ahead;
     continue_backlogs_locked(due);
     // Attempts started by timers that come due together go to their runners in one go.
     batch_launches_ = true;
@@ -425,10 +443,17 @@ void Engine::scheduler_loop() {
       lock.lock();
       continue;
     }
-    processed_ = now;
-    processed_cv_.notify_all();
+    if (!held_back_) {
+      processed_ = now;
+      processed_cv_.notify_all();
+    }
     Millis until = next_cleanup_;
-    if (auto earliest = timetable_.earliest()) until = std::min(until, *earliest - ahead);
+    if (earliest) {
+      // Held back: woken when executions finish (capacity_freed_locked), or when the
+      // earliest becomes missed.
+      until = std::min(until,
+                       held_back_ ? *earliest + options_.misfire_grace_ms + 1 : *earliest - ahead);
+    }
     if (!timers_.empty()) until = std::min(until, timers_.top().at);
     wakes_at_ = until;
     clock_.wait_until(lock, wake_, until);
@@ -472,11 +497,18 @@ void Engine::claim(std::vector<DueFiring> due) {
     std::lock_guard lock{mutex_};
     if (membership_) owner = membership_->member();
     epoch = epoch_;
+    for (const auto& d : due)
+      claiming_ += d.missed ? 0 : 1;
   }
   for (auto& d : due) {
     auto found = tasks.find(d.task_id);
     if (found == tasks.end() || !found->second->enabled) {
       if (d.after) settle_backlog(d.task_id);
+      if (!d.missed) claim_answered();
+      continue;
+    }
+    if (d.missed) {
+      record_missed(d, owner, now);
       continue;
     }
     auto run = std::make_shared<Run>();
@@ -498,8 +530,12 @@ void Engine::claim(std::vector<DueFiring> due) {
     if (claim.counts_run) claim.task = run->task;  // its `paused` rules, at its last run
     recorder_.write(std::move(claim), [this, run, part = d.after.has_value()](bool written) {
       if (part) settle_backlog(run->task->id);
-      if (!written) return;
       std::lock_guard lock{mutex_};
+      --claiming_;
+      if (!written) {
+        capacity_freed_locked();
+        return;
+      }
       if (run->task->max_runs) {
         // Perhaps its last run: then the store paused the task.
         to_check_.push_back(run->task->id);
@@ -509,6 +545,47 @@ void Engine::claim(std::vector<DueFiring> due) {
       on_claimed_locked(run);
     });
   }
+}
+
+std::size_t Engine::admission_locked() const {
+  const std::int64_t limit =
+      std::int64_t{options_.max_concurrency} + std::int64_t{options_.max_queued};
+  const std::int64_t taken = static_cast<std::int64_t>(runs_.size()) + claiming_;
+  return static_cast<std::size_t>(std::max<std::int64_t>(0, limit - taken));
+}
+
+void Engine::capacity_freed_locked() {
+  // Woken once a twentieth of the room is free, so that a loaded server claims in batches.
+  const std::size_t batch = std::max<std::size_t>(
+      1, static_cast<std::size_t>(options_.max_concurrency + options_.max_queued) / 20);
+  if (held_back_ && admission_locked() >= batch) wake_.notify_one();
+}
+
+void Engine::claim_answered() {
+  std::lock_guard lock{mutex_};
+  --claiming_;
+  capacity_freed_locked();
+}
+
+void Engine::record_missed(const DueFiring& d, const std::string& owner, Millis now) {
+  Execution e;
+  e.id = new_id(now);
+  e.task_id = d.task_id;
+  e.status = ExecutionStatus::skipped;
+  e.trigger = Trigger::schedule;
+  e.scheduled_for = d.scheduled_for;
+  e.queued_at = e.finished_at.emplace(now);
+  e.node_id = options_.node_id;
+  e.error_message = "skipped: its start came more than " +
+                    std::to_string(options_.misfire_grace_ms / 1000) +
+                    " s late (the server was behind, stopped, or its clock jumped); the "
+                    "instants after it until now were not run either";
+  recorder_.write(ExecutionWrite{ExecutionWrite::Kind::insert, e, owner}, [this, e](bool written) {
+    if (!written) return;  // claimed meanwhile (by another server)
+    std::lock_guard lock{mutex_};
+    ++missed_count_;
+    if (options_.on_change) options_.on_change(e);
+  });
 }
 
 std::vector<DueFiring> Engine::owed(const DueFiring& d, const Task& task, Millis now) {
@@ -931,6 +1008,7 @@ void Engine::forget_locked(const Run& run) {
     if (active->second.empty()) active_.erase(active);
   }
   runs_.erase(id);
+  capacity_freed_locked();
   if (backlog_.contains(task_id)) wake_.notify_one();  // its next part may be due
   if (!running_for_locked(task_id)) {
     // The task runs no more: the first firing that waited for it is next (started by the

@@ -53,6 +53,12 @@ struct EngineOptions {
   // it starts at once instead, the record following: more executions a second for tasks
   // that take microseconds, but a crash in between runs the attempt again at restart.
   bool start_before_stored = false;
+  // Back-pressure: firings claimed and not yet running (held for their instant, waiting
+  // for a slot or for a retry), at most this many beyond max_concurrency. At the limit the
+  // scheduler claims nothing more until executions finish: the rest are late (counters'
+  // behind_ms), and one found later than misfire_grace_ms is recorded as skipped. Bounds
+  // memory, and keeps an overloaded server from taking on what it cannot run.
+  int max_queued = 10000;
   // Threads that run function handlers, created as needed up to this many (and never more
   // than max_concurrency). HTTP requests need none: one thread carries them all.
   int max_function_threads = 256;
@@ -82,6 +88,10 @@ struct EngineCounters {
   std::int64_t held = 0;             // claimed ahead of an instant that has not come yet
   std::int64_t cluster_members = 0;  // alive, this one included (0 without a cluster)
   std::int64_t taken_over = 0;       // executions taken over from silent members so far
+  // How late the scheduler is: from the earliest firing it has not handled to now (0 when
+  // it keeps up). Grows while max_queued holds firings back.
+  std::int64_t behind_ms = 0;
+  std::int64_t missed = 0;  // firings recorded as skipped for coming too late, so far
 };
 
 /// Fires enabled tasks at their cron instants and runs them: one timer heap for every
@@ -226,6 +236,15 @@ class Engine {
   // Whether the task has an execution waiting for a slot, running or waiting to retry.
   bool running_for_locked(const std::string& task_id) const;
   Runner& runner_for(TaskType type);
+  // Back-pressure (EngineOptions::max_queued): how many more firings may be claimed now.
+  std::size_t admission_locked() const;
+  // An execution finished or a claim was refused: wakes a scheduler that held firings back
+  // once there is room for a batch of them.
+  void capacity_freed_locked();
+  // A claim that was counted (claiming_) and is not written after all.
+  void claim_answered();
+  // Records a firing found later than the misfire grace as skipped.
+  void record_missed(const DueFiring& d, const std::string& owner, Millis now);
   // Hands the attempts collected by launch_locked to their runners.
   void flush_launches_locked();
   void record(const Run& run);
@@ -280,6 +299,9 @@ class Engine {
   std::array<std::vector<Runner::Job>, 3> launches_;  // by task type, while batch_launches_
   int running_ = 0;
   int held_ = 0;
+  std::int64_t claiming_ = 0;  // claims handed to the recorder and not yet answered
+  bool held_back_ = false;     // the last pass left due firings unclaimed (max_queued)
+  std::int64_t missed_count_ = 0;
   std::uint64_t next_attempt_ = 1;
   std::mt19937_64 rng_{std::random_device{}()};  // retry backoff's random shortening
   // Moves when this member starts over: runs made before are dropped.

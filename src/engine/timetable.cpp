@@ -143,21 +143,26 @@ bool Timetable::remove(std::string_view task_id) {
 }
 
 void Timetable::take_due(Millis until, Millis now, Millis misfire_grace,
-                         const std::function<bool(const Due&)>& take) {
+                         const std::function<bool(const Due&)>& take, std::size_t limit) {
+  std::size_t taken = 0;
   while (!heap_.empty() && heap_.top().at <= until) {
     const HeapEntry entry = heap_.top();
+    const bool missed = now - entry.at > misfire_grace;
+    if (!missed && taken >= limit) return;
     heap_.pop();
     Slot& slot = slots_[entry.slot];
     if (slot.generation != entry.generation || !slot.task_id) continue;
     const Millis instant = slot.next;  // the live entry's (entry.at is when it starts)
-    if (now - entry.at > misfire_grace) {
+    if (missed) {
       std::optional<Millis> latest;
       if (slot.catch_up) latest = slot.latest_until(now);
       take({*slot.task_id, instant, entry.at, slot.generation, slot.catch_up, true, latest});
       slot.next = slot.next_after(now);
     } else {
-      if (take({*slot.task_id, instant, entry.at, slot.generation, slot.catch_up, false, {}}) &&
-          entry.at > now && (slot.held == kNever || instant < slot.held)) {
+      const bool claimed =
+          take({*slot.task_id, instant, entry.at, slot.generation, slot.catch_up, false, {}});
+      taken += claimed;
+      if (claimed && entry.at > now && (slot.held == kNever || instant < slot.held)) {
         slot.held = instant;
       }
       slot.next = slot.next_after(instant);

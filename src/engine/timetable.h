@@ -29,6 +29,9 @@ struct DueFiring {
   // A catch-up of every missed instant (catchUpPolicy `all`) continued: the last instant
   // already claimed. Without it, the task's latest stored instant.
   std::optional<Millis> after;
+  // Found later than the misfire grace (the server was behind, stopped, or its clock
+  // jumped): recorded as skipped, not run.
+  bool missed = false;
 };
 
 /// How a task fires beyond its pattern: no instant before `start` or after `end` (epoch ms),
@@ -88,8 +91,11 @@ class Timetable {
   /// Otherwise the next instant is computed from the one taken, so that a late wake-up
   /// neither drifts nor skips. `take` returns true when the firing is claimed here: if its
   /// start is still ahead, it is *held* (shown as the task's next run until released).
+  /// Once `limit` firings were claimed, the rest that are not missed stay on the heap for a
+  /// later call (back-pressure: they are late, and missed once later than the grace).
   void take_due(Millis until, Millis now, Millis misfire_grace,
-                const std::function<bool(const Due&)>& take);
+                const std::function<bool(const Due&)>& take,
+                std::size_t limit = std::numeric_limits<std::size_t>::max());
   /// When the earliest firing on the heap starts.
   std::optional<Millis> earliest() const;
 

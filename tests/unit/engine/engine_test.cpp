@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <latch>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -192,6 +193,65 @@ TEST_F(EngineTest, StartBeforeStoredRecordsEveryStateAllTheSame) {
     EXPECT_EQ(e.attempts, 1);
     EXPECT_TRUE(e.started_at && e.finished_at);
   }
+}
+
+// Back-pressure: with max_concurrency + max_queued firings claimed and unfinished, the
+// scheduler claims no more; it is behind, and says so; a firing that comes later than the
+// misfire grace is recorded as skipped with the reason; once executions finish it goes on.
+TEST_F(EngineTest, AtMaxQueuedClaimsNoMoreAndRecordsWhatComesTooLateAsSkipped) {
+  start({.max_concurrency = 1, .max_queued = 2});
+  std::vector<Task> tasks;
+  for (int i = 0; i < 5; ++i)
+    tasks.push_back(add("* * * * * *", "gate"));
+  auto all = [&] { return store_->list_executions({.page_size = 100}).list; };
+  clock_.advance(1000);  // 12:00:01: five due, three claimed (one runs, two wait)
+  ASSERT_TRUE(eventually([&] { return gate_.running == 1 && all().size() == 3; }));
+  clock_.advance(500);
+  ASSERT_TRUE(eventually([&] { return engine_->counters().behind_ms >= 500; }));
+  EXPECT_EQ(all().size(), 3u) << "nothing more claimed while three are unfinished";
+  EXPECT_EQ(engine_->counters().waiting, 2);
+
+  // 12:01:02.5: the two left at 12:00:01, and the 12:00:02 of all five, are more than 60 s
+  // late: each is recorded once as skipped; nothing runs meanwhile.
+  clock_.advance(61000);
+  auto skipped = [&] {
+    std::vector<Execution> out;
+    for (auto& e : all())
+      if (e.status == ExecutionStatus::skipped) out.push_back(e);
+    return out;
+  };
+  ASSERT_TRUE(eventually([&] { return skipped().size() == 5; }));
+  std::map<Millis, int> skipped_at;
+  for (const auto& e : skipped()) {
+    EXPECT_NE(e.error_message->find("more than 60 s late"), std::string::npos) << *e.error_message;
+    ++skipped_at[e.scheduled_for];
+  }
+  EXPECT_EQ(skipped_at, (std::map<Millis, int>{{at("2026-03-07T12:00:01Z"), 2},
+                                               {at("2026-03-07T12:00:02Z"), 3}}));
+  ASSERT_TRUE(eventually([&] { return engine_->counters().missed == 5; }));
+  EXPECT_EQ(gate_.entered, 1);
+
+  // Released: the three claimed run, and then every task fires at its next instant.
+  gate_.open = true;
+  ASSERT_TRUE(eventually([&] {
+    return std::ranges::count(all(), ExecutionStatus::success, &Execution::status) == 3;
+  }));
+  clock_.advance(500);  // 12:01:03
+  ASSERT_TRUE(eventually([&] {
+    return std::ranges::all_of(tasks, [&](const Task& t) {
+      return std::ranges::any_of(history(t), [](const Execution& e) {
+        return e.scheduled_for == at("2026-03-07T12:01:03Z") &&
+               e.status == ExecutionStatus::success;
+      });
+    });
+  }));
+  std::map<ExecutionStatus, int> by_status;
+  for (const auto& e : all())
+    ++by_status[e.status];
+  EXPECT_EQ(by_status[ExecutionStatus::success], 3 + 5);
+  EXPECT_EQ(by_status[ExecutionStatus::skipped], 5);
+  EXPECT_EQ(all().size(), 13u);
+  EXPECT_EQ(engine_->counters().behind_ms, 0);
 }
 
 TEST_F(EngineTest, FiresAcrossDstInTheTasksZone) {
@@ -535,7 +595,13 @@ TEST_F(EngineTest, ForwardJumpDoesNotFloodAndCatchUpRunsOnce) {
   clock_.advance(3600 * 1000 + 30000);  // an hour and a half minute later
   ASSERT_TRUE(eventually([&] { return has_finished(eager, 1); }));
   ASSERT_TRUE(engine_->processed_until(clock_.now()));
-  EXPECT_TRUE(history(plain).empty());
+  // The plain task's first missed instant is recorded as skipped, saying why; the other 59
+  // are not run either (one record, not a flood).
+  auto skipped = history(plain);
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_EQ(skipped[0].status, ExecutionStatus::skipped);
+  EXPECT_EQ(skipped[0].scheduled_for, at("2026-03-07T12:01:00Z"));
+  EXPECT_NE(skipped[0].error_message->find("more than 60 s late"), std::string::npos);
   auto caught = finished(eager);
   ASSERT_EQ(caught.size(), 1u);
   EXPECT_EQ(caught[0].trigger, Trigger::catch_up);
@@ -543,7 +609,8 @@ TEST_F(EngineTest, ForwardJumpDoesNotFloodAndCatchUpRunsOnce) {
   // Then both carry on with their schedule.
   EXPECT_EQ(engine_->next_run(plain.id), at("2026-03-07T13:01:00Z"));
   clock_.advance(30000);
-  ASSERT_TRUE(eventually([&] { return has_finished(plain, 1) && has_finished(eager, 2); }));
+  ASSERT_TRUE(eventually([&] { return has_finished(plain, 2) && has_finished(eager, 2); }));
+  EXPECT_EQ(finished(plain)[1].status, ExecutionStatus::success);
 }
 
 TEST_F(EngineTest, BackwardJumpFiresNoInstantTwice) {

@@ -43,6 +43,47 @@ std::vector<Taken> take(Timetable& t, Millis until, Millis now, bool claim = tru
   return out;
 }
 
+// Back-pressure: beyond the limit, firings stay on the heap, in order, and come out late
+// (or missed, once later than the grace) at a later call.
+TEST(Timetable, LeavesWhatIsBeyondTheLimitForLaterInOrder) {
+  Timetable t;
+  const Millis now = at("2026-03-07T12:00:00Z");
+  for (const char* id : {"a", "b", "c"})
+    t.set(id, pattern("* * * * * *"), zone("UTC"), false, now);
+  std::vector<Taken> out;
+  auto take_some = [&](Millis until, Millis when, std::size_t limit, bool claim = true) {
+    out.clear();
+    t.take_due(
+        until, when, 60000,
+        [&](const Timetable::Due& d) {
+          out.push_back({d.task_id, d.at, d.missed, d.latest_missed});
+          return claim;
+        },
+        limit);
+    return out;
+  };
+  // Firings not claimed here (another server's) do not count against the limit.
+  EXPECT_EQ(take_some(now + 1000, now + 1000, 1, false).size(), 3u);
+  auto first = take_some(now + 2000, now + 2000, 2);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].at, now + 2000);
+  EXPECT_EQ(t.earliest(), now + 2000) << "the third waits";
+  const std::string waiting = first[0].task_id == "a" || first[1].task_id == "a"
+                                  ? (first[0].task_id == "b" || first[1].task_id == "b" ? "c" : "b")
+                                  : "a";
+  // Later, the one left comes first, late, and then the next second's.
+  auto later = take_some(now + 3000, now + 3500, 2);
+  ASSERT_EQ(later.size(), 2u);
+  EXPECT_EQ(later[0], (Taken{waiting, now + 2000, false, {}}));
+  EXPECT_EQ(later[1].at, now + 3000);
+  // Behind by more than the grace: missed ones come out whatever the limit, each once.
+  auto missed = take_some(now + 70000, now + 70000, 0);
+  ASSERT_EQ(missed.size(), 3u);
+  for (const auto& m : missed)
+    EXPECT_TRUE(m.missed) << m.task_id;
+  EXPECT_EQ(t.earliest(), now + 71000);
+}
+
 TEST(Timetable, HandsOutInstantsInOrderAndComputesNextRunsFromThem) {
   Timetable t;
   const Millis now = at("2026-03-07T12:00:00Z");
