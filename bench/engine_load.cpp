@@ -20,10 +20,12 @@
 //                                state stored: executions/s, lag, threads, cost per execution
 //   engine_load cluster URL NODES TASKS SECONDS [WRITERS]
 //                                NODES engines (each with its own connections, as separate
-//                                servers would be) on the PostgreSQL database at URL, TASKS
-//                                no-op tasks firing every second, for SECONDS: executions
-//                                stored per second, how they spread, lag; WRITERS:
-//                                connections each writes executions on (default 4)
+//                                servers would be) on the PostgreSQL database at URL (or
+//                                one on a sqlite: URL), TASKS no-op tasks firing every
+//                                second, for SECONDS: executions run per second, how they
+//                                spread, lag, firings skipped as too late, peak memory;
+//                                WRITERS: connections each writes executions on (default 4).
+//                                Offered more than it can run, it shows the overload curve.
 #include <dirent.h>
 #include <linux/perf_event.h>
 #include <malloc.h>
@@ -655,22 +657,31 @@ int cluster(const std::string& url, int nodes, int tasks, int seconds, int write
   std::mutex m;
   std::vector<double> lags;  // ms from instant to handler start, inside the measured window
   std::atomic<Millis> window_start{0}, window_end{0};
+  // Every handler that starts within the window counts, whatever instant it is for: the
+  // rate achieved, and (overloaded) how late it runs.
   registry.add("noop", [&](const TaskContext& ctx) {
+    const auto now = std::chrono::system_clock::now();
     const Millis at =
-        std::chrono::duration_cast<std::chrono::milliseconds>(ctx.scheduled_for.time_since_epoch())
-            .count();
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
     if (at >= window_start && at < window_end) {
-      double ms = std::chrono::duration<double, std::milli>(std::chrono::system_clock::now() -
-                                                            ctx.scheduled_for)
-                      .count();
+      const double ms = std::chrono::duration<double, std::milli>(now - ctx.scheduled_for).count();
       std::lock_guard lock{m};
       lags.push_back(ms);
     }
     return TaskResult{true, ""};
   });
+  const bool sqlite = url.starts_with("sqlite:");
+  if (sqlite && nodes != 1) {
+    std::fprintf(stderr, "cluster: SQLite has one server\n");
+    return 2;
+  }
   std::vector<std::unique_ptr<Store>> stores;
   for (int i = 0; i < nodes; ++i) {
-    stores.push_back(std::make_unique<store::PostgresStore>(url, writers));
+    if (sqlite) {
+      stores.push_back(std::move(*store::open_store(url)));
+    } else {
+      stores.push_back(std::make_unique<store::PostgresStore>(url, writers));
+    }
   }
   for (int i = 0; i < tasks; ++i)
     stores[0]->insert_task(make_task("* * * * * *", clock.now()));
@@ -685,38 +696,50 @@ int cluster(const std::string& url, int nodes, int tasks, int seconds, int write
   for (auto& e : engines)
     e->start();
   // Measure whole seconds, after a few to settle.
-  const Millis settle = 3000;
+  const Millis settle = 5000;
   const Millis from = (clock.now() + settle) / 1000 * 1000 + 1000;
   window_start = from;
   window_end = from + seconds * Millis{1000};
   std::this_thread::sleep_for(std::chrono::milliseconds{window_end - clock.now() + 3000});
   for (auto& e : engines)
     e->stop();
-  // Count what was stored for the window's instants.
-  pg::Connection c{url};
-  auto r = c.query(
-      "SELECT node_id, count(*), count(*) FILTER (WHERE status = 'success') "
-      "FROM task_execution_logs WHERE scheduled_for >= $1 AND scheduled_for < $2 GROUP BY 1 "
-      "ORDER BY 1",
-      pg::Params{}.add(window_start.load()).add(window_end.load()));
-  long total = 0, succeeded = 0;
-  std::string spread;
-  for (int i = 0; i < r.rows(); ++i) {
-    total += r.int64(i, 1);
-    succeeded += r.int64(i, 2);
-    spread += (spread.empty() ? "" : ", ") + std::string(r.text(i, 0)) + " " +
-              std::to_string(r.int64(i, 1));
-  }
-  const long expected = static_cast<long>(tasks) * seconds;
+  std::int64_t missed = 0;
+  for (auto& e : engines)
+    missed += e->counters().missed;
+  // What ran for the window's instants, and (PostgreSQL) what was stored for them.
   std::lock_guard lock{m};
+  const long expected = static_cast<long>(tasks) * seconds;
+  const long ran = static_cast<long>(lags.size());
+  std::string stored;
+  if (!sqlite) {
+    pg::Connection c{url};
+    auto r = c.query(
+        "SELECT node_id, count(*), count(*) FILTER (WHERE status = 'success') "
+        "FROM task_execution_logs WHERE scheduled_for >= $1 AND scheduled_for < $2 GROUP BY 1 "
+        "ORDER BY 1",
+        pg::Params{}.add(window_start.load()).add(window_end.load()));
+    long total = 0, succeeded = 0;
+    std::string spread;
+    for (int i = 0; i < r.rows(); ++i) {
+      total += r.int64(i, 1);
+      succeeded += r.int64(i, 2);
+      spread += (spread.empty() ? "" : ", ") + std::string(r.text(i, 0)) + " " +
+                std::to_string(r.int64(i, 1));
+    }
+    stored = "; stored " + std::to_string(total) + " (" + std::to_string(succeeded) +
+             " successful); by node: " + spread;
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
   std::printf(
-      "cluster: %d node%s (%d writer connections each), %d every-second no-op tasks, %d s: %ld "
-      "of %ld firings stored "
-      "(%ld successful) = %.0f executions/s; by node: %s; instant to handler start: median %.0f "
-      "ms, p99 %.0f ms\n",
-      nodes, nodes == 1 ? "" : "s", writers, tasks, seconds, total, expected, succeeded,
-      static_cast<double>(succeeded) / seconds, spread.c_str(),
-      lags.empty() ? 0.0 : percentile(lags, 0.5), lags.empty() ? 0.0 : percentile(lags, 0.99));
+      "cluster: %d node%s (%d writer connections each), %d every-second no-op tasks (%ld "
+      "firings in %d s): %ld started in those seconds = %.0f executions/s%s; skipped as too "
+      "late: %lld; "
+      "instant to handler start: median %.0f ms, p99 %.0f ms; peak RSS %ld MiB\n",
+      nodes, nodes == 1 ? "" : "s", writers, tasks, expected, seconds, ran,
+      static_cast<double>(ran) / seconds, stored.c_str(), static_cast<long long>(missed),
+      lags.empty() ? 0.0 : percentile(lags, 0.5), lags.empty() ? 0.0 : percentile(lags, 0.99),
+      usage.ru_maxrss / 1024);
   return 0;
 }
 
