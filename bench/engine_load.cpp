@@ -26,6 +26,10 @@
 //                                spread, lag, firings skipped as too late, peak memory;
 //                                WRITERS: connections each writes executions on (default 4).
 //                                Offered more than it can run, it shows the overload curve.
+//   engine_load cluster-http URL NODES TASKS SECONDS CONCURRENCY DELAY_MS
+//                                TASKS every-second http tasks against an endpoint answering
+//                                after DELAY_MS, on NODES engines of CONCURRENCY slots each:
+//                                requests a second, and how the servers share them
 #include <dirent.h>
 #include <linux/perf_event.h>
 #include <malloc.h>
@@ -743,6 +747,66 @@ int cluster(const std::string& url, int nodes, int tasks, int seconds, int write
   return 0;
 }
 
+// HTTP tasks against a slow endpoint (in this process): TASKS every-second tasks whose
+// request is answered after DELAY_MS, on NODES engines of CONCURRENCY slots each. What one
+// engine can carry is CONCURRENCY / DELAY; with the database far from its limit, NODES
+// engines carry NODES times that.
+int cluster_http(const std::string& url, int nodes, int tasks, int seconds, int concurrency,
+                 int delay_ms) {
+  cronkit::testing::TestHttpServer target;
+  SystemClock clock;
+  Registry registry;
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < nodes; ++i)
+    stores.push_back(std::make_unique<store::PostgresStore>(url, 4));
+  for (int i = 0; i < tasks; ++i) {
+    Task t = make_task("* * * * * *", clock.now(), "");
+    t.type = TaskType::http;
+    t.function_name.reset();
+    t.http_url = target.url("/slow/" + std::to_string(delay_ms));
+    t.timeout_seconds = 60;
+    stores[0]->insert_task(t);
+  }
+  std::vector<std::unique_ptr<engine::Engine>> engines;
+  for (int i = 0; i < nodes; ++i) {
+    engines.push_back(std::make_unique<engine::Engine>(
+        *stores[static_cast<std::size_t>(i)], clock, registry,
+        engine::EngineOptions{.max_concurrency = concurrency,
+                              .node_id = "node-" + std::to_string(i + 1)}));
+  }
+  for (auto& e : engines)
+    e->start();
+  const Millis window_start = (clock.now() + 10000) / 1000 * 1000;  // 10 s to settle
+  const Millis window_end = window_start + seconds * Millis{1000};
+  std::this_thread::sleep_for(std::chrono::milliseconds{window_end - clock.now()});
+  long received = 0;
+  for (const auto& r : target.requests())
+    received += r.received_at_ms >= window_start && r.received_at_ms < window_end;
+  std::int64_t behind = 0;
+  for (auto& e : engines)
+    behind = std::max(behind, e->counters().behind_ms);
+  for (auto& e : engines)
+    e->stop();
+  pg::Connection c{url};
+  auto r = c.query(
+      "SELECT node_id, count(*) FROM task_execution_logs WHERE started_at >= $1 AND "
+      "started_at < $2 GROUP BY 1 ORDER BY 1",
+      pg::Params{}.add(window_start).add(window_end));
+  std::string spread;
+  for (int i = 0; i < r.rows(); ++i) {
+    spread += (spread.empty() ? "" : ", ") + std::string(r.text(i, 0)) + " " +
+              std::to_string(r.int64(i, 1));
+  }
+  std::printf(
+      "cluster-http: %d node%s of %d slots, %d every-second http tasks answered after %d ms, "
+      "%d s: %ld requests received = %.0f/s (one node's slots allow %.0f/s); started by node: "
+      "%s; behind at the end: %.1f s\n",
+      nodes, nodes == 1 ? "" : "s", concurrency, tasks, delay_ms, seconds, received,
+      static_cast<double>(received) / seconds, concurrency * 1000.0 / delay_ms, spread.c_str(),
+      static_cast<double>(behind) / 1000.0);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "commands") {
     return commands(std::atoi(argv[2]), std::atoi(argv[3]));
@@ -750,6 +814,10 @@ int main(int argc, char** argv) {
   if ((argc == 6 || argc == 7) && std::string(argv[1]) == "cluster") {
     return cluster(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atoi(argv[5]),
                    argc == 7 ? std::atoi(argv[6]) : 4);
+  }
+  if (argc == 8 && std::string(argv[1]) == "cluster-http") {
+    return cluster_http(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atoi(argv[5]),
+                        std::atoi(argv[6]), std::atoi(argv[7]));
   }
   if (argc == 4 && std::string(argv[3]) == "--start-before-stored") {
     start_before_stored = true;
@@ -759,7 +827,8 @@ int main(int argc, char** argv) {
     std::cerr << "usage: engine_load "
                  "throughput|notify|manual|lag|burst|jitter|http|memory|command-lag N "
                  "[--start-before-stored], "
-                 "commands RATE SECONDS, cluster URL NODES TASKS SECONDS [WRITERS]\n";
+                 "commands RATE SECONDS, cluster URL NODES TASKS SECONDS [WRITERS], "
+                 "cluster-http URL NODES TASKS SECONDS CONCURRENCY DELAY_MS\n";
     return 2;
   }
   std::string what = argv[1];

@@ -66,7 +66,8 @@ Engine::Engine(Store& store, const Clock& clock, const Registry& registry, Engin
                           .heartbeat_ms = options_.heartbeat_ms,
                           .lease_ms = options_.lease_ms,
                           .dead_after_ms = options_.dead_after_ms,
-                          .backup_after_ms = options_.backup_after_ms},
+                          .backup_after_ms = options_.backup_after_ms,
+                          .misfire_grace_ms = options_.misfire_grace_ms},
         Membership::Hooks{
             .abandon = [this] { abandon(); },
             .renewed = [this] { lease_renewed(); },
@@ -79,6 +80,11 @@ Engine::Engine(Store& store, const Clock& clock, const Registry& registry, Engin
                     options_.on_change(e);
                 },
             .unclaimed = [this](std::vector<DueFiring> due) { claim(std::move(due)); },
+            .room =
+                [this] {
+                  std::lock_guard lock{mutex_};
+                  return admission_locked();
+                },
             .task_changed = [this](const std::string& id) { task_changed(id); }});
   }
   // The attempts whose `running` one commit stored start together, after its callbacks.
@@ -491,6 +497,14 @@ void Engine::claim(std::vector<DueFiring> due) {
     }
   }
   due = std::move(expanded);
+  for (auto& d : due) {
+    // Another member's firing that nobody claimed until it was later than the grace (the
+    // backup check waited for room): skipped, like this member's own.
+    if (d.trigger == Trigger::schedule &&
+        now - std::max(d.scheduled_for, d.starts_at) > options_.misfire_grace_ms) {
+      d.missed = true;
+    }
+  }
   std::string owner;
   std::uint64_t epoch = 0;
   {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <utility>
 
 #include "core/hash.h"
@@ -163,14 +164,21 @@ void Membership::beat() {
 
   // Firings owned by others, checked once backup_after_ms have passed: claimed here if
   // nobody did (their owner died or never knew of the task).
+  // At most as many as the engine has room for (back-pressure: a member that cannot run
+  // more does not take on others' work), but every one that is too late to run, to be
+  // recorded as skipped.
+  const std::size_t room = hooks_.room ? hooks_.room() : std::numeric_limits<std::size_t>::max();
   std::vector<DueFiring> watched;
   {
     std::lock_guard lock{mutex_};
     const Millis now = clock_.now();
-    while (!watches_.empty() &&
-           std::max(watches_.front().scheduled_for, watches_.front().starts_at) +
-                   options_.backup_after_ms <=
-               now) {
+    std::size_t in_time = 0;
+    while (!watches_.empty()) {
+      const Millis starts = std::max(watches_.front().scheduled_for, watches_.front().starts_at);
+      if (starts + options_.backup_after_ms > now) break;
+      const bool late = now - starts > options_.misfire_grace_ms;
+      if (!late && in_time >= room) break;
+      in_time += late ? 0 : 1;
       watched.push_back(std::move(watches_.front()));
       watches_.pop_front();
     }

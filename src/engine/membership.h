@@ -26,6 +26,9 @@ struct MembershipOptions {
   Millis lease_ms = 3000;
   Millis dead_after_ms = 6000;
   Millis backup_after_ms = 3000;
+  // A watched firing older than this is checked whatever room the engine has (a late one
+  // is recorded as skipped, not run).
+  Millis misfire_grace_ms = 60000;
 };
 
 /// This server's place among the servers sharing one database (docs/architecture.md,
@@ -50,6 +53,9 @@ class Membership {
     std::function<void(const std::vector<Execution>& interrupted)> interrupted;
     /// Firings owned by another member that nobody claimed within backup_after_ms.
     std::function<void(std::vector<DueFiring>)> unclaimed;
+    /// How many firings the engine may claim now (back-pressure): at most that many
+    /// watched firings are checked, the rest wait in order. Unset: no limit.
+    std::function<std::size_t()> room;
     /// Another member changed a task ("": changes may have been missed, reload them all).
     std::function<void(const std::string& task_id)> task_changed;
   };
