@@ -35,7 +35,7 @@ step "build (release)" scripts/build.sh release
 step "unit tests, TZ=UTC" env TZ=UTC ctest --preset release
 step "unit tests, TZ=Pacific/Chatham" env TZ=Pacific/Chatham ctest --preset release
 step "API tests against the binary" node --test tests/api/
-step "cluster tests: 3 servers on PostgreSQL, one killed every 15 s; a database outage; a command task on 2; jitter, backfill and a run limit under kills; catch-up after every server was down; notifications taken over from a killed server" \
+step "cluster tests: 3 servers on PostgreSQL, one killed every 15 s; a database outage; a command task on 2; jitter, backfill and a run limit under kills; catch-up after every server was down; notifications taken over from a killed server; a failover from a killed primary to its promoted standby" \
   node --test --test-concurrency=1 tests/cluster/
 step "admin UI unit tests (Vitest)" scripts/web.sh test
 step "admin UI in Chromium against the binary" scripts/web.sh e2e

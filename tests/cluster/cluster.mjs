@@ -9,10 +9,11 @@ import { Server, root, sleep, startReceiver as receiver } from "../support/harne
 export { eventually, root, sleep } from "../support/harness.mjs";
 export const artifacts = join(root, "build/cluster-artifacts");
 
-// tests/support/postgres.sh start|stop|halt|resume STATE
-export function postgres(command, state) {
-  execFileSync(join(root, "tests/support/postgres.sh"), [command, state], { stdio: "inherit" });
-  return command === "start" ? readFileSync(state, "utf8").trim() : undefined;
+// tests/support/postgres.sh start|stop|halt|resume|primary|kill|promote STATE, or
+// standby STATE PRIMARY_STATE; returns the server's URL after start, primary and standby.
+export function postgres(command, state, ...args) {
+  execFileSync(join(root, "tests/support/postgres.sh"), [command, state, ...args], { stdio: "inherit" });
+  return ["start", "primary", "standby"].includes(command) ? readFileSync(state, "utf8").trim() : undefined;
 }
 
 export function psql(url, sql) {
