@@ -7,7 +7,8 @@
 #   tests/support/postgres.sh resume STATE  start it again on the same port
 # For a failover: a primary that commits only once a standby named "standby" has the
 # transaction (synchronous replication), its streaming standby, and the two events:
-#   tests/support/postgres.sh primary STATE          start, as a primary
+#   tests/support/postgres.sh primary STATE          start, as a primary (CRONKIT_PG_ASYNC=1:
+#                                                    replicating asynchronously)
 #   tests/support/postgres.sh standby STATE PRIMARY  a standby of the primary whose state
 #                                                    file is PRIMARY (pg_basebackup)
 #   tests/support/postgres.sh kill STATE             SIGKILL the server (a crash)
@@ -98,7 +99,12 @@ start)
 primary)
   new_directory
   initialize
-  serve "-c wal_level=replica -c max_wal_senders=4 -c synchronous_standby_names=standby"
+  # CRONKIT_PG_ASYNC=1: the standby may lag (asynchronous replication).
+  if [ "${CRONKIT_PG_ASYNC:-0}" = 1 ]; then
+    serve "-c wal_level=replica -c max_wal_senders=4"
+  else
+    serve "-c wal_level=replica -c max_wal_senders=4 -c synchronous_standby_names=standby"
+  fi
   ;;
 standby)
   primary=${3:?standby STATE PRIMARY_STATE}
