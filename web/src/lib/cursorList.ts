@@ -6,7 +6,7 @@
 // towards the first. A 401 is left to the login (api.ts); other failures show as `error`,
 // unless `handled` takes them.
 import { computed, ref, type Ref } from "vue";
-import { ApiError } from "./api";
+import { useNewest } from "./newest";
 import type { ExecutionPage } from "./types";
 
 export interface CursorListOptions {
@@ -26,10 +26,6 @@ export function useCursorList(
   // address starts the stack with that cursor.
   const cursors = ref<string[]>(options.before ? [options.before] : []);
   const data = ref(null) as Ref<ExecutionPage | null>;
-  const loading = ref(true);
-  const error = ref<string | null>(null);
-  let newest = 0;
-
   const before = computed(() => cursors.value.at(-1));
   const pageNumber = computed(() => cursors.value.length + 1);
   // The rows shown, counted from the newest: "21-40".
@@ -44,25 +40,18 @@ export function useCursorList(
       : `${data.value.total.toLocaleString("en-US")}${data.value.totalExact ? "" : "+"}`,
   );
 
-  async function load() {
-    const request = ++newest;
-    try {
-      const answer = await fetchPage(before.value, pageSize);
-      if (request !== newest) return;
+  const { loading, error, load } = useNewest(
+    () => fetchPage(before.value, pageSize),
+    (answer) => {
       if (answer.list.length === 0 && cursors.value.length > 0) {
         cursors.value = cursors.value.slice(0, -1);
-        return void load();
+        void load();
+        return;
       }
       data.value = answer;
-      error.value = null;
-    } catch (e) {
-      if (request !== newest) return;
-      if (options.handled?.(e)) return;
-      if (!(e instanceof ApiError && e.status === 401)) error.value = (e as Error).message;
-    } finally {
-      if (request === newest) loading.value = false;
-    }
-  }
+    },
+    options.handled,
+  );
 
   function older() {
     const next = data.value?.nextCursor;

@@ -4,7 +4,7 @@
 // (rows deleted elsewhere) it steps back to the last page that has rows. A 401 is left to
 // the login (api.ts); other failures show as `error`, unless `handled` takes them.
 import { ref, watch, type Ref } from "vue";
-import { ApiError } from "./api";
+import { useNewest } from "./newest";
 import type { Page } from "./types";
 
 export interface PagedListOptions {
@@ -21,27 +21,15 @@ export function usePagedList<P extends Page<unknown>>(
   const pageSize = options.pageSize ?? 20;
   const page = ref(options.page ?? 1);
   const data = ref(null) as Ref<P | null>;
-  const loading = ref(true);
-  const error = ref<string | null>(null);
-  let newest = 0;
-
-  async function load() {
-    const request = ++newest;
-    try {
-      const answer = await fetchPage(page.value, pageSize);
-      if (request !== newest) return;
+  const { loading, error, load } = useNewest(
+    () => fetchPage(page.value, pageSize),
+    (answer) => {
       data.value = answer;
-      error.value = null;
       const last = Math.max(1, Math.ceil(answer.total / pageSize));
       if (answer.list.length === 0 && page.value > last) page.value = last;
-    } catch (e) {
-      if (request !== newest) return;
-      if (options.handled?.(e)) return;
-      if (!(e instanceof ApiError && e.status === 401)) error.value = (e as Error).message;
-    } finally {
-      if (request === newest) loading.value = false;
-    }
-  }
+    },
+    options.handled,
+  );
 
   /// Back to the first page, loaded afresh (the filters changed).
   function restart() {
