@@ -170,7 +170,8 @@ class Engine {
   /// Waits until the scheduler has handled everything due at or before `t` on its clock
   /// (firings claimed or found missed, timers fired), or `timeout` of real time passed;
   /// false then. For tests on a manual clock: move the clock, wait for this, and whatever
-  /// was not started by then was not due — no sleeping and hoping.
+  /// was not started by then was not due — no sleeping and hoping. While max_queued holds
+  /// firings back, what is due is not handled: this waits (see counters().behind_ms).
   bool processed_until(Millis t, std::chrono::milliseconds timeout = std::chrono::seconds{10});
 
  private:
