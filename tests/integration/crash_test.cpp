@@ -220,15 +220,15 @@ Crashes crash_at_start(int retries) {
     EXPECT_TRUE((*store)->insert_task(t));
   }
   for (int start = 1; start <= retries + 3; ++start) {
-    const int logged = count_starts(dir / "server.log");
-    pid_t pid = spawn_server(db, dir / "server.log");
     if (start == 2) {
-      // No new firings from here on: what runs is what the first server left.
+      // No new firings from here on (the first server is dead): what runs is what it left.
       auto store = store::open_store(db);
       EXPECT_TRUE(store);
       t.enabled = false;
       EXPECT_TRUE((*store)->update_task(t));
     }
+    const int logged = count_starts(dir / "server.log");
+    pid_t pid = spawn_server(db, dir / "server.log");
     // Until it dies, or has started and has nothing left queued or running.
     auto store = store::open_store(db);
     EXPECT_TRUE(store);
