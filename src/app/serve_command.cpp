@@ -322,7 +322,8 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   cmd->add_option("--log-retention-days", o->retention_days,
-                  "Successful executions older than this are deleted daily")
+                  "Successful executions older than this are deleted daily (on PostgreSQL "
+                  "with their month, once all of it is older)")
       ->envname("SCHEDULER_LOG_RETENTION_DAYS")
       ->check(CLI::Range(1, 36500))
       ->capture_default_str();

@@ -217,7 +217,12 @@ class Store {
   virtual int consecutive_failures(std::string_view task_id, Millis since, int limit) = 0;
   /// The latest scheduled_for among the task's schedule and catch-up executions.
   virtual std::optional<Millis> latest_scheduled_for(std::string_view task_id) = 0;
-  /// Deletes successful executions queued before `cutoff`; returns how many.
+  /// Makes the store ready for the executions of the coming months (PostgreSQL creates
+  /// their partitions). Called daily, before the cleanup.
+  virtual void prepare_history(Millis /*now*/) {}
+  /// Deletes successful executions queued before `cutoff`; returns how many. PostgreSQL
+  /// drops a month of executions (by scheduled_for) once all of it is before `cutoff`,
+  /// keeping its unsuccessful ones, so that its successes live up to a month longer.
   virtual std::int64_t delete_successful_before(Millis cutoff) = 0;
 
   virtual Stats stats(Millis now) = 0;

@@ -438,6 +438,7 @@ void Engine::scheduler_loop() {
       }
       if (cleanup) {
         try {
+          store_.prepare_history(now);
           store_.delete_successful_before(now - options_.log_retention_days * kDayMs);
           store_.delete_deliveries_before(now - options_.log_retention_days * kDayMs);
         } catch (const StoreError&) {

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <thread>
 #include <unordered_set>
 
@@ -41,6 +42,71 @@ std::string announce(int member) {
 constexpr std::string_view kDbNow = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 // Reads that must agree (a page and its total) see one snapshot.
 constexpr std::string_view kSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+// ---- partitions of task_execution_logs (one a month of scheduled_for, UTC) ----------------
+
+// Taken while partitions are created or dropped, so that servers doing it at once take turns.
+constexpr std::string_view kPartitionLock = "SELECT pg_advisory_xact_lock(7302641553094202)";
+constexpr std::string_view kDefaultPartition = "task_execution_logs_default";
+constexpr std::string_view kPartitionPrefix = "task_execution_logs_p";
+// A month whose rows are in the default partition already stays there.
+constexpr std::string_view kCheckViolation = "23514";
+// Dropping a month waits this long for readers and writers of the table, then tries tomorrow.
+constexpr std::string_view kDropLockTimeout = "SET LOCAL lock_timeout = '5s'";
+constexpr std::string_view kLockNotAvailable = "55P03";
+
+using Month = std::chrono::year_month;
+
+Month month_of(Millis at) {
+  using namespace std::chrono;
+  const year_month_day day{floor<days>(sys_time<milliseconds>{milliseconds{at}})};
+  return day.year() / day.month();
+}
+
+Millis month_start(Month m) {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(sys_days{m / 1}.time_since_epoch()).count();
+}
+
+std::string partition_name(Month m) {
+  char digits[16];
+  std::snprintf(digits, sizeof digits, "%04d%02u", static_cast<int>(m.year()),
+                static_cast<unsigned>(m.month()));
+  return std::string(kPartitionPrefix) + digits;
+}
+
+// The month a partition holds, from its name; nullopt for the default partition.
+std::optional<Month> partition_month(std::string_view name) {
+  if (!name.starts_with(kPartitionPrefix)) return std::nullopt;
+  name.remove_prefix(kPartitionPrefix.size());
+  if (name.size() != 6 || !std::ranges::all_of(name, [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const int year = std::stoi(std::string(name.substr(0, 4)));
+  const unsigned month = static_cast<unsigned>(std::stoi(std::string(name.substr(4))));
+  Month m{std::chrono::year{year}, std::chrono::month{month}};
+  return m.ok() ? std::optional{m} : std::nullopt;
+}
+
+constexpr int kMonthsAhead = 3;  // the month of now and the two after it
+constexpr Millis kDayMs = 86'400'000;
+
+// The month partitions that exist, oldest first.
+std::vector<Month> month_partitions(pg::Connection& c) {
+  auto r = c.exec(
+      "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+      "WHERE i.inhparent = 'task_execution_logs'::regclass");
+  std::vector<Month> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    if (auto m = partition_month(r.text(i, 0))) out.push_back(*m);
+  }
+  std::ranges::sort(out);
+  return out;
+}
+
+bool made(pg::Connection& c, Month m) {
+  const auto months = month_partitions(c);
+  return std::ranges::find(months, m) != months.end();
+}
 
 // A row of a result, as common.h's mapping reads it.
 struct Row {
@@ -172,6 +238,7 @@ PostgresStore::PostgresStore(std::string url, int writers)
       member_id_(new_id(SystemClock{}.now())) {
   auto c = connection();
   report_ = migrate_postgres(*c);
+  prepare_history(SystemClock{}.now());
 }
 
 PostgresStore::~PostgresStore() = default;
@@ -758,8 +825,10 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
       "$7::text[], $8::int4[], $9::int8[], $10::text[], $11::text[]) AS v (id, status, "
       "started_at, finished_at, error_message, result_summary, output, attempts, duration_ms, "
       "node_id, owner) "
-      // Only the owner changes an execution, and only until it is finished.
+      // Only the owner changes an execution, and only until it is finished. The batch's
+      // range of instants leaves out the other months' partitions.
       "WHERE t.id = v.id AND t.owner = v.owner AND t.status IN ('queued', 'running') "
+      "AND t.scheduled_for BETWEEN $12 AND $13 "
       "RETURNING t.id";
   // After a commit whose answer was lost, the same batch comes again: an execution that
   // exists with its own id was written by us.
@@ -796,6 +865,10 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
     }
     for (auto& col : cols)
       update_params.add(col.take());
+    const auto [first, last] = std::ranges::minmax(
+        updates, {}, [&](std::size_t i) { return batch[i].execution.scheduled_for; });
+    update_params.add(batch[first].execution.scheduled_for)
+        .add(batch[last].execution.scheduled_for);
   }
 
   for (int attempt = 1;; ++attempt) {
@@ -937,11 +1010,75 @@ std::optional<Millis> PostgresStore::latest_scheduled_for(std::string_view task_
   });
 }
 
+void PostgresStore::prepare_history(Millis now) {
+  auto c = connection();
+  const Month first = month_of(now);
+  for (int ahead = 0; ahead < kMonthsAhead; ++ahead) {
+    const Month m = first + std::chrono::months{ahead};
+    if (static_cast<int>(m.year()) < 1970 || static_cast<int>(m.year()) > 9999) continue;
+    if (made(*c, m)) continue;
+    const Millis from = month_start(m);
+    const Millis to = month_start(m + std::chrono::months{1});
+    const std::string name = partition_name(m);
+    pg::Transaction tx{*c};
+    c->exec(kPartitionLock);
+    if (made(*c, m)) continue;  // another server made it
+    // The month's executions went to the default partition (history kept in place by the
+    // migration to partitions): they stay there. Every row of an instant in the month was
+    // queued after the day before it began, which the id index finds without a scan.
+    const bool begun =
+        c->query("SELECT EXISTS (SELECT 1 FROM ONLY " + std::string(kDefaultPartition) +
+                     " WHERE id >= $1 AND scheduled_for >= $2 AND scheduled_for < $3)",
+                 Params{}.add(id_floor(from - kDayMs)).add(from).add(to))
+            .boolean(0, 0);
+    if (begun) continue;
+    // Made apart and then attached: attaching locks the parent less than PARTITION OF does
+    // (readers and writers go on; the default partition is checked for the month's rows).
+    c->exec("CREATE TABLE " + name +
+            " (LIKE task_execution_logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS)");
+    try {
+      c->exec("ALTER TABLE task_execution_logs ATTACH PARTITION " + name + " FOR VALUES FROM (" +
+              std::to_string(from) + ") TO (" + std::to_string(to) + ")");
+    } catch (const pg::Error& e) {
+      if (e.sqlstate() != kCheckViolation) throw;
+      continue;  // rolled back: an instant of the month is in the default partition already
+    }
+    tx.commit();
+  }
+}
+
 std::int64_t PostgresStore::delete_successful_before(Millis cutoff) {
-  return connection()
-      ->query("DELETE FROM task_execution_logs WHERE status = 'success' AND id < $1",
-              Params{}.add(id_floor(cutoff)))
-      .affected();
+  std::int64_t deleted = 0;
+  auto c = connection();
+  // Months wholly before the cutoff are dropped; what did not succeed in them moves to the
+  // default partition first (failures are kept, and an unfinished backfill goes on).
+  for (const Month m : month_partitions(*c)) {
+    if (month_start(m + std::chrono::months{1}) > cutoff) break;
+    const std::string name = partition_name(m);
+    // Counted before the lock (a month that is over changes little): a count under it
+    // would hold every reader and writer of the table for a scan of the month.
+    const std::int64_t successes =
+        c->exec("SELECT count(*) FROM " + name + " WHERE status = 'success'").int64(0, 0);
+    pg::Transaction tx{*c};
+    c->exec(kPartitionLock);
+    c->exec(kDropLockTimeout);
+    try {
+      c->exec("ALTER TABLE task_execution_logs DETACH PARTITION " + name);
+    } catch (const pg::Error& e) {
+      if (e.sqlstate() != kLockNotAvailable) throw;
+      break;  // the table stayed busy: tried again at the next cleanup
+    }
+    c->exec("INSERT INTO task_execution_logs SELECT * FROM " + name + " WHERE status <> 'success'");
+    c->exec("DROP TABLE " + name);
+    tx.commit();
+    deleted += successes;
+  }
+  // The default partition's rows are deleted one by one, as before partitions.
+  deleted += c->query("DELETE FROM ONLY " + std::string(kDefaultPartition) +
+                          " WHERE status = 'success' AND id < $1",
+                      Params{}.add(id_floor(cutoff)))
+                 .affected();
+  return deleted;
 }
 
 Stats PostgresStore::stats(Millis now) {

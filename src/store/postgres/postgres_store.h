@@ -67,6 +67,11 @@ class PostgresStore final : public Store, public Cluster {
   std::int64_t fail_running(Millis now, std::string_view message) override;
   int consecutive_failures(std::string_view task_id, Millis since, int limit) override;
   std::optional<Millis> latest_scheduled_for(std::string_view task_id) override;
+  /// Creates the partitions of the month of `now` and the two after it (each month of
+  /// scheduled_for has one) that are missing; also when the store opens.
+  void prepare_history(Millis now) override;
+  /// Drops each month wholly before `cutoff`, after moving what did not succeed in it to
+  /// the default partition, and deletes the old successes in the default partition.
   std::int64_t delete_successful_before(Millis cutoff) override;
 
   Stats stats(Millis now) override;

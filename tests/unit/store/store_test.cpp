@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "../../support/test_postgres.h"
+#include "core/clock.h"
 #include "core/ids.h"
 #include "store/migrations.h"
 #include "store/open_store.h"
@@ -24,14 +25,14 @@
 namespace cronkit::store {
 namespace {
 
-// The newest schema version this build knows (both dialects have the same versions).
-int latest_version() {
-  return sqlite_migrations().back().version;
+enum class Backend { sqlite, postgres };
+
+// The newest schema version this build knows of the backend's dialect.
+int latest_version(Backend backend) {
+  return (backend == Backend::sqlite ? sqlite_migrations() : postgres_migrations()).back().version;
 }
 
 namespace fs = std::filesystem;
-
-enum class Backend { sqlite, postgres };
 
 class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
@@ -145,7 +146,7 @@ TEST_P(StoreTest, ReopeningAppliesNothing) {
   store_.reset();
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, latest_version());
+  EXPECT_EQ(again->version_before, latest_version(GetParam()));
   EXPECT_TRUE(again->applied.empty());
 }
 
@@ -155,7 +156,7 @@ TEST_P(StoreTest, RefusesANewerDatabase) {
   auto opened = open_store(url_);
   ASSERT_FALSE(opened);
   EXPECT_NE(opened.error().find("schema version 42, newer than this cronkit knows (" +
-                                std::to_string(latest_version()) + ")"),
+                                std::to_string(latest_version(GetParam())) + ")"),
             std::string::npos)
       << opened.error();
 }
@@ -1215,7 +1216,7 @@ TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   EXPECT_EQ(opened, 4);
   auto again = migrate(url_);
   ASSERT_TRUE(again) << again.error();
-  EXPECT_EQ(again->version_before, latest_version());
+  EXPECT_EQ(again->version_before, latest_version(GetParam()));
   EXPECT_TRUE(again->applied.empty());
 }
 
@@ -1302,6 +1303,141 @@ TEST_P(StoreTest, AFinishedExecutionIsNotChangedAgain) {
 
 TEST_P(StoreTest, OnlyASharedDatabaseHasACluster) {
   EXPECT_EQ(store_->cluster() != nullptr, GetParam() == Backend::postgres);
+}
+
+// ---- PostgreSQL's executions, partitioned by month ---------------------------------------
+
+Millis utc(std::chrono::year_month_day day) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::sys_days{day}.time_since_epoch())
+      .count();
+}
+
+// The month partitions of task_execution_logs, by name, oldest first.
+std::vector<std::string> month_partitions(const std::string& url) {
+  auto r = pg::Connection{url}.exec(
+      "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+      "WHERE i.inhparent = 'task_execution_logs'::regclass "
+      "AND c.relname <> 'task_execution_logs_default' ORDER BY c.relname");
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i)
+    out.emplace_back(r.text(i, 0));
+  return out;
+}
+
+TEST_P(PostgresStoreTest, MonthsArePreparedAheadAndRetentionDropsWholeMonths) {
+  using namespace std::chrono;
+  Task t = task("monthly", 1000);
+  store_->prepare_history(utc(2031y / March / 15));
+  store_->prepare_history(utc(2031y / March / 31));  // again: nothing more
+  auto months = month_partitions(url_);
+  for (const char* name : {"task_execution_logs_p203103", "task_execution_logs_p203104",
+                           "task_execution_logs_p203105"}) {
+    EXPECT_EQ(std::ranges::count(months, std::string(name)), 1) << name;
+  }
+  EXPECT_EQ(std::ranges::count(months, std::string("task_execution_logs_p203106")), 0);
+
+  auto add = [&](Millis at, ExecutionStatus status) {
+    Execution e = execution(t, at);
+    e.status = status;
+    e.attempts = 1;
+    EXPECT_TRUE(insert(e));
+    return e;
+  };
+  const Execution march_ok = add(utc(2031y / March / 1), ExecutionStatus::success);
+  const Execution march_failed = add(utc(2031y / March / 31) + 1000, ExecutionStatus::failed);
+  const Execution march_running = add(utc(2031y / March / 20), ExecutionStatus::running);
+  const Execution april_ok = add(utc(2031y / April / 1), ExecutionStatus::success);
+  // An update finds its row in its month.
+  Execution done = march_running;
+  done.status = ExecutionStatus::success;
+  done.finished_at = done.scheduled_for + 5;
+  ExecutionWrite w{ExecutionWrite::Kind::update, done};
+  EXPECT_TRUE(store_->write_executions({&w, 1}).at(0));
+  EXPECT_EQ(store_->get_execution(done.id), done);
+  EXPECT_FALSE(insert(execution(t, march_running.scheduled_for)));  // one row per instant
+
+  // April isn't over at the cutoff: only March goes, with its two successes; its failure
+  // stays, in the default partition.
+  EXPECT_EQ(store_->delete_successful_before(utc(2031y / April / 2)), 2);
+  months = month_partitions(url_);
+  EXPECT_EQ(std::ranges::count(months, std::string("task_execution_logs_p203103")), 0);
+  EXPECT_EQ(std::ranges::count(months, std::string("task_execution_logs_p203104")), 1);
+  EXPECT_EQ(store_->get_execution(march_failed.id), march_failed);
+  EXPECT_FALSE(store_->get_execution(march_ok.id));
+  EXPECT_EQ(store_->get_execution(april_ok.id), april_ok);
+  EXPECT_EQ(store_->list_executions({.task_id = t.id}).total, 2);
+  // The dropped month's instants are still claimed once: in the default partition now.
+  Execution backfill = execution(t, march_failed.scheduled_for);
+  backfill.trigger = Trigger::backfill;
+  EXPECT_FALSE(insert(backfill));
+  EXPECT_TRUE(insert(execution(t, utc(2031y / March / 2))));
+  EXPECT_EQ(store_->list_executions({.task_id = t.id}).total, 3);
+}
+
+TEST_P(PostgresStoreTest, AMonthWhoseExecutionsAreInTheDefaultPartitionStaysThere) {
+  using namespace std::chrono;
+  Task t = task("early", 1000);
+  Execution june = execution(t, utc(2032y / June / 10));
+  ASSERT_TRUE(insert(june));  // no partition for June 2032 yet: the default one
+  store_->prepare_history(utc(2032y / June / 20));
+  auto months = month_partitions(url_);
+  EXPECT_EQ(std::ranges::count(months, std::string("task_execution_logs_p203206")), 0);
+  EXPECT_EQ(std::ranges::count(months, std::string("task_execution_logs_p203207")), 1);
+  EXPECT_EQ(std::ranges::count(months, std::string("task_execution_logs_p203208")), 1);
+  EXPECT_EQ(store_->get_execution(june.id), june);
+  EXPECT_FALSE(insert(execution(t, june.scheduled_for)));
+  EXPECT_TRUE(insert(execution(t, utc(2032y / July / 1))));
+  EXPECT_EQ(store_->list_executions({.task_id = t.id}).total, 2);
+}
+
+TEST_P(PostgresStoreTest, MigrationToMonthsKeepsTheHistoryInPlace) {
+  // A database as the version before partitions left it, with executions in it.
+  store_.reset();
+  exec_directly(
+      "DROP TABLE notification_alerts, notification_deliveries, notification_channels, "
+      "task_execution_logs, cluster_members, scheduled_tasks, schema_migrations");
+  exec_directly(
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+      "applied_at BIGINT NOT NULL)");
+  for (const auto& m : postgres_migrations()) {
+    if (m.version > 5) break;
+    exec_directly(std::string(m.sql));
+    exec_directly("INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", '" +
+                  std::string(m.name) + "', 0)");
+  }
+  const Millis now = SystemClock{}.now();
+  const std::string at = std::to_string(now);
+  const std::string e1 = new_id(now);
+  exec_directly(
+      "INSERT INTO scheduled_tasks (id, name, cron_expression, type, function_name, created_at, "
+      "updated_at) VALUES ('t1', 'old', '* * * * *', 'function', 'greet', 0, 0)");
+  exec_directly(
+      "INSERT INTO task_execution_logs (id, task_id, status, scheduled_for, queued_at, attempts, "
+      "owner) VALUES ('" +
+      e1 + "', 't1', 'success', " + at + ", " + at + ", 1, 'm'), ('" + new_id(1000) +
+      "', 't1', 'failed', 1000, 1000, 1, 'm')");
+
+  auto opened = open_store(url_);
+  ASSERT_TRUE(opened) << opened.error();
+  store_ = std::move(*opened);
+  EXPECT_EQ(pg::Connection{url_}
+                .exec("SELECT relkind FROM pg_class WHERE relname = 'task_execution_logs'")
+                .text(0, 0),
+            "p");
+  auto old = store_->get_execution(e1);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->status, ExecutionStatus::success);
+  EXPECT_EQ(store_->list_executions({.task_id = std::string("t1")}).total, 2);
+  // This month's executions stay in the default partition, where its instants are claimed.
+  auto months = month_partitions(url_);
+  EXPECT_EQ(months.size(), 2u);
+  Task t1 = *store_->get_task("t1");
+  EXPECT_FALSE(insert(execution(t1, now)));
+  EXPECT_TRUE(insert(execution(t1, now + 1000)));
+  // Retention deletes old successes in the default partition row by row.
+  EXPECT_EQ(store_->delete_successful_before(now + 1), 1);
+  EXPECT_EQ(store_->list_executions({.task_id = std::string("t1")}).total, 2);
 }
 
 // Two servers on one database: `store_` is member A, `b` member B.
