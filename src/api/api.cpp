@@ -629,17 +629,14 @@ Response Api::list_executions(Call& c) {
     filter.before = std::string(*before);
   }
   auto page = store_.list_executions(filter);
-  std::vector<std::string_view> task_ids;
-  for (const auto& e : page.list)
-    task_ids.push_back(e.task_id);
-  const auto names = store_.task_names(task_ids);
+  const auto& names = page.task_names;
   Answer a;
   auto& w = a.data();
   w.begin_object().key("list").begin_array();
   for (const auto& e : page.list) {
     w.begin_object();
     write_fields(w, e);
-    // null only when the task was deleted between the two reads
+    // null only when the task was deleted meanwhile
     auto name = names.find(e.task_id);
     w.key("taskName");
     name != names.end() ? w.value(name->second) : w.null();

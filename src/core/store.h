@@ -28,6 +28,9 @@ struct Page {
   // and there are more), and the cursor of the next, older page (empty: this is the last).
   bool total_exact = true;
   std::string next_cursor;
+  // Executions only: the names of the listed executions' tasks, by id, read with the page
+  // (a task deleted meanwhile is left out).
+  std::unordered_map<std::string, std::string> task_names;
 };
 
 /// A task in a list, with the status of its newest execution.
@@ -188,9 +191,6 @@ class Store {
   /// The task's newest executions, newest first.
   virtual std::vector<Execution> recent_executions(std::string_view task_id, int limit) = 0;
   virtual std::optional<Execution> get_execution(std::string_view id) = 0;
-  /// The names of the tasks with these ids (ids without a task are left out).
-  virtual std::unordered_map<std::string, std::string> task_names(
-      std::span<const std::string_view> ids) = 0;
 
   /// Writes a batch in one transaction (group commit). Returns, per row, whether it was
   /// written: an insert is refused when its task already has a scheduled execution for

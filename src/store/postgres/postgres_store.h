@@ -60,8 +60,6 @@ class PostgresStore final : public Store, public Cluster {
   Page<Execution> list_executions(const ExecutionFilter& filter) override;
   std::vector<Execution> recent_executions(std::string_view task_id, int limit) override;
   std::optional<Execution> get_execution(std::string_view id) override;
-  std::unordered_map<std::string, std::string> task_names(
-      std::span<const std::string_view> ids) override;
   std::vector<bool> write_executions(std::span<const ExecutionWrite> batch) override;
   std::vector<Execution> queued_executions() override;
   std::int64_t fail_running(Millis now, std::string_view message) override;

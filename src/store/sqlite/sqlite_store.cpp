@@ -731,6 +731,13 @@ Page<Execution> SqliteStore::list_executions(const ExecutionFilter& filter) {
   total->bind(1, ExecutionFilter::kMaxCounted + 1);
   bind_filter(*total, false);
   set_total(out, count(*total));
+  sqlite::Use name{r.db().prepare("SELECT name FROM scheduled_tasks WHERE id = ?1")};
+  for (const Execution& e : out.list) {
+    if (out.task_names.contains(e.task_id)) continue;
+    name->reset();
+    name->bind(1, std::string_view{e.task_id});
+    if (name->step()) out.task_names.emplace(e.task_id, name->text(0));
+  }
   return out;
 }
 
@@ -754,21 +761,6 @@ std::optional<Execution> SqliteStore::get_execution(std::string_view id) {
   std::optional<Execution> e;
   if (s->step()) e = read_execution(*s);
   return e;
-}
-
-std::unordered_map<std::string, std::string> SqliteStore::task_names(
-    std::span<const std::string_view> ids) {
-  std::unordered_map<std::string, std::string> names;
-  Reader r = reader();
-  sqlite::ReadTransaction snapshot{r.db()};
-  sqlite::Use s{r.db().prepare("SELECT name FROM scheduled_tasks WHERE id = ?1")};
-  for (std::string_view id : ids) {
-    if (names.contains(std::string(id))) continue;
-    s->reset();
-    s->bind(1, id);
-    if (s->step()) names.emplace(id, s->text(0));
-  }
-  return names;
 }
 
 std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> batch) {

@@ -991,15 +991,19 @@ TEST_P(StoreTest, LeasesDueDeliveriesOnceAndHoldsARateLimitedChannelForItsDigest
   EXPECT_EQ(ids(taken), ids({hooks[1], hooks[2], slacks[1], slacks[2], orphan, later}));
 }
 
-TEST_P(StoreTest, NamesTasksById) {
+TEST_P(StoreTest, APageOfExecutionsNamesItsTasks) {
   Task a = task("alpha", 1000);
   Task b = task("beta", 1001);
-  const std::string_view ids[] = {a.id, "missing", b.id, a.id};
-  auto names = store_->task_names(ids);
-  EXPECT_EQ(names.size(), 2u);
-  EXPECT_EQ(names[a.id], "alpha");
-  EXPECT_EQ(names[b.id], "beta");
-  EXPECT_TRUE(store_->task_names({}).empty());
+  Task c = task("gamma", 1002);
+  ASSERT_TRUE(insert(execution(a, 1000)));
+  ASSERT_TRUE(insert(execution(b, 2000)));
+  ASSERT_TRUE(insert(execution(a, 3000)));
+  ASSERT_TRUE(insert(execution(c, 4000)));
+  auto page = store_->list_executions({.page_size = 3});
+  EXPECT_EQ(page.list.size(), 3u);
+  EXPECT_EQ(page.task_names, (std::unordered_map<std::string, std::string>{
+                                 {a.id, "alpha"}, {b.id, "beta"}, {c.id, "gamma"}}));
+  EXPECT_TRUE(store_->list_executions({.task_id = std::string("missing")}).task_names.empty());
 }
 
 TEST_P(StoreTest, ListsEachTasksLastStatus) {
@@ -1389,6 +1393,24 @@ TEST_P(PostgresStoreTest, AMonthWhoseExecutionsAreInTheDefaultPartitionStaysTher
   EXPECT_FALSE(insert(execution(t, june.scheduled_for)));
   EXPECT_TRUE(insert(execution(t, utc(2032y / July / 1))));
   EXPECT_EQ(store_->list_executions({.task_id = t.id}).total, 2);
+}
+
+TEST_P(PostgresStoreTest, AnUnfilteredTotalTrustsTheStatisticsOfALargeTable) {
+  Task t = task("a", 1000);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(insert(execution(t, 1000 * (i + 1))));
+  EXPECT_EQ(store_->list_executions({}).total, 3);
+  // The statistics put the table at a million rows (as after ANALYZE of a long history):
+  // the unfiltered total is "more than 10,000" uncounted; filtered ones are still counted.
+  exec_directly(
+      "UPDATE pg_class SET reltuples = 1000000 WHERE relname = 'task_execution_logs_default'");
+  auto all = store_->list_executions({});
+  EXPECT_EQ(all.total, ExecutionFilter::kMaxCounted);
+  EXPECT_FALSE(all.total_exact);
+  EXPECT_EQ(all.list.size(), 3u);
+  auto of_task = store_->list_executions({.task_id = t.id});
+  EXPECT_EQ(of_task.total, 3);
+  EXPECT_TRUE(of_task.total_exact);
 }
 
 TEST_P(PostgresStoreTest, MigrationToMonthsKeepsTheHistoryInPlace) {
