@@ -673,54 +673,77 @@ std::int64_t PostgresStore::delete_deliveries_before(Millis cutoff) {
 Page<Execution> PostgresStore::list_executions(const ExecutionFilter& filter) {
   auto [limit, offset] = limit_offset(filter.before ? 1 : filter.page, filter.page_size);
   Page<Execution> out{{}, 0, filter.before ? 1 : std::max(filter.page, 1), static_cast<int>(limit)};
-  // One statement: the page (one row more tells whether there is a next one), its tasks'
-  // names and the total,
-  // counted up to kMaxCounted + 1, in one snapshot and one round trip. Without a filter, a
-  // table the planner's statistics put at ten times that is not counted (its total shows
-  // as more than kMaxCounted either way; counting cost 2 ms a page at 2 M rows).
+  // One statement: the page (one row more tells whether there is a next one), each row with
+  // its task's name and the total, counted up to kMaxCounted + 1 (a column of every row;
+  // an empty page counts apart). Without a filter, a table the statistics put at ten times
+  // that is not counted: its total shows as more than kMaxCounted either way, and counting
+  // cost 2 ms a page at 2 M rows.
+  // The filter's conditions, numbered from `first`; the page's also take the cursor.
+  auto where = [&](int first, bool listed) {
+    Where w;
+    int n = first;
+    if (filter.task_id) w.add("task_id = $" + std::to_string(n++));
+    if (filter.status) w.add(status_is("$" + std::to_string(n++), *filter.status));
+    if (listed && filter.before) w.add("id < $" + std::to_string(n++));
+    return w.sql();
+  };
+  auto count = [&](int cap, int first) {
+    return "(SELECT count(*) FROM (SELECT 1 FROM task_execution_logs " + where(first, false) +
+           "LIMIT $" + std::to_string(cap) + ") c)";
+  };
   Params params;
+  Params count_params;
   params.add(limit + 1).add(offset).add(ExecutionFilter::kMaxCounted + 1);
-  Where w;
-  int n = 4;
+  count_params.add(ExecutionFilter::kMaxCounted + 1);
   if (filter.task_id) {
-    w.add("task_id = $" + std::to_string(n++));
     params.add(*filter.task_id);
+    count_params.add(*filter.task_id);
   }
   if (filter.status) {
-    w.add(status_is("$" + std::to_string(n++), *filter.status));
     params.add(to_string(*filter.status));
+    count_params.add(to_string(*filter.status));
   }
-  const std::string counted_where = w.sql();
-  if (filter.before) {
-    w.add("id < $" + std::to_string(n++));
-    params.add(*filter.before);
-  }
-  std::string count = "(SELECT count(*) FROM (SELECT 1 FROM task_execution_logs " + counted_where +
-                      " LIMIT $3) AS c)";
-  if (!filter.task_id && !filter.status) {
-    count =
-        "CASE WHEN (SELECT sum(c.reltuples) FROM pg_inherits i JOIN pg_class c "
-        "ON c.oid = i.inhrelid WHERE i.inhparent = 'task_execution_logs'::regclass "
-        "AND c.reltuples > 0) >= " +
-        std::to_string(10 * ExecutionFilter::kMaxCounted) + " THEN $3 ELSE " + count + " END";
-  }
-  const std::string sql = "WITH counted AS (SELECT " + count + " AS n), page AS (" +
-                          select_executions(w.sql() + "ORDER BY id DESC LIMIT $1 OFFSET $2") +
-                          ") SELECT page.*, counted.n, t.name FROM counted LEFT JOIN page ON true "
-                          "LEFT JOIN scheduled_tasks t ON t.id = page.task_id "
-                          "ORDER BY page.id DESC";
-  auto r = read([&](pg::Connection& c) { return c.query(sql, params); });
-  std::int64_t counted = r.int64(0, kCountColumn);
-  for (int i = 0; i < r.rows(); ++i) {
-    if (!r.optional_text(i, 0)) break;  // an empty page: the total alone
-    out.list.push_back(read_execution(r, i));
-    if (auto name = r.optional_text(i, kCountColumn + 1)) {
-      out.task_names.emplace(out.list.back().task_id, std::move(*name));
+  if (filter.before) params.add(*filter.before);
+  const bool uncounted = !filter.task_id && !filter.status && large_history();
+  const std::string sql = "SELECT " + std::string(kExecutionColumns) + ", " +
+                          (uncounted ? std::string("$3::int8") : count(3, 4)) +
+                          ", (SELECT name FROM scheduled_tasks t WHERE t.id = l.task_id) "
+                          "FROM task_execution_logs l " +
+                          where(4, true) + "ORDER BY id DESC LIMIT $1 OFFSET $2";
+  std::int64_t counted = 0;
+  read([&](pg::Connection& c) {
+    auto r = c.query(sql, params);
+    out.list = read_executions(r);
+    for (int i = 0; i < r.rows(); ++i) {
+      if (auto name = r.optional_text(i, kCountColumn + 1)) {
+        out.task_names.emplace(out.list[static_cast<std::size_t>(i)].task_id, std::move(*name));
+      }
     }
-  }
+    counted = r.rows() > 0 ? r.int64(0, kCountColumn)
+              : uncounted  ? ExecutionFilter::kMaxCounted + 1
+                           : c.query("SELECT " + count(1, 2), count_params).int64(0, 0);
+    return 0;
+  });
   end_page(out, limit);
   set_total(out, counted);
   return out;
+}
+
+bool PostgresStore::large_history() {
+  static constexpr auto kLargeCheck = std::chrono::seconds{10};
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock{large_mutex_};
+  if (now - large_checked_ < kLargeCheck) return large_;
+  large_checked_ = now;
+  large_ = read([](pg::Connection& c) {
+    return c
+        .exec("SELECT COALESCE(sum(c.reltuples) FILTER (WHERE c.reltuples > 0), 0) >= " +
+              std::to_string(10 * ExecutionFilter::kMaxCounted) +
+              " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+              "WHERE i.inhparent = 'task_execution_logs'::regclass")
+        .boolean(0, 0);
+  });
+  return large_;
 }
 
 std::vector<Execution> PostgresStore::recent_executions(std::string_view task_id, int limit) {

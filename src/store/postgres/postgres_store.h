@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -119,6 +120,9 @@ class PostgresStore final : public Store, public Cluster {
   // many deliveries that queued.
   int alert_interrupted(pg::Connection& c, const std::vector<Execution>& failed);
   static const std::string& update_task_sql();
+  /// Whether the planner's statistics put the executions at ten times
+  /// ExecutionFilter::kMaxCounted or more (read at most every kLargeCheck).
+  bool large_history();
 
   const std::string url_;
   const int writers_;
@@ -126,6 +130,9 @@ class PostgresStore final : public Store, public Cluster {
   std::vector<std::unique_ptr<pg::Connection>> idle_;
   MigrationReport report_;
   mutable std::atomic<std::uint64_t> version_{0};
+  std::mutex large_mutex_;
+  std::chrono::steady_clock::time_point large_checked_{};
+  bool large_ = false;
   mutable std::mutex member_mutex_;
   std::string member_id_;
 };
