@@ -705,11 +705,14 @@ Page<Execution> PostgresStore::list_executions(const ExecutionFilter& filter) {
   }
   if (filter.before) params.add(*filter.before);
   const bool uncounted = !filter.task_id && !filter.status && large_history();
-  const std::string sql = "SELECT " + std::string(kExecutionColumns) + ", " +
-                          (uncounted ? std::string("$3::int8") : count(3, 4)) +
-                          ", (SELECT name FROM scheduled_tasks t WHERE t.id = l.task_id) "
-                          "FROM task_execution_logs l " +
-                          where(4, true) + "ORDER BY id DESC LIMIT $1 OFFSET $2";
+  // (The names are looked up outside the page's LIMIT: inside, the rows an offset skips
+  // would be named too.)
+  const std::string sql =
+      "SELECT p.*, " + (uncounted ? std::string("$3::int8") : count(3, 4)) +
+      ", (SELECT name FROM scheduled_tasks t WHERE t.id = p.task_id) "
+      "FROM (" +
+      select_executions(where(4, true) + "ORDER BY id DESC LIMIT $1 OFFSET $2") +
+      ") p ORDER BY p.id DESC";
   std::int64_t counted = 0;
   read([&](pg::Connection& c) {
     auto r = c.query(sql, params);
