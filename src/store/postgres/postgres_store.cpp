@@ -705,14 +705,19 @@ Page<Execution> PostgresStore::list_executions(const ExecutionFilter& filter) {
   }
   if (filter.before) params.add(*filter.before);
   const bool uncounted = !filter.task_id && !filter.status && large_history();
-  // (The names are looked up outside the page's LIMIT: inside, the rows an offset skips
-  // would be named too.)
+  // Planning is most of its cost (custom plans: a generic one cannot know the LIMIT), so
+  // the first page and pages by cursor are one flat query; a page by offset looks the names
+  // up outside its LIMIT, else the rows it skips would be named too.
+  const std::string total = uncounted ? std::string("$3::int8") : count(3, 4);
+  const std::string page = where(4, true) + "ORDER BY id DESC LIMIT $1 OFFSET $2";
   const std::string sql =
-      "SELECT p.*, " + (uncounted ? std::string("$3::int8") : count(3, 4)) +
-      ", (SELECT name FROM scheduled_tasks t WHERE t.id = p.task_id) "
-      "FROM (" +
-      select_executions(where(4, true) + "ORDER BY id DESC LIMIT $1 OFFSET $2") +
-      ") p ORDER BY p.id DESC";
+      offset == 0 ? "SELECT " + std::string(kExecutionColumns) + ", " + total +
+                        ", (SELECT name FROM scheduled_tasks t WHERE t.id = l.task_id) "
+                        "FROM task_execution_logs l " +
+                        page
+                  : "SELECT p.*, " + total +
+                        ", (SELECT name FROM scheduled_tasks t WHERE t.id = p.task_id) FROM (" +
+                        select_executions(page) + ") p ORDER BY p.id DESC";
   std::int64_t counted = 0;
   read([&](pg::Connection& c) {
     auto r = c.query(sql, params);

@@ -1003,6 +1003,9 @@ TEST_P(StoreTest, APageOfExecutionsNamesItsTasks) {
   EXPECT_EQ(page.list.size(), 3u);
   EXPECT_EQ(page.task_names, (std::unordered_map<std::string, std::string>{
                                  {a.id, "alpha"}, {b.id, "beta"}, {c.id, "gamma"}}));
+  auto second = store_->list_executions({.page = 2, .page_size = 3});  // by offset
+  ASSERT_EQ(second.list.size(), 1u);
+  EXPECT_EQ(second.task_names, (std::unordered_map<std::string, std::string>{{a.id, "alpha"}}));
   EXPECT_TRUE(store_->list_executions({.task_id = std::string("missing")}).task_names.empty());
 }
 
