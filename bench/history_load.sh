@@ -4,15 +4,17 @@
 # Writes ROWS (default 10,000,000) successful executions of 1,000 tasks straight into a
 # fresh database (the last ROWS/1,000 seconds, within the retention), starts the example
 # server (build/examples/cronkit_embedded, whose "greet" function does nothing) with the
-# 1,000 tasks firing every second, and runs wrk (4 connections, SECONDS each, default 15)
-# against: the first page, the 1,000th page by cursor (`before`), the 1,000th page by
-# offset (`page=1000`, for comparison), and a task's first page. PostgreSQL runs durable,
-# started and stopped here.
+# 1,000 tasks firing every second, and measures, SECONDS each (default 15), at a steady 200
+# requests a second (bench/paced_get.mjs; CRONKIT_BENCH_RATE sets the rate) and saturated
+# by wrk (4 connections): the first page, the 1,000th page by cursor (`before`), the
+# 1,000th page by offset (`page=1000`, for comparison), and a task's first page.
+# PostgreSQL runs durable, started and stopped here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:?usage: bench/history_load.sh sqlite|postgres [ROWS] [SECONDS]}
 rows=${2:-10000000}
 seconds=${3:-15}
+rate=${CRONKIT_BENCH_RATE:-200}  # requests a second of the paced run
 command -v wrk >/dev/null || { echo "history_load: wrk is needed (apt-get install wrk)"; exit 1; }
 server_bin=build/examples/cronkit_embedded
 dir=$(mktemp -d)
@@ -96,8 +98,19 @@ run() {  # LABEL PATH
   bytes=$(curl -s "$url$2" | wc -c)
   echo
   echo "== $1 ($bytes bytes)"
+  echo "at a steady $rate requests a second:"
+  node bench/paced_get.mjs "$url$2" "$rate" "$seconds"
+  echo "saturated (wrk, 4 connections):"
   wrk -t2 -c4 -d"${seconds}s" --latency "$url$2" | grep -E "Requests/sec|  50%|  99%|Non-2xx|errors"
 }
+# Warmed up first: every list once for 2 s, so that no measurement pays for the first
+# connections, statements and pages read.
+for path in "/api/scheduler/executions?pageSize=20" \
+  "/api/scheduler/executions?pageSize=20&before=$cursor" \
+  "/api/scheduler/executions?page=1000&pageSize=20" \
+  "/api/scheduler/executions?pageSize=20&taskId=0190b8c4-0000-7000-8000-000000000007"; do
+  wrk -t2 -c4 -d2s "$url$path" >/dev/null
+done
 run "first page" "/api/scheduler/executions?pageSize=20"
 run "page 1,000 by cursor" "/api/scheduler/executions?pageSize=20&before=$cursor"
 run "page 1,000 by offset" "/api/scheduler/executions?page=1000&pageSize=20"
