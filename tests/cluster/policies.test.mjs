@@ -133,7 +133,21 @@ test("jitter, backfill and a run limit hold while servers are killed", async () 
   }
   const killed = ["n1", ...(await kills)];
 
+  // The window ends at an instant 5 s past; one whose server was killed is run late (its
+  // jitter, then the others' backup check), so the tasks are disabled only once every
+  // instant of the window has its execution, or after 60 s (then the check below names
+  // what is missing).
   const until = Math.floor((Date.now() - 5000) / 5000) * 5000;
+  const windowRan = () => {
+    const seen = new Set(executions(dbUrl).map((r) => `${r.taskId} ${r.at}`));
+    return jittered.every((id) => {
+      for (let at = from; at <= until; at += 5000) if (!seen.has(`${id} ${at}`)) return false;
+      return true;
+    });
+  };
+  for (const deadline = Date.now() + 60000; !windowRan() && Date.now() < deadline;) {
+    await sleep(500);
+  }
   for (const id of jittered) {
     assert.equal(
       (await nodes[2].api("POST", `/api/scheduler/tasks/${id}/toggle`, { enabled: false })).status,
