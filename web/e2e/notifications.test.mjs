@@ -75,9 +75,11 @@ test("notification rules: added in the form, shown with the task's deliveries", 
         15000,
       );
     }
-    const row = page.getByTestId("task-deliveries").locator("tbody tr");
-    await row.first().waitFor({ timeout: 15000 });
-    assert.match(await row.first().textContent(), /ops\s*failure\s*delivered\s*answered 200/);
+    // The delivery may show as pending first; it shows as delivered once it is.
+    const rows = page.getByTestId("task-deliveries").locator("tbody tr");
+    await rows.filter({ hasText: "delivered" }).first().waitFor({ timeout: 15000 });
+    assert.equal(await rows.count(), 1);
+    assert.match(await rows.first().textContent(), /ops\s*failure\s*delivered\s*answered 200/);
     assert.equal(receiver.requests.filter((r) => r.path === "/hook").length, 1);
     await screenshot(page, "task-notifications");
     assert.deepEqual(t.offsite, []);
