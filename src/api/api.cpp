@@ -13,6 +13,7 @@
 #include "api/task_spec.h"
 #include "core/ids.h"
 #include "core/text.h"
+#include "core/version.h"
 #include "cron/cron_expr.h"
 #include "cron/zone.h"
 #include "engine/timetable.h"
@@ -775,7 +776,8 @@ Response Api::preview(Call& c) {
 }
 
 Response Api::healthz(Call&) {
-  return ok(json::object{{"status", "ok"}});
+  return ok(
+      json::object{{"status", "ok"}, {"version", build_version()}, {"commit", build_commit()}});
 }
 
 Response Api::metrics(Call&) {
@@ -785,6 +787,10 @@ Response Api::metrics(Call&) {
   res.set(http::field::cache_control, "no-store");
   res.set("X-Content-Type-Options", "nosniff");
   std::string text = (options_.metrics ? *options_.metrics : none).render(engine_.counters());
+  text += "# HELP cronkit_build_info The version and commit of the server; always 1.\n";
+  text += "# TYPE cronkit_build_info gauge\n";
+  text += "cronkit_build_info{version=\"" + std::string(build_version()) + "\",commit=\"" +
+          std::string(build_commit()) + "\"} 1\n";
   text += "# HELP cronkit_task_page_cache_hits_total Pages of tasks answered from the cache.\n";
   text += "# TYPE cronkit_task_page_cache_hits_total counter\n";
   text += "cronkit_task_page_cache_hits_total " + std::to_string(task_pages_.hits()) + "\n";

@@ -3,12 +3,14 @@
 #include "app/cron_command.h"
 #include "app/migrate_command.h"
 #include "app/serve_command.h"
+#include "core/version.h"
 #include "cronkit/cronkit.h"
 
 namespace cronkit {
 
 int run(int argc, char** argv, Registry& registry) {
   CLI::App app{"cronkit: a scheduled-task server", "cronkit"};
+  app.set_version_flag("--version", build_description(), "Print the version and commit, then exit");
   app.require_subcommand(1);
   int exit_code = 0;
   app::add_serve_command(app, registry, exit_code);

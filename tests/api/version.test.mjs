@@ -1,0 +1,47 @@
+// The server says which build it is: `cronkit --version`, /healthz and /metrics agree with
+// the project's version (CMakeLists.txt) and the commit of this checkout.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { serverForFile } from "./server.mjs";
+import { defaultBinary, root } from "../support/harness.mjs";
+
+const t = serverForFile();
+
+const version = /project\(cronkit VERSION (\d+\.\d+\.\d+)/.exec(
+  readFileSync(join(root, "CMakeLists.txt"), "utf8"),
+)[1];
+// The commit the binary was built from: this checkout's, "-dirty" if it has changes.
+function commit() {
+  const head = execFileSync("git", ["-C", root, "rev-parse", "--short=12", "HEAD"], {
+    encoding: "utf8",
+  }).trim();
+  try {
+    execFileSync("git", ["-C", root, "diff", "--quiet", "HEAD", "--"]);
+    return head;
+  } catch {
+    return `${head}-dirty`;
+  }
+}
+
+test("--version prints the version and the commit, and exits 0", () => {
+  const out = execFileSync(defaultBinary(), ["--version"], { encoding: "utf8" });
+  assert.equal(out, `cronkit ${version} (commit ${commit()})\n`);
+  assert.match(commit(), /^[0-9a-f]{12}(-dirty)?$/);
+});
+
+test("/healthz and /metrics name the same build", async () => {
+  const health = await t.api("GET", "/healthz");
+  assert.equal(health.status, 200);
+  assert.deepEqual(health.json.data, { status: "ok", version, commit: commit() });
+
+  const metrics = await t.api("GET", "/metrics");
+  assert.equal(metrics.status, 200);
+  assert.ok(metrics.text.includes("# TYPE cronkit_build_info gauge\n"), metrics.text);
+  assert.ok(
+    metrics.text.includes(`\ncronkit_build_info{version="${version}",commit="${commit()}"} 1\n`),
+    metrics.text,
+  );
+});
