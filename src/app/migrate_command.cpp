@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "app/config_file.h"
 #include "store/open_store.h"
 
 namespace cronkit::app {
@@ -15,7 +16,19 @@ void add_migrate_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--db", *db, "Database URL: sqlite:PATH or postgresql://USER@HOST:PORT/DB")
       ->envname("CRONKIT_DB")
       ->capture_default_str();
-  cmd->callback([db, &exit_code] {
+  auto config = std::make_shared<std::string>();
+  add_config_option(*cmd, *config);
+  cmd->callback([cmd, db, config, &exit_code] {
+    // The server's config file, of which only `db` counts here.
+    if (const auto file = config_to_read(*config); !file.empty()) {
+      try {
+        apply_config_file(*cmd, file, UnknownKeys::kIgnored);
+      } catch (const ConfigFileError& e) {
+        std::cerr << "cronkit: " << e.what() << "\n";
+        exit_code = 2;
+        return;
+      }
+    }
     auto report = store::migrate(*db);
     if (!report) {
       std::cerr << "cronkit: migrate: " << report.error() << "\n";

@@ -16,6 +16,7 @@
 #include "api/api.h"
 #include "api/http_server.h"
 #include "api/json_codec.h"
+#include "app/config_file.h"
 #include "app/logging.h"
 #include "app/outcome_log.h"
 #include "core/clock.h"
@@ -404,7 +405,38 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
                   "Seconds between the info lines that sum up how executions ended (testing)")
       ->check(CLI::Range(1, 3600))
       ->group("");
-  cmd->callback([o, &registry, &exit_code] { exit_code = serve(*o, registry); });
+  auto config = std::make_shared<std::string>();
+  auto print_config = std::make_shared<bool>(false);
+  add_config_option(*cmd, *config);
+  cmd->add_flag("--print-config", *print_config,
+                "Print the effective settings (command line, environment, config file and "
+                "defaults; secrets masked) as a config file, then exit");
+  cmd->callback([o, cmd, config, print_config, &registry, &exit_code] {
+    const auto file = config_to_read(*config);
+    if (!file.empty()) {
+      try {
+        apply_config_file(*cmd, file);
+      } catch (const ConfigFileError& e) {
+        std::cerr << "cronkit: " << e.what() << "\n";
+        exit_code = 2;
+        return;
+      }
+    }
+    if (*print_config) {
+      std::cout << "# cronkit serve: the effective settings"
+                << (file.empty() ? std::string(" (no config file)")
+                                 : " (config file " + file.string() + ")")
+                << "\n"
+                << effective_config(*cmd, [](const std::string& key, const std::string& value) {
+                     if (key == "api-token" && !value.empty()) return std::string("********");
+                     if (key == "db") return store::redact_url(value);
+                     return value;
+                   });
+      exit_code = 0;
+      return;
+    }
+    exit_code = serve(*o, registry);
+  });
 }
 
 }  // namespace cronkit::app

@@ -56,7 +56,8 @@ export class Server {
   // Starts the server; resolves with its address once it listens.
   start() {
     const child = spawn(this.command[0], this.command.slice(1), {
-      env: { ...process.env, ...this.env },
+      // No config file unless a test gives one: not the machine's /etc/cronkit/cronkit.toml.
+      env: { CRONKIT_CONFIG: "/dev/null", ...process.env, ...this.env },
       stdio: ["ignore", "ignore", "pipe"],
     });
     this.child = child;
