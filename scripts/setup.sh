@@ -15,6 +15,7 @@ packages=(
   libboost-json1.81-dev                # task payloads, the API's JSON (brings Boost.Beast)
   libspdlog-dev                        # logging
   libcurl4-openssl-dev                 # http tasks
+  libsystemd-dev                       # sd_notify: readiness and the watchdog under systemd
   libssl-dev                           # signing notifications (HMAC-SHA256)
   tzdata
   curl                                 # the seed's smoke test, as written

@@ -19,6 +19,7 @@
 #include "app/config_file.h"
 #include "app/logging.h"
 #include "app/outcome_log.h"
+#include "app/service_manager.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "engine/builtin.h"
@@ -179,15 +180,18 @@ int serve(const ServeOptions& o, Registry& registry) {
                     .user = command_user,
                     .kill_grace = std::chrono::seconds{o.command_kill_grace_seconds},
                     .child_file_limit = file_limit},
-       .on_change = [&events, &metrics, &outcomes](const Execution& e) {
-         outcomes.ended(e);
-         metrics.observe(e);
-         if (events.subscribers() == 0) return;
-         events.publish_text(e.status == ExecutionStatus::queued ? "execution.queued"
-                             : is_terminal(e.status)             ? "execution.finished"
-                                                                 : "execution.started",
-                             api::to_json_text(e));
-       }}};
+       .on_change =
+           [&events, &metrics, &outcomes](const Execution& e) {
+             outcomes.ended(e);
+             metrics.observe(e);
+             if (events.subscribers() == 0) return;
+             events.publish_text(e.status == ExecutionStatus::queued ? "execution.queued"
+                                 : is_terminal(e.status)             ? "execution.finished"
+                                                                     : "execution.started",
+                                 api::to_json_text(e));
+           },
+       .alive_every_ms = service_manager::watchdog_every_ms(),
+       .on_alive = service_manager::watchdog_alive}};
   try {
     engine.start();
   } catch (const std::exception& e) {
@@ -271,9 +275,13 @@ int serve(const ServeOptions& o, Registry& registry) {
   auto c = engine.counters();
   spdlog::info("scheduling {} task{} from {}; listening on http://{}:{}", c.scheduled_tasks,
                c.scheduled_tasks == 1 ? "" : "s", store::redact_url(o.db), o.host, server->port());
+  service_manager::ready("scheduling " + std::to_string(c.scheduled_tasks) +
+                         " tasks; listening on http://" + o.host + ":" +
+                         std::to_string(server->port()));
 
   int signal = 0;
   sigwait(&signals, &signal);
+  service_manager::stopping();
   spdlog::info("{}: stopping, letting running executions finish",
                signal == SIGINT ? "SIGINT" : "SIGTERM");
   events.close();  // closes the event streams, so that the server can stop

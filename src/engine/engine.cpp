@@ -362,6 +362,13 @@ void Engine::scheduler_loop() {
   Lock lock{mutex_};
   while (!stopping_) {
     const Millis now = clock_.now();
+    if (options_.alive_every_ms > 0 && options_.on_alive && now >= next_alive_) {
+      next_alive_ = now + options_.alive_every_ms;
+      lock.unlock();
+      options_.on_alive();
+      lock.lock();
+      continue;  // the world may have changed meanwhile
+    }
     std::vector<DueFiring> due;
     // Cut off from the database (in a cluster, no heartbeat within the lease): claim
     // nothing, and look at an instant only when it comes, in case the lease returns first.
@@ -462,6 +469,7 @@ void Engine::scheduler_loop() {
                        held_back_ ? *earliest + options_.misfire_grace_ms + 1 : *earliest - ahead);
     }
     if (!timers_.empty()) until = std::min(until, timers_.top().at);
+    if (options_.alive_every_ms > 0 && options_.on_alive) until = std::min(until, next_alive_);
     wakes_at_ = until;
     clock_.wait_until(lock, wake_, until);
     wakes_at_ = kNoWake;

@@ -79,6 +79,11 @@ struct EngineOptions {
   // to retry, and its end. Called on the engine's threads, in order for one execution,
   // with the engine's lock held: it must be quick and must not call the engine.
   std::function<void(const Execution&)> on_change;
+  // Called from the scheduler's own loop at least every `alive_every_ms` (0: never), so
+  // that a watchdog can tell a loop that hangs (systemd's WATCHDOG=1). Called without the
+  // engine's lock; it must be quick.
+  Millis alive_every_ms = 0;
+  std::function<void()> on_alive;
 };
 
 struct EngineCounters {
@@ -308,7 +313,8 @@ class Engine {
   // Moves when this member starts over: runs made before are dropped.
   std::uint64_t epoch_ = 0;
   Millis next_cleanup_ = 0;
-  Millis wakes_at_ = 0;  // when the sleeping scheduler wakes by itself (max: it is awake)
+  Millis next_alive_ = 0;  // when the scheduler loop calls on_alive next
+  Millis wakes_at_ = 0;    // when the sleeping scheduler wakes by itself (max: it is awake)
   Millis processed_ = std::numeric_limits<Millis>::min();  // see processed_until()
   std::condition_variable processed_cv_;
   std::unordered_map<std::string, Millis> missed_;  // catch-up instants not claimed (no lease)

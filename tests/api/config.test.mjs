@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultBinary, startServer } from "../support/harness.mjs";
+import { defaultBinary, root, startServer } from "../support/harness.mjs";
 
 const dir = mkdtempSync(join(tmpdir(), "cronkit-config-"));
 let files = 0;
@@ -176,4 +176,11 @@ test("a server runs with its file's settings", async () => {
   } finally {
     await server.stop();
   }
+});
+
+test("the config file the package installs is accepted as it is", () => {
+  const s = settings(["--config", join(root, "packaging/cronkit.toml")]);
+  assert.equal(s.get("db"), '"sqlite:/var/lib/cronkit/cronkit.db"');
+  assert.equal(s.get("host"), '"127.0.0.1"');
+  assert.equal(s.get("port"), "3399");
 });

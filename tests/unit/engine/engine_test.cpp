@@ -154,6 +154,30 @@ TEST_F(EngineTest, FiresAtEachInstantAndRecordsEveryState) {
   }
 }
 
+// A watchdog hears from the scheduler's own loop at its interval, also with nothing to fire.
+TEST_F(EngineTest, TheSchedulerLoopSaysItIsAliveAtItsInterval) {
+  std::mutex mutex;
+  std::vector<Millis> calls;
+  auto count = [&] {
+    std::lock_guard lock{mutex};
+    return calls.size();
+  };
+  const Millis started = clock_.now();
+  start({.alive_every_ms = 10'000, .on_alive = [&] {
+           std::lock_guard lock{mutex};
+           calls.push_back(clock_.now());
+         }});
+  ASSERT_TRUE(eventually([&] { return count() >= 1; }));
+  clock_.advance(10'000);
+  ASSERT_TRUE(eventually([&] { return count() >= 2; }));
+  clock_.advance(10'000);
+  ASSERT_TRUE(eventually([&] { return count() >= 3; }));
+  std::lock_guard lock{mutex};
+  EXPECT_EQ(calls[0], started);
+  EXPECT_EQ(calls[1], started + 10'000);  // not sooner: the clock stood still before
+  EXPECT_EQ(calls[2], started + 20'000);
+}
+
 // What a start after a crash finds tells it what may have started: an attempt begins only
 // once its `running` record is committed.
 TEST_F(EngineTest, AnAttemptStartsOnlyOnceItIsStoredAsRunning) {
