@@ -23,6 +23,8 @@ packages=(
   sqlite3                              # tests read the database: refused requests wrote nothing
   wrk                                  # the API load benchmark (bench/api_load.sh)
   chromium                             # the admin UI's end-to-end tests (playwright-core)
+  dpkg-dev help2man lintian            # the Debian package: dpkg-shlibdeps, its man page, its check
+  systemd adduser init-system-helpers  # the package's test: systemd-analyze, its maintainer scripts
 )
 
 missing=()

@@ -3,9 +3,10 @@
 # process time zones, again with ASan+UBSan, the engine's under TSan; the store's on SQLite and
 # on a private PostgreSQL server that ctest starts), the REST API against the real binary
 # (hostile input, faults, a SIGKILL under load, security, an upgrade; again under ASan+UBSan
-# and under TSan), the cluster on PostgreSQL, the admin UI's unit tests and end-to-end tests
-# in Chromium (screenshots in build/e2e-artifacts), the differential test against croner,
-# and the fuzzers (cron parser, task spec, channel spec, HTTP request path).
+# and under TSan), the Debian package (built, checked, installed in a throwaway root), the
+# cluster on PostgreSQL, the admin UI's unit tests and end-to-end tests in Chromium
+# (screenshots in build/e2e-artifacts), the differential test against croner, and the
+# fuzzers (cron parser, task spec, channel spec, HTTP request path).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,8 @@ step "build (release)" scripts/build.sh release
 step "unit tests, TZ=UTC" env TZ=UTC ctest --preset release
 step "unit tests, TZ=Pacific/Chatham" env TZ=Pacific/Chatham ctest --preset release
 step "API tests against the binary" node --test tests/api/
+step "Debian package: built, lintian, contents, the unpacked program under a NOTIFY_SOCKET; installed, upgraded, removed and purged in a throwaway root" \
+  tests/package/package_test.sh
 step "cluster tests: 3 servers on PostgreSQL, one killed every 15 s; a database outage; a command task on 2; jitter, backfill and a run limit under kills; catch-up after every server was down; notifications taken over from a killed server; a failover from a killed primary to its promoted standby" \
   node --test --test-concurrency=1 tests/cluster/
 step "admin UI unit tests (Vitest)" scripts/web.sh test
