@@ -3,7 +3,7 @@
 #   bench/history_load.sh sqlite|postgres [ROWS] [SECONDS]
 # Writes ROWS (default 10,000,000) successful executions of 1,000 tasks straight into a
 # fresh database (the last ROWS/1,000 seconds, within the retention), starts the example
-# server (build/examples/cronkit_embedded, whose "greet" function does nothing) with the
+# server (build/examples/embedded/cronkit_embedded, whose "greet" function does nothing) with the
 # 1,000 tasks firing every second, and measures, SECONDS each (default 15), at a steady 200
 # requests a second (bench/paced_get.mjs; CRONKIT_BENCH_RATE sets the rate) and saturated
 # by wrk (4 connections): the first page, the 1,000th page by cursor (`before`), the
@@ -16,7 +16,7 @@ rows=${2:-10000000}
 seconds=${3:-15}
 rate=${CRONKIT_BENCH_RATE:-200}  # requests a second of the paced run
 command -v wrk >/dev/null || { echo "history_load: wrk is needed (apt-get install wrk)"; exit 1; }
-server_bin=build/examples/cronkit_embedded
+server_bin=build/examples/embedded/cronkit_embedded
 dir=$(mktemp -d)
 chmod 755 "$dir"
 state=$dir/pg.url

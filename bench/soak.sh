@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The soak run of docs/reliability.md:
 #   bench/soak.sh [MINUTES]            30 by default; results in build/soak/
-# Starts the example server (build/examples/cronkit_embedded: cronkit plus a no-op "greet"
+# Starts the example server (build/examples/embedded/cronkit_embedded: cronkit plus a no-op "greet"
 # function) on a fresh SQLite database with 1,000 tasks firing every second, puts wrk on the
 # API for the whole run (a page of tasks, the stats, an execution page), samples the
 # server's resident memory every 10 s, and at the end reports per minute: executions
@@ -14,7 +14,7 @@ command -v wrk >/dev/null || { echo "soak: wrk is needed (apt-get install wrk)";
 out=build/soak
 rm -rf "$out"
 mkdir -p "$out"
-bin=${CRONKIT_BIN:-build/examples/cronkit_embedded}
+bin=${CRONKIT_BIN:-build/examples/embedded/cronkit_embedded}
 "$bin" serve --port 0 --db "sqlite:$out/cronkit.db" --max-concurrency 1000 2>"$out/server.log" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT

@@ -25,6 +25,8 @@ install(FILES ${debian_dir}/cronkit.1.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man
         COMPONENT server)
 install(FILES ${debian_dir}/changelog.gz packaging/debian/copyright
         DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/cronkit COMPONENT server)
+install(FILES ${debian_dir}/changelog.gz packaging/debian/copyright
+        DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/libcronkit-dev COMPONENT dev)
 # Absolute: where Debian keeps them, whatever the prefix.
 install(FILES packaging/cronkit.toml DESTINATION /etc/cronkit COMPONENT server)
 install(FILES packaging/cronkit.service DESTINATION /lib/systemd/system COMPONENT server)
@@ -36,7 +38,7 @@ set(CPACK_PACKAGE_CONTACT "${CRONKIT_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGE_DIRECTORY ${CMAKE_BINARY_DIR}/packages)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
-set(CPACK_COMPONENTS_ALL server)
+set(CPACK_COMPONENTS_ALL server dev)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # cronkit_0.1.0_amd64.deb
 set(CPACK_DEBIAN_SERVER_PACKAGE_NAME cronkit)
 set(CPACK_DEBIAN_SERVER_FILE_NAME DEB-DEFAULT)
@@ -58,4 +60,22 @@ programs, with retries, timeouts, overlap policies and catch-up. Every
 firing is stored before it runs, in SQLite or in PostgreSQL shared by
 several servers. A REST API, live events, Prometheus metrics and an
 admin UI are built in. This package runs it as a systemd service.")
+# libcronkit-dev: the static library, its headers, find_package(cronkit) and cronkit.pc
+# (cmake/library.cmake). A static archive has no shared-library dependencies for
+# dpkg-shlibdeps to find; an embedder links the libraries below, so it needs their -dev
+# packages, listed by hand: those cronkitConfig.cmake finds.
+set(CPACK_DEBIAN_DEV_PACKAGE_NAME libcronkit-dev)
+set(CPACK_DEBIAN_DEV_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
+set(CPACK_DEBIAN_DEV_PACKAGE_SHLIBDEPS OFF)
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
+    "libboost-json1.81-dev, libsqlite3-dev, libpq-dev, libcurl4-openssl-dev | libcurl-dev, \
+libssl-dev, libspdlog-dev, libsystemd-dev, pkg-config")
+set(CPACK_COMPONENT_DEV_DESCRIPTION
+    "scheduled-task server as a C++ library (static)
+libcronkit is cronkit as a library: a program of your own that registers
+C++ functions for function tasks and runs the whole server around them
+(cronkit::Registry, cronkit::run). This package holds libcronkit.a, its
+headers, a CMake package (find_package(cronkit), target cronkit::cronkit)
+and cronkit.pc for pkg-config.")
 include(CPack)

@@ -24,6 +24,7 @@ packages=(
   wrk                                  # the API load benchmark (bench/api_load.sh)
   chromium                             # the admin UI's end-to-end tests (playwright-core)
   dpkg-dev help2man lintian            # the Debian package: dpkg-shlibdeps, its man page, its check
+  pkg-config                           # libsystemd's flags; cronkit.pc's test
   systemd adduser init-system-helpers  # the package's test: systemd-analyze, its maintainer scripts
 )
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Debian package as an operator meets it: built; no lintian errors; holding the program
-# (stripped, its symbols in the -dbgsym package), the man page, the conffile and the unit;
+# (stripped, its symbols in the -dbgsym package), the man page, the conffile and the unit,
+# and libcronkit-dev the library, its headers, its CMake package and cronkit.pc;
 # Depends computed; the unpacked program serving and telling a NOTIFY_SOCKET it is ready
 # and alive; and installed (its unit accepted by systemd-analyze verify), upgraded, removed
 # and purged with dpkg in a throwaway root — an overlay of this machine's own root in a mount
@@ -19,11 +20,12 @@ trap 'umount -R "$tmp/merged" 2>/dev/null || true; rm -rf --one-file-system "$tm
 scripts/package.sh >/dev/null
 deb=$(ls build/packages/cronkit_*_amd64.deb)
 ddeb=$(ls build/packages/cronkit-dbgsym_*_amd64.ddeb)
+dev=$(ls build/packages/libcronkit-dev_*_amd64.deb)
 version=$(dpkg-deb -f "$deb" Version)
-echo "-- built $deb and $ddeb (version $version)"
+echo "-- built $deb, $ddeb and $dev (version $version)"
 
 echo "-- lintian: no errors (the warnings it has are in docs/packaging.md)"
-lintian --fail-on error --tag-display-limit 0 "$deb" | tee "$tmp/lintian.txt" ||
+lintian --fail-on error --tag-display-limit 0 "$deb" "$dev" | tee "$tmp/lintian.txt" ||
   fail "lintian found errors"
 
 echo "-- contents"
@@ -32,6 +34,14 @@ for f in ./usr/bin/cronkit ./usr/share/man/man1/cronkit.1.gz ./etc/cronkit/cronk
   ./lib/systemd/system/cronkit.service ./usr/share/doc/cronkit/copyright \
   ./usr/share/doc/cronkit/changelog.gz; do
   grep -qx -- "$f" "$tmp/contents" || fail "$deb lacks $f"
+done
+dpkg-deb --contents "$dev" | awk '{print $6}' >"$tmp/dev-contents"
+lib=./usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+for f in "$lib/libcronkit.a" ./usr/include/cronkit/cronkit.h ./usr/include/cronkit/registry.h \
+  "$lib/cmake/cronkit/cronkitConfig.cmake" "$lib/cmake/cronkit/cronkitConfigVersion.cmake" \
+  "$lib/cmake/cronkit/cronkitTargets.cmake" "$lib/pkgconfig/cronkit.pc" \
+  ./usr/share/doc/libcronkit-dev/copyright; do
+  grep -qx -- "$f" "$tmp/dev-contents" || fail "$dev lacks $f"
 done
 dpkg-deb -e "$deb" "$tmp/control"
 grep -qx /etc/cronkit/cronkit.toml "$tmp/control/conffiles" || fail "cronkit.toml is not a conffile"
@@ -60,7 +70,7 @@ echo "-- the unpacked program"
   fail "the unpacked program under a NOTIFY_SOCKET"
 }
 
-echo "-- dpkg in a throwaway root: install, upgrade, remove, purge"
+echo "-- dpkg in a throwaway root: install, upgrade, libcronkit-dev used, remove, purge"
 # A newer package: the same files, a higher version.
 dpkg-deb -R "$deb" "$tmp/newer"
 sed -i "s/^Version: .*/Version: $version+1/" "$tmp/newer/DEBIAN/control"
@@ -68,6 +78,8 @@ dpkg-deb --root-owner-group -b "$tmp/newer" "$tmp/cronkit_newer.deb" >/dev/null
 mkdir -p "$tmp/upper" "$tmp/work" "$tmp/merged"
 cp "$deb" "$tmp/upper/cronkit.deb"
 cp "$tmp/cronkit_newer.deb" "$tmp/upper/cronkit_newer.deb"
+cp "$dev" "$tmp/upper/libcronkit-dev.deb"
+cp -r examples/embedded "$tmp/upper/embedded"
 cat >"$tmp/upper/steps.sh" <<'STEPS'
 set -eu
 fail() { echo "package test (in the throwaway root): $*" >&2; exit 1; }
@@ -93,6 +105,13 @@ grep -q '^max-concurrency = 9  # edited$' /etc/cronkit/cronkit.toml || fail "the
 [ "$(sha256sum /var/lib/cronkit/cronkit.db)" = "$db" ] || fail "the upgrade changed the database"
 runuser -u cronkit -- /usr/bin/cronkit serve --config /etc/cronkit/cronkit.toml --print-config |
   grep -qx 'max-concurrency = 9' || fail "the edited config is not what the server reads"
+
+# The library as an embedder installs it: find_package(cronkit) from /usr.
+dpkg -i /libcronkit-dev.deb >/dev/null
+cmake -S /embedded -B /embedded-build -G Ninja >/embedded.log 2>&1 &&
+  cmake --build /embedded-build >>/embedded.log 2>&1 || { cat /embedded.log; fail "the example does not build against libcronkit-dev"; }
+/embedded-build/cronkit_embedded --version | grep -q '^cronkit ' || fail "the example built against libcronkit-dev"
+dpkg -P libcronkit-dev >/dev/null
 
 dpkg -r cronkit >/dev/null
 [ ! -e /usr/bin/cronkit ] || fail "remove left the program"
