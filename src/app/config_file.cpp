@@ -1,6 +1,7 @@
 #include "app/config_file.h"
 
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -110,6 +111,18 @@ void apply_config_file(CLI::App& command, const std::filesystem::path& file, Unk
     } catch (const CLI::Error& e) {
       fail(item.name, e.what());
     }
+  }
+}
+
+bool read_config_file(CLI::App& command, const std::string& given, UnknownKeys unknown) {
+  const auto file = config_to_read(given);
+  if (file.empty()) return true;
+  try {
+    apply_config_file(command, file, unknown);
+    return true;
+  } catch (const ConfigFileError& e) {
+    std::cerr << "cronkit: " << e.what() << "\n";
+    return false;
   }
 }
 

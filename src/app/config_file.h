@@ -35,6 +35,11 @@ enum class UnknownKeys { kRefused, kIgnored };
 void apply_config_file(CLI::App& command, const std::filesystem::path& file,
                        UnknownKeys unknown = UnknownKeys::kRefused);
 
+/// apply_config_file() on the file config_to_read(given) names, if any; a file that cannot
+/// be used is reported on standard error ("cronkit: FILE:LINE: ...") and returns false.
+bool read_config_file(CLI::App& command, const std::string& given,
+                      UnknownKeys unknown = UnknownKeys::kRefused);
+
 /// The options' values as a config file would set them, one `key = value` per line, each
 /// string value passed through `shown(key, value)` first (to mask secrets). Hidden options
 /// (those of no group), --config and --print-config are left out.

@@ -20,14 +20,9 @@ void add_migrate_command(CLI::App& app, int& exit_code) {
   add_config_option(*cmd, *config);
   cmd->callback([cmd, db, config, &exit_code] {
     // The server's config file, of which only `db` counts here.
-    if (const auto file = config_to_read(*config); !file.empty()) {
-      try {
-        apply_config_file(*cmd, file, UnknownKeys::kIgnored);
-      } catch (const ConfigFileError& e) {
-        std::cerr << "cronkit: " << e.what() << "\n";
-        exit_code = 2;
-        return;
-      }
+    if (!read_config_file(*cmd, *config, UnknownKeys::kIgnored)) {
+      exit_code = 2;
+      return;
     }
     auto report = store::migrate(*db);
     if (!report) {

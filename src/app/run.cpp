@@ -1,5 +1,6 @@
 #include <CLI/CLI.hpp>
 
+#include "app/backup_command.h"
 #include "app/cron_command.h"
 #include "app/migrate_command.h"
 #include "app/serve_command.h"
@@ -15,6 +16,7 @@ int run(int argc, char** argv, Registry& registry) {
   int exit_code = 0;
   app::add_serve_command(app, registry, exit_code);
   app::add_migrate_command(app, exit_code);
+  app::add_backup_command(app, exit_code);
   app::add_cron_commands(app, exit_code);
   try {
     app.parse(argc, argv);

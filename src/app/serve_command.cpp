@@ -420,16 +420,11 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
                 "Print the effective settings (command line, environment, config file and "
                 "defaults; secrets masked) as a config file, then exit");
   cmd->callback([o, cmd, config, print_config, &registry, &exit_code] {
-    const auto file = config_to_read(*config);
-    if (!file.empty()) {
-      try {
-        apply_config_file(*cmd, file);
-      } catch (const ConfigFileError& e) {
-        std::cerr << "cronkit: " << e.what() << "\n";
-        exit_code = 2;
-        return;
-      }
+    if (!read_config_file(*cmd, *config)) {
+      exit_code = 2;
+      return;
     }
+    const auto file = config_to_read(*config);
     if (*print_config) {
       std::cout << "# cronkit serve: the effective settings"
                 << (file.empty() ? std::string(" (no config file)")

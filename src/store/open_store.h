@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <expected>
 #include <memory>
 #include <string>
@@ -29,5 +30,18 @@ struct MigrationReport {
 
 /// Applies pending migrations to the store at `url` and says what it did.
 std::expected<MigrationReport, std::string> migrate(std::string_view url);
+
+struct BackupReport {
+  std::int64_t bytes = 0;       // the copy's size
+  std::int64_t tasks = 0;       // in the copy
+  std::int64_t executions = 0;  // in the copy
+};
+
+/// Copies the SQLite database at `url` (sqlite:PATH) to the new file `to`, also while
+/// servers use it: VACUUM INTO, one consistent snapshot taken in a read transaction, which
+/// in WAL mode neither waits for the writer nor holds it up; the copy is then checked
+/// (PRAGMA integrity_check). Refuses PostgreSQL (pg_dump backs it up), a missing database
+/// and an existing `to`.
+std::expected<BackupReport, std::string> backup(std::string_view url, const std::string& to);
 
 }  // namespace cronkit::store

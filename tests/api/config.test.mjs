@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultBinary, root, startServer } from "../support/harness.mjs";
@@ -183,4 +183,23 @@ test("the config file the package installs is accepted as it is", () => {
   assert.equal(s.get("db"), '"sqlite:/var/lib/cronkit/cronkit.db"');
   assert.equal(s.get("host"), '"127.0.0.1"');
   assert.equal(s.get("port"), "3399");
+});
+
+test("docs/operations.md lists every setting with its default and environment variable", () => {
+  const doc = readFileSync(join(root, "docs/operations.md"), "utf8");
+  const rows = new Map(
+    [...doc.matchAll(/^\| `([a-z-]+)` \| `(.*?)` \| (?:`([A-Z_]+)`|—) \|/gm)].map((m) => [
+      m[1],
+      { value: m[2], env: m[3] ?? null },
+    ]),
+  );
+  const defaults = settings([]);
+  assert.deepEqual([...rows.keys()], [...defaults.keys()]);
+  const help = cronkit(["serve", "--help"]).out;
+  for (const [key, value] of defaults) {
+    assert.equal(rows.get(key).value, value, `the default of ${key}`);
+    const line = help.split("\n").find((l) => l.startsWith(`  --${key} `) || l === `  --${key}`);
+    assert.ok(line, `--${key} in --help`);
+    assert.equal(rows.get(key).env, /\(Env:([A-Z_]+)\)/.exec(line)?.[1] ?? null, `the environment variable of ${key}`);
+  }
 });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# cronkit for embedders: `cmake --install` of the library into a temp prefix, then the
-# example (examples/embedded) built out of tree against it with find_package(cronkit), and
-# again with pkg-config alone; each program serves, and runs a function of its own.
+# cronkit for embedders: `cmake --install` of the library into a temp prefix; each public
+# header compiled alone; then the example (examples/embedded) built out of tree against it
+# with find_package(cronkit), and again with pkg-config alone; each program serves, and runs
+# a function of its own.
 #   tests/package/embed_test.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,6 +22,14 @@ for f in include/cronkit/cronkit.h include/cronkit/registry.h "$lib/libcronkit.a
   "$lib/cmake/cronkit/cronkitConfig.cmake" "$lib/cmake/cronkit/cronkitConfigVersion.cmake" \
   "$lib/cmake/cronkit/cronkitTargets.cmake" "$lib/pkgconfig/cronkit.pc"; do
   [ -f "$tmp/prefix/$f" ] || fail "the install lacks $f"
+done
+
+echo "-- each public header compiles alone, and includes nothing of src/"
+for header in "$tmp/prefix/include/cronkit/"*.h; do
+  name=cronkit/$(basename "$header")
+  ! grep -E '^#include "' "$header" | grep -v '"cronkit/' || fail "$name includes a private header"
+  echo "#include <$name>" | g++ -std=c++20 -fsyntax-only -Wall -Wextra -Werror -I"$tmp/prefix/include" \
+    -x c++ - || fail "$name does not compile alone"
 done
 
 echo "-- find_package(cronkit) from a build of its own"
