@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh release
 if [ $# -eq 0 ]; then set -- serve; fi
+# The checkout's server, not the installed package's: /etc/cronkit/cronkit.toml is not read
+# unless asked for (--config or CRONKIT_CONFIG).
+export CRONKIT_CONFIG=${CRONKIT_CONFIG:-/dev/null}
 exec build/cronkit "$@"
