@@ -200,6 +200,10 @@ test("docs/operations.md lists every setting with its default and environment va
     assert.equal(rows.get(key).value, value, `the default of ${key}`);
     const line = help.split("\n").find((l) => l.startsWith(`  --${key} `) || l === `  --${key}`);
     assert.ok(line, `--${key} in --help`);
-    assert.equal(rows.get(key).env, /\(Env:([A-Z_]+)\)/.exec(line)?.[1] ?? null, `the environment variable of ${key}`);
+    assert.equal(
+      rows.get(key).env,
+      /\(Env:([A-Z_]+)\)/.exec(line)?.[1] ?? null,
+      `the environment variable of ${key}`,
+    );
   }
 });
