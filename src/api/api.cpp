@@ -115,7 +115,7 @@ const std::vector<Route>& Api::routes() {
   static const std::vector<Route> routes = {
       {"GET",
        "/api/scheduler/tasks",
-       {"page", "pageSize", "type", "enabled", "name"},
+       {"page", "pageSize", "type", "enabled", "name", "tag"},
        [](Api& a, Call& c) -> Reply { return a.list_tasks(c); }},
       {"POST",
        "/api/scheduler/tasks",
@@ -356,6 +356,15 @@ Response Api::list_tasks(Call& c) {
   if (auto name = c.get("name"); name && !name->empty()) {
     if (name->size() > 200) bad_parameter("name", "must be at most 200 characters");
     filter.name_contains = std::string(*name);
+  }
+  // Each `tag` given narrows the list: a task must carry all of them.
+  for (const auto& [key, value] : c.query) {
+    if (key != "tag") continue;
+    if (!valid_tag(value)) bad_parameter("tag", std::string(kTagRule));
+    if (filter.tags.size() == kMaxTags) {
+      bad_parameter("tag", "is given more than " + std::to_string(kMaxTags) + " times");
+    }
+    if (std::ranges::find(filter.tags, value) == filter.tags.end()) filter.tags.push_back(value);
   }
   // Read before the data: a change during the build moves them, and the page is rebuilt.
   const AnswerCache::Versions versions{store_.version(), engine_.schedule_version()};

@@ -52,6 +52,10 @@ void write_fields(JsonWriter& w, const Task& t) {
   } else {
     w.raw(encode_rules(t.notifications));  // the API's fields, as the store keeps them
   }
+  w.key("tags").begin_array();
+  for (const auto& tag : t.tags)
+    w.value(tag);
+  w.end_array();
   w.key("timeoutSeconds").value(t.timeout_seconds);
   w.key("overlapPolicy").value(to_string(t.overlap_policy));
   w.key("createdAt").value(t.created_at);

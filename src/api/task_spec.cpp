@@ -21,7 +21,7 @@ namespace {
 namespace json = boost::json;
 
 // clang-format off
-constexpr std::array<std::string_view, 30> kFields = {
+constexpr std::array<std::string_view, 31> kFields = {
     "name", "cronExpression", "timezone", "type",
     "functionName", "functionPayload",
     "httpMethod", "httpUrl", "httpHeaders", "httpBody",
@@ -29,7 +29,7 @@ constexpr std::array<std::string_view, 30> kFields = {
     "catchUp", "enabled", "maxRetries", "retryDelaySeconds", "retryBackoff",
     "retryMaxDelaySeconds", "timeoutSeconds", "overlapPolicy", "startAt", "endAt",
     "jitterSeconds", "maxRuns", "pauseAfterFailures", "catchUpPolicy", "catchUpWindowSeconds",
-    "notifications"};
+    "notifications", "tags"};
 constexpr std::array<std::string_view, 6> kRuleFields = {
     "channelId", "on", "afterFailures", "realertMinutes", "slowSeconds", "missedGraceSeconds"};
 // clang-format on
@@ -104,6 +104,45 @@ class Reader {
       rules.push_back(std::move(rule));
     }
     if (errors_.size() == before) out = std::move(rules);
+  }
+
+  // tags: up to kMaxTags distinct tags; null or [] clears them.
+  void tags(std::vector<std::string>& out) {
+    auto* v = body_.if_contains("tags");
+    if (!v) return;
+    if (v->is_null()) {
+      out.clear();
+      return;
+    }
+    auto* a = v->if_array();
+    if (!a) {
+      fail("tags", "must be an array of strings, not " + std::string(json_kind(*v)));
+      return;
+    }
+    if (a->size() > kMaxTags) {
+      fail("tags", "must have at most " + std::to_string(kMaxTags) + " tags");
+      return;
+    }
+    std::vector<std::string> tags;
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      const std::string at = "tags[" + std::to_string(i) + "]";
+      auto* s = (*a)[i].if_string();
+      if (!s) {
+        fail(at, "must be a string, not " + std::string(json_kind((*a)[i])));
+        return;
+      }
+      std::string tag{s->data(), s->size()};
+      if (!valid_tag(tag)) {
+        fail(at, std::string(kTagRule));
+        return;
+      }
+      if (std::ranges::find(tags, tag) != tags.end()) {
+        fail(at, "repeats \"" + tag + "\"");
+        return;
+      }
+      tags.push_back(std::move(tag));
+    }
+    out = std::move(tags);
   }
 
   // on: a non-empty array of the events a rule tells, without repeats.
@@ -513,6 +552,7 @@ std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool c
   r.optional_integer("maxRuns", task.max_runs, 1, kMaxRunsLimit);
   r.optional_integer("pauseAfterFailures", task.pause_after_failures, 1, kMaxFailuresLimit);
   r.rules(task.notifications, rules);
+  r.tags(task.tags);
   if (auto* v = o->if_contains("retryBackoff")) {
     auto* str = v->if_string();
     auto backoff = str ? parse_retry_backoff(std::string_view{*str}) : std::nullopt;

@@ -52,6 +52,10 @@ inline constexpr int kMaxRealertMinutes = 43200;              // 30 days
 inline constexpr std::size_t kMinSecretBytes = 16;
 inline constexpr std::size_t kMaxSecretBytes = 1024;
 
+/// What a tag may be, as the 4xx answers say it.
+inline constexpr std::string_view kTagRule =
+    "must be 1 to 64 characters of letters, digits, -, _, ., / and :";
+
 /// What a server allows beyond the fields' own rules.
 struct TaskRules {
   /// Command tasks run programs on the server: off unless it was started with

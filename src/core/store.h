@@ -46,6 +46,8 @@ struct TaskFilter {
   std::optional<bool> enabled;
   /// Tasks whose name contains this text, ignoring the case of ASCII letters.
   std::optional<std::string> name_contains;
+  /// Tasks carrying every one of these tags.
+  std::vector<std::string> tags;
 };
 
 /// Newest first, by offset (page) or after a cursor (before: the page starts after that

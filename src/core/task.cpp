@@ -1,6 +1,10 @@
 #include "core/task.h"
 
+#include <algorithm>
 #include <array>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <stdexcept>
 #include <utility>
 
 namespace cronkit {
@@ -92,6 +96,37 @@ std::optional<Trigger> parse_trigger(std::string_view s) {
 
 bool is_terminal(ExecutionStatus s) {
   return s != ExecutionStatus::queued && s != ExecutionStatus::running;
+}
+
+bool valid_tag(std::string_view tag) {
+  return !tag.empty() && tag.size() <= kMaxTagChars && std::ranges::all_of(tag, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '/' || c == ':';
+  });
+}
+
+bool has_tags(const std::vector<std::string>& tags, const std::vector<std::string>& wanted) {
+  return std::ranges::all_of(
+      wanted, [&](const std::string& w) { return std::ranges::find(tags, w) != tags.end(); });
+}
+
+std::string encode_tags(const std::vector<std::string>& tags) {
+  boost::json::array out;
+  for (const auto& t : tags)
+    out.emplace_back(t);
+  return boost::json::serialize(out);
+}
+
+std::vector<std::string> decode_tags(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec || !v.is_array()) throw std::invalid_argument("tags: not a JSON array");
+  std::vector<std::string> tags;
+  for (const auto& t : v.as_array()) {
+    if (!t.is_string()) throw std::invalid_argument("tags: not a string");
+    tags.emplace_back(t.as_string());
+  }
+  return tags;
 }
 
 }  // namespace cronkit

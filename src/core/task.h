@@ -86,6 +86,8 @@ struct Task {
   std::optional<int> pause_after_failures;
   // Where its failures, recoveries, slow runs, missed instants and self-pauses are told.
   std::vector<NotifyRule> notifications;
+  // Labels for finding and scoping tasks (`team:payments`), in the order given, no repeats.
+  std::vector<std::string> tags;
   int timeout_seconds = 300;
   OverlapPolicy overlap_policy = OverlapPolicy::allow;
   Millis created_at = 0;
@@ -97,6 +99,17 @@ struct Task {
   bool catches_up() const { return catch_up_policy != CatchUpPolicy::none; }
   bool operator==(const Task&) const = default;
 };
+
+/// Tags: up to kMaxTags per task, each 1 to kMaxTagChars of letters, digits and -_./:
+inline constexpr std::size_t kMaxTags = 20;
+inline constexpr std::size_t kMaxTagChars = 64;
+bool valid_tag(std::string_view tag);
+/// Whether `tags` holds every one of `wanted`.
+bool has_tags(const std::vector<std::string>& tags, const std::vector<std::string>& wanted);
+/// A task's tags as the stores keep them: a JSON array of strings.
+std::string encode_tags(const std::vector<std::string>& tags);
+/// Throws std::invalid_argument for a text that encode_tags() did not write.
+std::vector<std::string> decode_tags(std::string_view text);
 
 /// One firing of a task (or a manual run), from queued to a terminal state.
 struct Execution {

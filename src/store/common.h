@@ -29,10 +29,10 @@ inline constexpr std::string_view kTaskColumns =
     "timeout_seconds, overlap_policy, created_at, updated_at, command, working_directory, "
     "environment, command_input, retry_backoff, retry_max_delay_seconds, paused_note, paused_at, "
     "start_at, end_at, jitter_seconds, max_runs, pause_after_failures, catch_up_policy, "
-    "catch_up_window_seconds, notifications";
+    "catch_up_window_seconds, notifications, tags";
 
 /// How many columns kTaskColumns names.
-inline constexpr int kTaskColumnCount = 35;
+inline constexpr int kTaskColumnCount = 36;
 
 /// Read after kTaskColumns, never written by an insert or update of the task: the claims
 /// count it (see Store::write_executions).
@@ -104,7 +104,14 @@ Task read_task(const Row& r) {
       throw StoreError(std::string("corrupt row: ") + e.what());
     }
   }
-  t.run_count = r.int64(35);
+  if (auto tags = r.optional_text(35)) {
+    try {
+      t.tags = decode_tags(*tags);
+    } catch (const std::invalid_argument& e) {
+      throw StoreError(std::string("corrupt row: ") + e.what());
+    }
+  }
+  t.run_count = r.int64(36);
   return t;
 }
 
@@ -147,6 +154,7 @@ void task_values(const Task& t, Sink&& add) {
   add(std::int64_t{t.catch_up_window_seconds});
   add(t.notifications.empty() ? std::nullopt
                               : std::optional<std::string>{encode_rules(t.notifications)});
+  add(t.tags.empty() ? std::nullopt : std::optional<std::string>{encode_tags(t.tags)});
 }
 
 /// An execution from a row whose columns are kExecutionColumns.

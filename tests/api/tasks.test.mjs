@@ -83,6 +83,62 @@ describe("tasks", () => {
     assert.equal(long.json.data[0].field, "name");
   });
 
+  test("tags are kept in order, edited, cleared and filtered (all of several)", async () => {
+    const make = async (name, tags) => {
+      const res = await t.api("POST", "/api/scheduler/tasks", { ...fnTask, name, tags });
+      assert.equal(res.status, 201, res.text);
+      return res.json.data;
+    };
+    const a = await make("tagged a", ["team:payments", "env/prod"]);
+    assert.deepEqual(a.tags, ["team:payments", "env/prod"]);
+    await make("tagged b", ["env/prod", "team:payments", "tier-1.x_y"]);
+    await make("tagged c", ["team:payments"]);
+    assert.deepEqual((await t.api("POST", "/api/scheduler/tasks", fnTask)).json.data.tags, []);
+    const names = async (query) => {
+      const res = await t.api("GET", `/api/scheduler/tasks?${query}`);
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.data.total, res.json.data.list.length);
+      return res.json.data.list.map((x) => x.name).sort();
+    };
+    assert.deepEqual(await names("tag=team%3Apayments"), ["tagged a", "tagged b", "tagged c"]);
+    assert.deepEqual(await names("tag=team:payments&tag=env/prod"), ["tagged a", "tagged b"]);
+    assert.deepEqual(await names("tag=env/prod&name=b"), ["tagged b"]);
+    assert.deepEqual(await names("tag=team"), []);
+
+    const edited = await t.api("PUT", `/api/scheduler/tasks/${a.id}`, { tags: ["team:ops"] });
+    assert.deepEqual(edited.json.data.tags, ["team:ops"]);
+    assert.deepEqual(await names("tag=team:payments&tag=env/prod"), ["tagged b"]);
+    const cleared = await t.api("PUT", `/api/scheduler/tasks/${a.id}`, { tags: null });
+    assert.deepEqual(cleared.json.data.tags, []);
+
+    for (const [query, message] of [
+      ["tag=", /1 to 64 characters/],
+      ["tag=a%20b", /letters, digits/],
+      [`tag=${"x".repeat(65)}`, /1 to 64/],
+    ]) {
+      const res = await t.api("GET", `/api/scheduler/tasks?${query}`);
+      assert.equal(res.status, 400, query);
+      assert.equal(res.json.data[0].field, "tag");
+      assert.match(res.json.data[0].message, message);
+    }
+    const before = (await t.api("GET", "/api/scheduler/tasks")).json.data.total;
+    for (const [tags, field, message] of [
+      ["team", "tags", /array of strings, not a string/],
+      [["ok", 7], "tags[1]", /must be a string/],
+      [["a b"], "tags[0]", /letters, digits, -, _, ., \/ and :/],
+      [[""], "tags[0]", /1 to 64/],
+      [["x", "x"], "tags[1]", /repeats "x"/],
+      [Array.from({ length: 21 }, (_, i) => `t${i}`), "tags", /at most 20 tags/],
+    ]) {
+      const res = await t.api("POST", "/api/scheduler/tasks", { ...fnTask, tags });
+      assert.equal(res.status, 422, JSON.stringify(tags));
+      const err = res.json.data.find((e) => e.field === field);
+      assert.ok(err, `${field} named for ${JSON.stringify(tags)}: ${res.text}`);
+      assert.match(err.message, message);
+    }
+    assert.equal((await t.api("GET", "/api/scheduler/tasks")).json.data.total, before);
+  });
+
   test("validation names the field and writes nothing", async () => {
     const before = (await t.api("GET", "/api/scheduler/tasks")).json.data.total;
     const cases = [

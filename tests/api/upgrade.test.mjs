@@ -31,6 +31,7 @@ const gained = {
   runCount: 0,
   pauseAfterFailures: null,
   notifications: [],
+  tags: [],
 };
 
 // `added`: tasks an earlier check created.

@@ -164,3 +164,52 @@ test("with the keyboard alone; filters; the toast leads to the execution", async
   await page.getByText("No task matches these filters.").waitFor();
   assert.deepEqual(t.offsite, []);
 });
+
+test("tags: chips in the list filter it, the tag filter takes several, the form edits them", async () => {
+  const { page } = t;
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const make = async (name, tags) =>
+    (await t.api("POST", "/api/scheduler/tasks", { ...nightly, name, tags })).json.data;
+  await make("payments sync", ["team:payments", "env:prod"]);
+  await make("payments audit", ["team:payments"]);
+  const ops = await make("ops rotate", ["team:ops", "env:prod"]);
+  await page.goto(`${t.server.base}/admin/scheduler/`);
+  const row = (name) => page.getByRole("row", { name: new RegExp(name) });
+  await row("ops rotate").waitFor();
+
+  // A chip adds its tag to the filter; the server narrows the list.
+  await row("payments sync").getByRole("button", { name: "team:payments" }).click();
+  await row("ops rotate").waitFor({ state: "detached" });
+  await row("payments audit").waitFor();
+  await row("payments sync").waitFor();
+  // A second tag: tasks carrying both.
+  const filter = page.getByLabel("Filter by tag");
+  await filter.fill("env:prod");
+  await filter.press("Enter");
+  await row("payments audit").waitFor({ state: "detached" });
+  await row("payments sync").waitFor();
+  await screenshot(page, "tasks-tag-filter");
+  await filter.press("Backspace"); // selects the last tag
+  await filter.press("Backspace"); // removes it
+  await row("payments audit").waitFor();
+
+  // The form shows the tags, removes one and adds one.
+  await page.goto(`${t.server.base}/admin/scheduler/`);
+  await row("ops rotate").getByRole("button", { name: "Edit ops rotate" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByText("team:ops").waitFor();
+  const tags = dialog.getByLabel("Tags", { exact: true });
+  await tags.fill("bad@tag");
+  await tags.press("Enter");
+  await dialog.getByText('"bad@tag" is not a tag', { exact: false }).waitFor();
+  await tags.press("Backspace");
+  await tags.press("Backspace");
+  await dialog.getByText('"bad@tag" is not a tag', { exact: false }).waitFor({ state: "detached" });
+  await tags.fill("tier:1");
+  await tags.press("Enter");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.waitFor({ state: "detached" });
+  const saved = (await t.api("GET", `/api/scheduler/tasks/${ops.id}`)).json.data.task;
+  assert.deepEqual(saved.tags, ["team:ops", "env:prod", "tier:1"]);
+  assert.deepEqual(t.offsite, []);
+});

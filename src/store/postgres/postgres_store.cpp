@@ -263,11 +263,13 @@ Page<ListedTask> PostgresStore::list_tasks(const TaskFilter& filter) {
       w.add("translate(name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') LIKE $" +
             std::to_string(n++) + " ESCAPE '\\'");
     }
+    if (!filter.tags.empty()) w.add("tags @> $" + std::to_string(n++) + "::jsonb");
     return w.sql();
   };
   if (filter.type) values.emplace_back(to_string(*filter.type));
   if (filter.enabled) values.emplace_back(*filter.enabled ? "t" : "f");
   if (filter.name_contains) values.push_back(contains_pattern(*filter.name_contains));
+  if (!filter.tags.empty()) values.push_back(encode_tags(filter.tags));
   Params count_params;
   Params row_params;
   row_params.add(limit).add(offset);

@@ -219,7 +219,8 @@ void SqliteStore::count_executions_locked(std::span<const ExecutionWrite> batch,
 Page<ListedTask> SqliteStore::list_tasks(const TaskFilter& filter) {
   auto [limit, offset] = limit_offset(filter.page, filter.page_size);
   Page<ListedTask> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
-  if (!filter.name_contains) {
+  const bool search = filter.name_contains || !filter.tags.empty();
+  if (!search) {
     std::lock_guard tallies{tallies_mutex_};
     for (TaskType type : {TaskType::function, TaskType::http, TaskType::command}) {
       for (bool enabled : {false, true}) {
@@ -238,11 +239,19 @@ Page<ListedTask> SqliteStore::list_tasks(const TaskFilter& filter) {
     conditions.add("name LIKE ?5 ESCAPE '\\'");
     pattern = contains_pattern(*filter.name_contains);
   }
+  // Every tag asked for (a JSON array) is among the task's.
+  const std::string tags = filter.tags.empty() ? std::string{} : encode_tags(filter.tags);
+  if (!tags.empty()) {
+    conditions.add(
+        "NOT EXISTS (SELECT 1 FROM json_each(?6) AS wanted WHERE wanted.value NOT IN "
+        "(SELECT value FROM json_each(scheduled_tasks.tags)))");
+  }
   const std::string where = conditions.sql();
   auto bind_filter = [&](Statement& s) {
     if (filter.type) s.bind(3, to_string(*filter.type));
     if (filter.enabled) s.bind(4, std::int64_t{*filter.enabled});
     if (filter.name_contains) s.bind(5, std::string_view{pattern});
+    if (!tags.empty()) s.bind(6, std::string_view{tags});
   };
   // The subquery reads one entry of the index on (task_id, id) per task.
   static constexpr std::string_view kLastStatus =
@@ -251,7 +260,7 @@ Page<ListedTask> SqliteStore::list_tasks(const TaskFilter& filter) {
   Reader r = reader();
   // A search is counted in the same snapshot as its page; other totals are the tallies.
   std::optional<sqlite::ReadTransaction> snapshot;
-  if (filter.name_contains) {
+  if (search) {
     snapshot.emplace(r.db());
     sqlite::Use total{r.db().prepare("SELECT COUNT(*) FROM scheduled_tasks " + where)};
     bind_filter(*total);

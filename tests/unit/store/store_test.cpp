@@ -198,6 +198,7 @@ TEST_P(StoreTest, TaskRoundTripsEveryField) {
   t.jitter_seconds = 45;
   t.max_runs = 12;
   t.pause_after_failures = 4;
+  t.tags = {"team:payments", "env/prod", "tier-1.a_b"};
   t.updated_at = 2000;
   ASSERT_TRUE(store_->update_task(t));
   EXPECT_EQ(store_->get_task(t.id), t);
@@ -593,6 +594,35 @@ TEST_P(StoreTest, SearchesNamesIgnoringCaseWithLiteralWildcards) {
   EXPECT_EQ(names("e_t"), (std::vector<std::string>{"100% done_today"}));
   EXPECT_TRUE(names("missing").empty());
   EXPECT_EQ(store_->list_tasks({.page_size = 1, .name_contains = "done"}).total, 2);
+}
+
+TEST_P(StoreTest, FiltersByTagsAllOfThemWithTheirTotal) {
+  auto tagged = [&](std::string name, Millis at, std::vector<std::string> tags) {
+    Task t = task(std::move(name), at);
+    t.tags = std::move(tags);
+    ASSERT_TRUE(store_->update_task(t));
+  };
+  tagged("pay-a", 1000, {"team:payments", "env:prod"});
+  tagged("pay-b", 1001, {"env:prod", "team:payments"});
+  tagged("pay-c", 1002, {"team:payments"});
+  tagged("ops", 1003, {"team:ops", "env:prod"});
+  task("untagged", 1004);
+  auto names = [&](std::vector<std::string> tags, std::optional<std::string> text = {}) {
+    auto page = store_->list_tasks({.page_size = 100, .name_contains = text, .tags = tags});
+    std::vector<std::string> out;
+    for (const auto& listed : page.list)
+      out.push_back(listed.task.name);
+    EXPECT_EQ(page.total, static_cast<std::int64_t>(out.size()));
+    return out;
+  };
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(names({"team:payments"}), (Names{"pay-c", "pay-b", "pay-a"}));
+  EXPECT_EQ(names({"team:payments", "env:prod"}), (Names{"pay-b", "pay-a"}));
+  EXPECT_EQ(names({"env:prod"}), (Names{"ops", "pay-b", "pay-a"}));
+  EXPECT_EQ(names({"env:prod"}, "pay-a"), (Names{"pay-a"}));
+  EXPECT_TRUE(names({"team:none"}).empty());
+  EXPECT_TRUE(names({"team"}).empty()) << "a tag matches whole, not a prefix";
+  EXPECT_EQ(store_->list_tasks({.page_size = 1, .tags = {"team:payments"}}).total, 3);
 }
 
 TEST_P(StoreTest, ReadsSeveralTasksAtOnce) {

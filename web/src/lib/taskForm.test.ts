@@ -8,6 +8,7 @@ import {
   jsonError,
   localErrors,
   requestBody,
+  tagsError,
 } from "./taskForm";
 
 describe("task form", () => {
@@ -50,6 +51,24 @@ describe("task form", () => {
     expect(body.maxRetries).toBe(0);
   });
 });
+
+describe("tags in the form", () => {
+  test("are kept in order and sent as they are; each is checked as the server would", () => {
+    const d = draftFrom({ ...draftTask(), tags: ["team:payments", "env/prod"] } as never);
+    expect(d.tags).toEqual(["team:payments", "env/prod"]);
+    expect(requestBody(d).tags).toEqual(["team:payments", "env/prod"]);
+    expect(tagsError(["a.b_c-d/e:f"])).toBeNull();
+    expect(tagsError(["two words"])).toMatch(/"two words" is not a tag/);
+    expect(tagsError(["x".repeat(65)])).toMatch(/1 to 64 characters/);
+    expect(tagsError(Array.from({ length: 21 }, (_, i) => `t${i}`))).toBe("at most 20 tags");
+    d.tags = ["bad tag"];
+    expect(Object.keys(localErrors(d))).toContain("tags");
+  });
+});
+
+function draftTask() {
+  return { name: "t", cronExpression: "* * * * *", timezone: "UTC", type: "function", functionName: "f" };
+}
 
 describe("command tasks in the form", () => {
   test("one argument per line is the exact argv, spaces kept", () => {

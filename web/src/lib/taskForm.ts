@@ -54,6 +54,7 @@ export interface TaskDraft {
   startAt: string;
   endAt: string;
   notifications: RuleDraft[];
+  tags: string[];
 }
 
 /// A new rule: failures and recoveries to `channelId`.
@@ -128,6 +129,7 @@ export function draftFrom(task: Task | null, functions: string[] = []): TaskDraf
     startAt: localInput(task?.startAt ?? null),
     endAt: localInput(task?.endAt ?? null),
     notifications: (task?.notifications ?? []).map(ruleDraft),
+    tags: [...(task?.tags ?? [])],
   };
 }
 
@@ -193,11 +195,25 @@ export function environmentError(rows: { name: string; value: string }[]): strin
   return null;
 }
 
+const tagPattern = /^[A-Za-z0-9._/:-]{1,64}$/;
+
+/// Why `tags` cannot be sent, or null: the server's rule for each tag.
+export function tagsError(tags: string[]): string | null {
+  if (tags.length > 20) return "at most 20 tags";
+  const bad = tags.find((t) => !tagPattern.test(t));
+  if (bad !== undefined) {
+    return `"${bad}" is not a tag: 1 to 64 characters of letters, digits, -, _, ., / and :`;
+  }
+  return null;
+}
+
 /// Errors the browser can tell before sending, by field.
 export function localErrors(d: TaskDraft): Record<string, string> {
   const errors: Record<string, string> = {};
   if (d.name.trim() === "") errors.name = "is required";
   if (d.cronExpression.trim() === "") errors.cronExpression = "is required";
+  const tags = tagsError(d.tags);
+  if (tags) errors.tags = tags;
   const start = fromLocalInput(d.startAt);
   const end = fromLocalInput(d.endAt);
   if (start !== null && end !== null && end < start) errors.endAt = "must not be before the start";
@@ -274,5 +290,6 @@ export function requestBody(d: TaskDraft): Record<string, unknown> {
       slowSeconds: r.slowSeconds === "" ? null : Number(r.slowSeconds),
       missedGraceSeconds: Number(r.missedGraceSeconds),
     })),
+    tags: [...d.tags],
   };
 }

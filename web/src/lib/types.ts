@@ -53,6 +53,8 @@ export interface Task {
   pauseAfterFailures: number | null;
   /** Where the task's failures, recoveries, slow runs, missed instants and self-pauses go. */
   notifications: NotifyRule[];
+  /** Labels for finding and scoping tasks (team:payments), in the order given. */
+  tags: string[];
   timeoutSeconds: number;
   overlapPolicy: OverlapPolicy;
   /** No firing before startAt or after endAt (epoch ms), when set. */
@@ -98,6 +100,7 @@ export const taskFields = {
   runCount: true,
   pauseAfterFailures: true,
   notifications: true,
+  tags: true,
   timeoutSeconds: true,
   overlapPolicy: true,
   startAt: true,
