@@ -114,6 +114,8 @@ class Api {
   Response delete_channel(Call& c);
   Reply test_channel(Call& c);
   Response list_deliveries(Call& c);
+  Response apply_tasks(Call& c);  // apply.cpp
+  Response export_tasks(Call& c);
   void announce(std::string_view event, const Task& task);
   // channel.created, .updated, .deleted: {id, name, type}, never a secret.
   void announce(std::string_view event, const Channel& channel);

@@ -107,6 +107,14 @@ struct ExecutionWrite {
   std::shared_ptr<const Task> task;
 };
 
+/// Changes of several tasks, written together (Store::change_tasks).
+struct TaskChanges {
+  std::vector<Task> inserts;
+  std::vector<Task> updates;         // each replaces every field of the task with its id
+  std::vector<std::string> deletes;  // ids: the tasks go with their executions
+  bool empty() const { return inserts.empty() && updates.empty() && deletes.empty(); }
+};
+
 /// Where tasks and their executions live. Implementations: SQLite and PostgreSQL; the
 /// only code that knows them is open_store(). All methods are thread-safe; each is one
 /// transaction. Failures of the database itself throw StoreError.
@@ -133,6 +141,15 @@ class Store {
   virtual bool pause_task(const Task& task) = 0;
   /// Deletes the task and all its executions; returns false if there was no such task.
   virtual bool delete_task(std::string_view id) = 0;
+  /// Decides changes of several tasks from the tasks as they are, and writes them.
+  using DecideChanges = std::function<TaskChanges(std::vector<Task> current)>;
+  /// In one transaction: reads the tasks named one of `names`, and, when `scope` has any
+  /// tags, every task carrying all of them (oldest first); gives them to `decide`; and
+  /// writes what it returns, all or nothing. No two change_tasks() run at once, also on
+  /// different servers sharing the database, so what `decide` saw is what is changed.
+  /// `decide` may throw: nothing is written, and the exception goes to the caller.
+  virtual void change_tasks(std::span<const std::string> names, std::span<const std::string> scope,
+                            const DecideChanges& decide) = 0;
 
   // ---- notification channels
   /// Every channel, oldest first.

@@ -1,5 +1,6 @@
 #include "engine/task_service.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "core/ids.h"
@@ -75,6 +76,36 @@ std::optional<Task> TaskService::remove(std::string_view id) {
   engine_.unschedule(id);
   if (announce_) announce_("task.deleted", *task);
   return task;
+}
+
+TaskChanges TaskService::change_many(std::span<const std::string> names,
+                                     std::span<const std::string> scope,
+                                     const Store::DecideChanges& decide) {
+  std::lock_guard lock{changes_};
+  TaskChanges written;
+  std::vector<Task> deleted;
+  store_.change_tasks(names, scope, [&](std::vector<Task> current) {
+    written = decide(current);
+    deleted.clear();
+    for (const std::string& id : written.deletes) {
+      auto it = std::ranges::find(current, id, &Task::id);
+      if (it != current.end()) deleted.push_back(*it);
+    }
+    return written;
+  });
+  for (const Task& t : written.inserts) {
+    engine_.schedule(t);
+    if (announce_) announce_("task.created", t);
+  }
+  for (const Task& t : written.updates) {
+    engine_.schedule(t);
+    if (announce_) announce_("task.updated", t);
+  }
+  for (const Task& t : deleted) {
+    engine_.unschedule(t.id);
+    if (announce_) announce_("task.deleted", t);
+  }
+  return written;
 }
 
 void TaskService::check_limits(std::string_view id) {

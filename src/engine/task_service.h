@@ -48,6 +48,13 @@ class TaskService {
   /// Deletes task `id` with its executions; the task as it was, or nullopt if none.
   std::optional<Task> remove(std::string_view id);
 
+  /// Changes several tasks at once: `decide` makes the changes from the tasks as they are
+  /// (those named one of `names`, and those carrying every tag of `scope` when it has any),
+  /// and they are stored in one transaction (Store::change_tasks), then scheduled and
+  /// announced. `decide` may throw to change nothing. Returns what was written.
+  TaskChanges change_many(std::span<const std::string> names, std::span<const std::string> scope,
+                          const Store::DecideChanges& decide);
+
   /// The engine's check of a task's limits (Engine::on_limits): a task the store paused at
   /// its last counted run (maxRuns) is unscheduled and announced; an enabled task whose
   /// newest `pauseAfterFailures` executions since it last changed all failed is paused

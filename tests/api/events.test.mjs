@@ -1,43 +1,12 @@
 // Server-Sent Events: execution and task events arrive live, without task secrets.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { eventually, serverForFile } from "./server.mjs";
+import { eventually, listenEvents, serverForFile } from "./server.mjs";
 
 const t = serverForFile();
 
-// Collects the stream's events as {event, data} until aborted.
 function listen() {
-  const controller = new AbortController();
-  const events = [];
-  let raw = "";
-  const ready = fetch(t.server.base + "/api/scheduler/events", { signal: controller.signal }).then(
-    async (res) => {
-      assert.equal(res.status, 200);
-      assert.equal(res.headers.get("content-type"), "text/event-stream");
-      const reader = res.body.getReader();
-      const decoder = new TextDecoder();
-      (async () => {
-        try {
-          for (;;) {
-            const { value, done } = await reader.read();
-            if (done) return;
-            raw += decoder.decode(value, { stream: true });
-            let end;
-            while ((end = raw.indexOf("\n\n")) >= 0) {
-              const block = raw.slice(0, end);
-              raw = raw.slice(end + 2);
-              const event = /^event: (.*)$/m.exec(block)?.[1];
-              const data = /^data: (.*)$/m.exec(block)?.[1];
-              if (event) events.push({ event, data: JSON.parse(data), text: block });
-            }
-          }
-        } catch {
-          // aborted
-        }
-      })();
-    },
-  );
-  return { events, ready, stop: () => controller.abort() };
+  return listenEvents(t.server.base);
 }
 
 test("a trigger is seen queued, started and finished; task changes are announced", async () => {

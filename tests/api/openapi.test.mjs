@@ -104,6 +104,15 @@ test("every documented operation answers as documented", async () => {
   await call("POST", "/api/scheduler/tasks/{id}/backfill", `${path}/backfill`, { from: hour, to: hour - 1 });
   await call("POST", "/api/scheduler/tasks/{id}/toggle", `${path}/toggle`, { enabled: false });
   await call("GET", "/api/scheduler/stats", "/api/scheduler/stats");
+  const applied = { tasks: [{ ...fn, name: "applied", tags: ["team:doc"] }], selector: ["team:doc"] };
+  await call("POST", "/api/scheduler/apply", "/api/scheduler/apply", applied);
+  await call("POST", "/api/scheduler/apply", "/api/scheduler/apply", { ...applied, dryRun: true });
+  await call("GET", "/api/scheduler/export", "/api/scheduler/export?tag=team:doc");
+  await call("GET", "/api/scheduler/export", "/api/scheduler/export?tag=no%20tag");
+  await call("POST", "/api/scheduler/apply", "/api/scheduler/apply", { tasks: [{ name: "" }] });
+  await call("POST", "/api/scheduler/tasks", "/api/scheduler/tasks", { ...fn, name: "twice" });
+  await call("POST", "/api/scheduler/tasks", "/api/scheduler/tasks", { ...fn, name: "twice" });
+  await call("POST", "/api/scheduler/apply", "/api/scheduler/apply", { tasks: [{ ...fn, name: "twice" }] });
   await call("POST", "/api/scheduler/cron/preview", "/api/scheduler/cron/preview", {
     cronExpression: "@hourly",
   });

@@ -6,6 +6,7 @@ import { client, startServer } from "../support/harness.mjs";
 export {
   client,
   eventually,
+  listenEvents,
   sleep,
   startReceiver,
   startServer,

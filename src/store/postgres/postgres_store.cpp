@@ -49,6 +49,8 @@ constexpr int kCountColumn = 14;
 
 // Taken while partitions are created or dropped, so that servers doing it at once take turns.
 constexpr std::string_view kPartitionLock = "SELECT pg_advisory_xact_lock(7302641553094202)";
+// Held by change_tasks(): one set of task changes at a time, across servers.
+constexpr std::string_view kTaskChangesLock = "SELECT pg_advisory_xact_lock(7302641553094203)";
 constexpr std::string_view kDefaultPartition = "task_execution_logs_default";
 constexpr std::string_view kPartitionPrefix = "task_execution_logs_p";
 // A month whose rows are in the default partition already stays there.
@@ -469,6 +471,50 @@ bool PostgresStore::delete_task(std::string_view id) {
   static const std::string kSql =
       "WITH t AS (DELETE FROM scheduled_tasks WHERE id = $1 RETURNING id) " + announce(2);
   return connection()->query(kSql, Params{}.add(id).add(member_id())).rows() == 1;
+}
+
+void PostgresStore::change_tasks(std::span<const std::string> names,
+                                 std::span<const std::string> scope, const DecideChanges& decide) {
+  static const std::string kSql = select_tasks(
+      "WHERE name = ANY($1::text[]) OR ($2::jsonb IS NOT NULL AND tags @> $2::jsonb) "
+      "ORDER BY created_at, id");
+  static const std::string kInsert =
+      "WITH t AS (INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) + ") VALUES (" +
+      placeholders('$', kTaskColumnCount) + ") RETURNING id) " + announce(kTaskColumnCount + 1);
+  static const std::string kDelete =
+      "WITH t AS (DELETE FROM scheduled_tasks WHERE id = $1 RETURNING id) " + announce(2);
+  pg::ArrayLiteral named;
+  for (const std::string& name : names)
+    named.add(name);
+  Params params = Params{}.add(named.take());
+  if (scope.empty()) {
+    params.add(std::optional<std::string>{});
+  } else {
+    params.add(encode_tags({scope.begin(), scope.end()}));
+  }
+  auto c = connection();
+  pg::Transaction tx{*c};
+  c->exec(kTaskChangesLock);
+  auto rows = c->query(kSql, params);
+  std::vector<Task> current;
+  current.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int i = 0; i < rows.rows(); ++i)
+    current.push_back(read_task(rows, i));
+  const TaskChanges changes = decide(std::move(current));
+  if (changes.empty()) return;
+  for (const Task& t : changes.inserts)
+    c->query(kInsert, task_params(t).add(member_id()));
+  for (const Task& t : changes.updates) {
+    if (c->query(update_task_sql(), task_params(t).add(member_id())).rows() != 1) {
+      throw StoreError("no task with id " + t.id);
+    }
+  }
+  for (const std::string& id : changes.deletes) {
+    if (c->query(kDelete, Params{}.add(id).add(member_id())).rows() != 1) {
+      throw StoreError("no task with id " + id);
+    }
+  }
+  tx.commit();
 }
 
 // ---- notification channels -----------------------------------------------------------

@@ -40,6 +40,8 @@ class PostgresStore final : public Store, public Cluster {
   bool update_task(const Task& task) override;
   bool pause_task(const Task& task) override;
   bool delete_task(std::string_view id) override;
+  void change_tasks(std::span<const std::string> names, std::span<const std::string> scope,
+                    const DecideChanges& decide) override;
   std::vector<Channel> list_channels() override;
   std::optional<Channel> get_channel(std::string_view id) override;
   bool insert_channel(const Channel& channel) override;

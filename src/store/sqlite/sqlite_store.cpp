@@ -354,15 +354,20 @@ std::vector<ScheduleSpec> SqliteStore::enabled_schedules() {
 
 bool SqliteStore::insert_task(const Task& task) {
   std::lock_guard lock{mutex_};
+  TaskTallies tallies;
+  if (!insert_task_locked(task, tallies)) return false;
+  settle(tallies);
+  return true;
+}
+
+bool SqliteStore::insert_task_locked(const Task& task, TaskTallies& tallies) {
   static const std::string kSql = "INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) +
                                   ") VALUES (" + placeholders('?', kTaskColumnCount) +
                                   ") ON CONFLICT (id) DO NOTHING";
   sqlite::Use s{db_.prepare(kSql)};
   task_values(task, Binder{*s});
   if (s->run() != 1) return false;
-  std::lock_guard tallies{tallies_mutex_};
-  ++tasks_[index_of(task.type)][task.enabled];
-  ++version_;
+  ++tallies.tasks[index_of(task.type)][task.enabled];
   return true;
 }
 
@@ -376,26 +381,41 @@ bool SqliteStore::pause_task(const Task& task) {
 
 bool SqliteStore::update_task_telling(const Task& task, std::span<const Delivery> told) {
   std::lock_guard lock{mutex_};
+  TaskTallies tallies;
+  sqlite::Transaction tx{db_};
+  if (!update_task_locked(task, tallies)) return false;
+  queue_locked(told);
+  tx.commit();
+  if (!told.empty()) deliveries_queued();
+  settle(tallies);
+  return true;
+}
+
+bool SqliteStore::update_task_locked(const Task& task, TaskTallies& tallies) {
   static const std::string kSql =
       "UPDATE scheduled_tasks SET " + assignments(kTaskColumns, '?') + " WHERE id = ?1";
   sqlite::Use s{db_.prepare(kSql)};
   sqlite::Use before{db_.prepare("SELECT type, enabled FROM scheduled_tasks WHERE id = ?1")};
-  sqlite::Transaction tx{db_};
   before->bind(1, std::string_view{task.id});
   if (!before->step()) return false;
-  const TaskType old_type = must(parse_task_type(before->text(0)), "task type");
-  const bool was_enabled = before->int64(1) != 0;
+  --tallies.tasks[index_of(must(parse_task_type(before->text(0)), "task type"))]
+                 [before->int64(1) != 0];
   before->reset();
   task_values(task, Binder{*s});
   s->run();
-  queue_locked(told);
-  tx.commit();
-  if (!told.empty()) deliveries_queued();
-  std::lock_guard tallies{tallies_mutex_};
-  --tasks_[index_of(old_type)][was_enabled];
-  ++tasks_[index_of(task.type)][task.enabled];
-  ++version_;
+  ++tallies.tasks[index_of(task.type)][task.enabled];
   return true;
+}
+
+void SqliteStore::settle(const TaskTallies& changed) {
+  std::lock_guard tallies{tallies_mutex_};
+  for (std::size_t type = 0; type < 3; ++type) {
+    for (std::size_t enabled = 0; enabled < 2; ++enabled)
+      tasks_[type][enabled] += changed.tasks[type][enabled];
+  }
+  for (auto [queued_at, failed] : changed.leaving)
+    window_.add(queued_at, -1, -std::int64_t{failed});
+  ++version_;
 }
 
 std::vector<Task> SqliteStore::tasks_telling(NotifyEvent event) {
@@ -488,16 +508,24 @@ void SqliteStore::queue_locked(std::span<const Delivery> deliveries) {
 
 bool SqliteStore::delete_task(std::string_view id) {
   std::lock_guard lock{mutex_};
+  TaskTallies tallies;
+  sqlite::Transaction tx{db_};
+  if (!delete_task_locked(id, tallies)) return false;
+  tx.commit();
+  settle(tallies);
+  return true;
+}
+
+bool SqliteStore::delete_task_locked(std::string_view id, TaskTallies& tallies) {
   // The task's executions inside the 24-hour window leave it with the task.
   Millis window_start = 0;
   {
-    std::lock_guard tallies{tallies_mutex_};
+    std::lock_guard lock{tallies_mutex_};
     window_start = window_.start();
   }
   sqlite::Use history{db_.prepare(
       "SELECT queued_at, status FROM task_execution_logs WHERE task_id = ?1 AND id >= ?2")};
   sqlite::Use s{db_.prepare("DELETE FROM scheduled_tasks WHERE id = ?1 RETURNING type, enabled")};
-  sqlite::Transaction tx{db_};
   history->bind(1, id);
   history->bind(2, std::string_view{id_floor(window_start)});
   std::vector<std::pair<Millis, bool>> leaving;  // queued_at, failed
@@ -508,16 +536,45 @@ bool SqliteStore::delete_task(std::string_view id) {
   history->reset();
   s->bind(1, id);
   if (!s->step()) return false;
-  const TaskType type = must(parse_task_type(s->text(0)), "task type");
-  const bool enabled = s->int64(1) != 0;
+  --tallies.tasks[index_of(must(parse_task_type(s->text(0)), "task type"))][s->int64(1) != 0];
   s->reset();  // a statement in progress would keep the commit from happening
-  tx.commit();
-  std::lock_guard tallies{tallies_mutex_};
-  --tasks_[index_of(type)][enabled];
-  for (auto [queued_at, failed] : leaving)
-    window_.add(queued_at, -1, -std::int64_t{failed});
-  ++version_;
+  tallies.leaving.insert(tallies.leaving.end(), leaving.begin(), leaving.end());
   return true;
+}
+
+void SqliteStore::change_tasks(std::span<const std::string> names,
+                               std::span<const std::string> scope, const DecideChanges& decide) {
+  static const std::string kSql = select_tasks(
+      "WHERE name IN (SELECT value FROM json_each(?1)) OR (?2 IS NOT NULL AND NOT EXISTS "
+      "(SELECT 1 FROM json_each(?2) AS wanted WHERE wanted.value NOT IN "
+      "(SELECT value FROM json_each(scheduled_tasks.tags)))) ORDER BY created_at, id");
+  const std::string named = encode_tags({names.begin(), names.end()});
+  const std::string scoped =
+      scope.empty() ? std::string{} : encode_tags({scope.begin(), scope.end()});
+  std::lock_guard lock{mutex_};
+  sqlite::Transaction tx{db_};
+  std::vector<Task> current;
+  {
+    sqlite::Use s{db_.prepare(kSql)};
+    s->bind(1, std::string_view{named});
+    if (!scoped.empty()) s->bind(2, std::string_view{scoped});
+    while (s->step())
+      current.push_back(read_task(*s));
+  }
+  const TaskChanges changes = decide(std::move(current));
+  if (changes.empty()) return;
+  TaskTallies tallies;
+  for (const Task& t : changes.inserts) {
+    if (!insert_task_locked(t, tallies)) throw StoreError("a task with id " + t.id + " exists");
+  }
+  for (const Task& t : changes.updates) {
+    if (!update_task_locked(t, tallies)) throw StoreError("no task with id " + t.id);
+  }
+  for (const std::string& id : changes.deletes) {
+    if (!delete_task_locked(id, tallies)) throw StoreError("no task with id " + id);
+  }
+  tx.commit();
+  settle(tallies);
 }
 
 // ---- notification channels -----------------------------------------------------------

@@ -38,6 +38,8 @@ class SqliteStore final : public Store {
   bool update_task(const Task& task) override;
   bool pause_task(const Task& task) override;
   bool delete_task(std::string_view id) override;
+  void change_tasks(std::span<const std::string> names, std::span<const std::string> scope,
+                    const DecideChanges& decide) override;
   std::vector<Channel> list_channels() override;
   std::optional<Channel> get_channel(std::string_view id) override;
   bool insert_channel(const Channel& channel) override;
@@ -90,6 +92,18 @@ class SqliteStore final : public Store {
   int alert_locked(const ExecutionWrite& w);
   // Inserts deliveries to send (the outbox), in the caller's transaction.
   void queue_locked(std::span<const Delivery> deliveries);
+  // What a transaction changed in the tallies, added to them once it commits (settle).
+  struct TaskTallies {
+    std::int64_t tasks[3][2] = {};                 // by [type][enabled]
+    std::vector<std::pair<Millis, bool>> leaving;  // deleted executions: queued_at, failed
+  };
+  // Under mutex_, in the caller's transaction: each returns false when the id is taken
+  // (insert) or names no task.
+  bool insert_task_locked(const Task& task, TaskTallies& tallies);
+  bool update_task_locked(const Task& task, TaskTallies& tallies);
+  bool delete_task_locked(std::string_view id, TaskTallies& tallies);
+  // Under mutex_, after the commit: adds `changed` to the tallies and moves version_ on.
+  void settle(const TaskTallies& changed);
   // update_task, queuing `told` in the same transaction.
   bool update_task_telling(const Task& task, std::span<const Delivery> told);
 

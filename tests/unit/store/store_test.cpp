@@ -625,6 +625,60 @@ TEST_P(StoreTest, FiltersByTagsAllOfThemWithTheirTotal) {
   EXPECT_EQ(store_->list_tasks({.page_size = 1, .tags = {"team:payments"}}).total, 3);
 }
 
+TEST_P(StoreTest, ChangesSeveralTasksInOneTransactionOrNotAtAll) {
+  auto tagged = [&](std::string name, Millis at, std::vector<std::string> tags) {
+    Task t = task(std::move(name), at);
+    t.tags = std::move(tags);
+    EXPECT_TRUE(store_->update_task(t));
+    return t;
+  };
+  Task a = tagged("a", 1000, {});
+  Task b = tagged("b", 1001, {"team:x"});
+  Task c = tagged("c", 1002, {"team:x", "env:y"});
+  tagged("d", 1003, {"team:z"});
+  const std::vector<std::string> names{"a", "missing"};
+  const std::vector<std::string> scope{"team:x"};
+  auto seen = [](const std::vector<Task>& current) {
+    std::vector<std::string> out;
+    for (const Task& t : current)
+      out.push_back(t.name);
+    return out;
+  };
+  using Names = std::vector<std::string>;
+
+  // A decision that throws writes nothing, even what came before the throw.
+  Task e = task("e", 2000);
+  store_->delete_task(e.id);
+  EXPECT_THROW(store_->change_tasks(
+                   names, scope,
+                   [&](std::vector<Task>) -> TaskChanges { throw std::runtime_error("refused"); }),
+               std::runtime_error);
+  // A write that fails midway (an id taken) undoes the writes before it.
+  EXPECT_THROW(store_->change_tasks(names, {},
+                                    [&](std::vector<Task>) {
+                                      return TaskChanges{.inserts = {e, a}};
+                                    }),
+               StoreError);
+  EXPECT_FALSE(store_->get_task(e.id));
+
+  const auto total = store_->list_tasks({}).total;
+  store_->change_tasks(names, scope, [&](std::vector<Task> current) {
+    EXPECT_EQ(seen(current), (Names{"a", "b", "c"})) << "named, and the scope's, oldest first";
+    Task renamed = current[0];
+    renamed.name = "a2";
+    return TaskChanges{.inserts = {e}, .updates = {renamed}, .deletes = {b.id}};
+  });
+  EXPECT_EQ(store_->get_task(a.id)->name, "a2");
+  EXPECT_TRUE(store_->get_task(e.id));
+  EXPECT_FALSE(store_->get_task(b.id));
+  EXPECT_EQ(store_->list_tasks({}).total, total) << "one in, one out";
+  store_->change_tasks(Names{}, Names{}, [&](std::vector<Task> current) {
+    EXPECT_TRUE(current.empty());
+    return TaskChanges{};
+  });
+  EXPECT_EQ(store_->get_task(c.id)->tags, (Names{"team:x", "env:y"}));
+}
+
 TEST_P(StoreTest, ReadsSeveralTasksAtOnce) {
   Task a = task("a", 1000);
   Task b = task("b", 1001, TaskType::http);
