@@ -4,7 +4,7 @@
 #
 # Static, not shared: the C++ interface is young and promises no ABI between versions, and
 # a static library gives an embedder one self-contained program, as cronkit itself is. The
-# libraries it uses (SQLite, libpq, libcurl, OpenSSL, spdlog, libsystemd, Boost.JSON) are
+# libraries it uses (SQLite, libpq, libcurl, OpenSSL, spdlog, yaml-cpp, libsystemd, Boost.JSON) are
 # the system's shared ones, found again by cronkitConfig.cmake.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -16,10 +16,11 @@ find_package(OpenSSL 3 REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(PostgreSQL REQUIRED)
 find_package(spdlog REQUIRED)
+find_package(yaml-cpp REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
-set(cronkit_modules cronkit_app cronkit_api cronkit_web cronkit_engine cronkit_notify
+set(cronkit_modules cronkit_app cronkit_api cronkit_client cronkit_web cronkit_engine cronkit_notify
                     cronkit_store cronkit_core cronkit_cron)
 add_library(cronkit_library STATIC)
 add_library(cronkit::cronkit ALIAS cronkit_library)
@@ -33,7 +34,7 @@ target_compile_features(cronkit_library PUBLIC cxx_std_20)
 # What the modules use, in the order a static link needs. The headers use Boost.JSON.
 target_link_libraries(cronkit_library
   PUBLIC Boost::headers Boost::json
-  PRIVATE spdlog::spdlog CURL::libcurl OpenSSL::Crypto SQLite::SQLite3 PostgreSQL::PostgreSQL
+  PRIVATE spdlog::spdlog yaml-cpp CURL::libcurl OpenSSL::Crypto SQLite::SQLite3 PostgreSQL::PostgreSQL
           PkgConfig::SYSTEMD Threads::Threads)
 
 install(TARGETS cronkit_library EXPORT cronkitTargets

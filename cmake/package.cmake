@@ -70,7 +70,7 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_SHLIBDEPS OFF)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
     "libboost-json1.81-dev, libsqlite3-dev, libpq-dev, libcurl4-openssl-dev | libcurl-dev, \
-libssl-dev, libspdlog-dev, libsystemd-dev, pkg-config")
+libssl-dev, libspdlog-dev, libyaml-cpp-dev, libsystemd-dev, pkg-config")
 set(CPACK_COMPONENT_DEV_DESCRIPTION
     "scheduled-task server as a C++ library (static)
 libcronkit is cronkit as a library: a program of your own that registers

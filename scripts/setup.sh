@@ -16,6 +16,7 @@ packages=(
   libspdlog-dev                        # logging
   libcurl4-openssl-dev                 # http tasks
   libsystemd-dev                       # sd_notify: readiness and the watchdog under systemd
+  libyaml-cpp-dev                      # cronkit apply / export: tasks as YAML files
   libssl-dev                           # signing notifications (HMAC-SHA256)
   tzdata
   curl                                 # the seed's smoke test, as written

@@ -1,6 +1,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/backup_command.h"
+#include "app/client_commands.h"
 #include "app/cron_command.h"
 #include "app/migrate_command.h"
 #include "app/serve_command.h"
@@ -18,6 +19,7 @@ int run(int argc, char** argv, Registry& registry) {
   app::add_migrate_command(app, exit_code);
   app::add_backup_command(app, exit_code);
   app::add_cron_commands(app, exit_code);
+  app::add_client_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
