@@ -366,14 +366,7 @@ Response Api::list_tasks(Call& c) {
     filter.name_contains = std::string(*name);
   }
   // Each `tag` given narrows the list: a task must carry all of them.
-  for (const auto& [key, value] : c.query) {
-    if (key != "tag") continue;
-    if (!valid_tag(value)) bad_parameter("tag", std::string(kTagRule));
-    if (filter.tags.size() == kMaxTags) {
-      bad_parameter("tag", "is given more than " + std::to_string(kMaxTags) + " times");
-    }
-    if (std::ranges::find(filter.tags, value) == filter.tags.end()) filter.tags.push_back(value);
-  }
+  filter.tags = tag_parameters(c.query);
   // Read before the data: a change during the build moves them, and the page is rebuilt.
   const AnswerCache::Versions versions{store_.version(), engine_.schedule_version()};
   const std::string_view key = c.req.target();

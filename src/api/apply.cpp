@@ -263,14 +263,7 @@ Response Api::apply_tasks(Call& c) {
 
 Response Api::export_tasks(Call& c) {
   TaskFilter filter;
-  for (const auto& [key, value] : c.query) {
-    if (key != "tag") continue;
-    if (!valid_tag(value)) bad_parameter("tag", std::string(kTagRule));
-    if (std::ranges::find(filter.tags, value) == filter.tags.end()) filter.tags.push_back(value);
-  }
-  if (filter.tags.size() > kMaxTags) {
-    bad_parameter("tag", "is given more than " + std::to_string(kMaxTags) + " times");
-  }
+  filter.tags = tag_parameters(c.query);
   std::vector<Task> tasks;
   filter.page_size = 500;
   for (filter.page = 1;; ++filter.page) {

@@ -116,6 +116,22 @@ inline void check_query(const std::vector<std::pair<std::string, std::string>>& 
   }
 }
 
+// The `tag` parameters of a query, each a valid tag, repeats dropped, at most kMaxTags.
+inline std::vector<std::string> tag_parameters(
+    const std::vector<std::pair<std::string, std::string>>& query) {
+  std::vector<std::string> tags;
+  for (const auto& [key, value] : query) {
+    if (key != "tag") continue;
+    if (!valid_tag(value)) bad_parameter("tag", std::string(kTagRule));
+    if (std::find(tags.begin(), tags.end(), value) != tags.end()) continue;
+    if (tags.size() == kMaxTags) {
+      bad_parameter("tag", "is given more than " + std::to_string(kMaxTags) + " times");
+    }
+    tags.push_back(value);
+  }
+  return tags;
+}
+
 // What a handler knows of its request.
 struct ApiCall {
   const Request& req;

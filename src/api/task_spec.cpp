@@ -47,22 +47,32 @@ class Reader {
   }
 
   // notifications: up to kMaxRules rules, each to another channel; null or [] clears them.
-  void rules(std::vector<NotifyRule>& out, const TaskRules& allowed) {
-    auto* v = body_.if_contains("notifications");
-    if (!v) return;
+  // A list field: its items, or null when it is absent, refused, or null (which clears
+  // `out`). It holds `items` ("strings"), at most `max` (counted as `unit`: "tags").
+  template <typename T>
+  const json::array* list(std::string_view field, std::string_view items, std::size_t max,
+                          std::string_view unit, std::vector<T>& out) {
+    auto* v = body_.if_contains(field);
+    if (!v) return nullptr;
     if (v->is_null()) {
       out.clear();
-      return;
+      return nullptr;
     }
     auto* a = v->if_array();
     if (!a) {
-      fail("notifications", "must be an array of rules, not " + std::string(json_kind(*v)));
-      return;
+      fail(std::string(field),
+           "must be an array of " + std::string(items) + ", not " + std::string(json_kind(*v)));
+    } else if (a->size() > max) {
+      fail(std::string(field),
+           "must have at most " + std::to_string(max) + " " + std::string(unit));
+      a = nullptr;
     }
-    if (a->size() > kMaxRules) {
-      fail("notifications", "must have at most " + std::to_string(kMaxRules) + " rules");
-      return;
-    }
+    return a;
+  }
+
+  void rules(std::vector<NotifyRule>& out, const TaskRules& allowed) {
+    auto* a = list("notifications", "rules", kMaxRules, "rules", out);
+    if (!a) return;
     std::vector<NotifyRule> rules;
     const std::size_t before = errors_.size();
     for (std::size_t i = 0; i < a->size(); ++i) {
@@ -108,21 +118,8 @@ class Reader {
 
   // tags: up to kMaxTags distinct tags; null or [] clears them.
   void tags(std::vector<std::string>& out) {
-    auto* v = body_.if_contains("tags");
-    if (!v) return;
-    if (v->is_null()) {
-      out.clear();
-      return;
-    }
-    auto* a = v->if_array();
-    if (!a) {
-      fail("tags", "must be an array of strings, not " + std::string(json_kind(*v)));
-      return;
-    }
-    if (a->size() > kMaxTags) {
-      fail("tags", "must have at most " + std::to_string(kMaxTags) + " tags");
-      return;
-    }
+    auto* a = list("tags", "strings", kMaxTags, "tags", out);
+    if (!a) return;
     std::vector<std::string> tags;
     for (std::size_t i = 0; i < a->size(); ++i) {
       const std::string at = "tags[" + std::to_string(i) + "]";
