@@ -48,7 +48,7 @@ grep -qx /etc/cronkit/cronkit.toml "$tmp/control/conffiles" || fail "cronkit.tom
 depends=$(dpkg-deb -f "$deb" Depends)
 # From dpkg-shlibdeps: every library the program links, with its version.
 sed 's/, /\n/g; s/ ([^)]*)//g' <<<"$depends" >"$tmp/depends"
-for p in adduser libc6 libstdc++6 libsqlite3-0 libpq5 libcurl4 libsystemd0 libssl3; do
+for p in adduser libc6 libstdc++6 libsqlite3-0 libpq5 libcurl4 libsystemd0 libssl3 libyaml-cpp0.7; do
   grep -qFx "$p" "$tmp/depends" || fail "Depends lacks $p: $depends"
 done
 dpkg-deb -x "$deb" "$tmp/unpacked"
