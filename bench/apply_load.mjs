@@ -18,7 +18,8 @@ async function call(method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   const json = await res.json();
-  if (res.status !== 200) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
+  if (res.status !== 200)
+    throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
   return { ms: performance.now() - started, data: json.data };
 }
 
@@ -54,5 +55,7 @@ for (let round = 0; round < Number(rounds); round++) {
 console.log(`tasks per apply: ${n}, rounds: ${rounds}, request bytes per task: ${bytesPerTask.toFixed(0)}`);
 for (const [what, xs] of Object.entries(times)) {
   const rows = { create: n, unchanged: 0, oneUpdate: 1, export: 0 }[what];
-  console.log(`${what.padEnd(10)} median ${median(xs).toFixed(1)} ms  (${(median(xs) / Number(n) * 1000).toFixed(1)} us per task; rows written: ${rows})`);
+  console.log(
+    `${what.padEnd(10)} median ${median(xs).toFixed(1)} ms  (${((median(xs) / Number(n)) * 1000).toFixed(1)} us per task; rows written: ${rows})`,
+  );
 }
