@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What an apply costs: starts the release build on a fresh store (sqlite, or postgres on a
 # private server) and runs bench/apply_load.mjs against it.
-#   bench/apply_load.sh sqlite|postgres [N] [ROUNDS]
+#   [CRONKIT_BIN=other/cronkit] bench/apply_load.sh sqlite|postgres [N] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 store=${1:-sqlite}
@@ -17,7 +17,7 @@ if [ "$store" = postgres ]; then
 else
   db="sqlite:$work/cronkit.db"
 fi
-CRONKIT_CONFIG=/dev/null build/cronkit serve --port 0 --db "$db" 2>"$work/log" &
+CRONKIT_CONFIG=/dev/null "${CRONKIT_BIN:-build/cronkit}" serve --port 0 --db "$db" 2>"$work/log" &
 server=$!
 for _ in $(seq 100); do
   base=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/log" | head -1 || true)

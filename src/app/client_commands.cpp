@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "client/client.h"
 #include "client/documents.h"
@@ -278,6 +279,8 @@ void add_export(CLI::App& app, int& exit_code) {
 
 // ---- tasks ---------------------------------------------------------------------------------
 
+void print_execution(const json::value& e, bool colours);
+
 void print_task(const json::value& data, bool colours) {
   const auto& t = data.at("task");
   const auto now = now_ms();
@@ -338,6 +341,27 @@ json::value one_task(const std::string& file) {
                                 " tasks; this command takes one (cronkit apply takes several)");
   }
   return files.tasks.front();
+}
+
+// Waits for a triggered run to end (polling its execution) and prints how it ended; a run
+// that did not succeed stops with Exit::run_failed.
+void wait_for(const Client& c, const json::value& triggered, bool as_json) {
+  const std::string path =
+      "/api/scheduler/executions/" + client::escape(text_of(triggered, "executionId"));
+  for (;;) {
+    auto answer = c.call("GET", path);
+    const std::string status = text_of(answer.data(), "status");
+    if (status != "queued" && status != "running") {
+      if (as_json) {
+        print_json(answer.data());
+      } else {
+        print_execution(answer.data(), client::colours());
+      }
+      if (status != "success") throw Stop(Exit::run_failed, "the run ended " + status);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 void add_tasks(CLI::App& app, int& exit_code) {
@@ -494,12 +518,17 @@ void add_tasks(CLI::App& app, int& exit_code) {
     struct Args {
       Connection c;
       std::string task, note;
+      bool wait = false;
     };
     auto a = std::make_shared<Args>();
     auto* cmd = tasks->add_subcommand(action.name, action.help);
     cmd->add_option("TASK", a->task, "The task's id or name")->required();
     const std::string verb = action.name;
     if (verb == "pause") cmd->add_option("--note", a->note, "Why (shown with the task)");
+    if (verb == "run") {
+      cmd->add_flag("--wait", a->wait,
+                    "Wait until the run ends; exit 0 if it succeeded, 8 if it did not");
+    }
     add_connection(*cmd, a->c);
     cmd->callback([a, action, verb, &exit_code] {
       run(exit_code, [&] {
@@ -515,6 +544,7 @@ void add_tasks(CLI::App& app, int& exit_code) {
         }
         auto answer =
             c.call(action.method, "/api/scheduler/tasks/" + client::escape(id) + action.path, body);
+        if (verb == "run" && a->wait) return wait_for(c, answer.data(), a->c.json());
         if (a->c.json()) return print_json(answer.data());
         if (verb == "run") {
           std::cout << "queued execution " << text_of(answer.data(), "executionId") << "\n";

@@ -32,7 +32,7 @@ function cli(args, { env = {}, input } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(defaultBinary(), args, {
       env: { ...process.env, CRONKIT_SERVER: server.base, CRONKIT_API_TOKEN: TOKEN, NO_COLOR: "1", ...env },
-      stdio: ["pipe", "pipe", "pipe"],
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
     let stdout = "";
     let stderr = "";
@@ -40,7 +40,10 @@ function cli(args, { env = {}, input } = {}) {
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? "");
+    if (input !== undefined) {
+      child.stdin.on("error", () => {}); // a command that stops before reading: EPIPE
+      child.stdin.end(input);
+    }
   });
 }
 
@@ -187,6 +190,25 @@ test("exit codes: not found 5, refused 1 naming each field, usage 2, unreachable
   ]);
   assert.equal(applied.code, 6);
   assert.match(applied.stderr, /names that match several tasks/);
+});
+
+test("tasks run --wait ends with the run: 0 when it succeeded, 8 when it did not", async () => {
+  const ok = await cli(["tasks", "create", "-f", file("wait.yaml", fnTask.replace("cli task", "waited"))]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const done = await cli(["tasks", "run", "waited", "--wait"]);
+  assert.equal(done.code, 0, done.stderr);
+  assert.match(done.stdout, /^Status +success$/m);
+  const failing = {
+    name: "refused target",
+    type: "http",
+    cronExpression: "@yearly",
+    httpUrl: "http://127.0.0.1:1/",
+  };
+  assert.equal((await authed("POST", "/api/scheduler/tasks", failing)).status, 201);
+  const failed = await cli(["tasks", "run", "refused target", "--wait", "-o", "json"]);
+  assert.equal(failed.code, 8, failed.stderr);
+  assert.equal(JSON.parse(failed.stdout).status, "failed");
+  assert.match(failed.stderr, /the run ended failed/);
 });
 
 test("executions follow prints an execution as it happens", async () => {

@@ -478,9 +478,22 @@ void PostgresStore::change_tasks(std::span<const std::string> names,
   static const std::string kSql = select_tasks(
       "WHERE name = ANY($1::text[]) OR ($2::jsonb IS NOT NULL AND tags @> $2::jsonb) "
       "ORDER BY created_at, id");
-  static const std::string kInsert =
-      "WITH t AS (INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) + ") VALUES (" +
-      placeholders('$', kTaskColumnCount) + ") RETURNING id) " + announce(kTaskColumnCount + 1);
+  // Up to kRows tasks an INSERT: an apply of a thousand new tasks is ten round trips.
+  constexpr std::size_t kRows = 100;
+  auto insert_sql = [](std::size_t rows) {
+    std::string values;
+    for (std::size_t r = 0; r < rows; ++r) {
+      values += r == 0 ? "(" : ", (";
+      for (int c = 1; c <= kTaskColumnCount; ++c) {
+        values +=
+            (c == 1 ? "$" : ", $") + std::to_string(static_cast<int>(r) * kTaskColumnCount + c);
+      }
+      values += ")";
+    }
+    return "WITH t AS (INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) + ") VALUES " +
+           values + " RETURNING id) " + announce(static_cast<int>(rows) * kTaskColumnCount + 1);
+  };
+  static const std::string kInsertFull = insert_sql(kRows);
   static const std::string kDelete =
       "WITH t AS (DELETE FROM scheduled_tasks WHERE id = $1 RETURNING id) " + announce(2);
   pg::ArrayLiteral named;
@@ -502,8 +515,17 @@ void PostgresStore::change_tasks(std::span<const std::string> names,
     current.push_back(read_task(rows, i));
   const TaskChanges changes = decide(std::move(current));
   if (changes.empty()) return;
-  for (const Task& t : changes.inserts)
-    c->query(kInsert, task_params(t).add(member_id()));
+  for (std::size_t at = 0; at < changes.inserts.size(); at += kRows) {
+    const std::size_t n = std::min(kRows, changes.inserts.size() - at);
+    Params p;
+    for (std::size_t i = at; i < at + n; ++i)
+      task_values(changes.inserts[i], [&](const auto& v) { p.add(v); });
+    p.add(member_id());
+    if (static_cast<std::size_t>(c->query(n == kRows ? kInsertFull : insert_sql(n), p).rows()) !=
+        n) {
+      throw StoreError("a task to insert exists already");
+    }
+  }
   for (const Task& t : changes.updates) {
     if (c->query(update_task_sql(), task_params(t).add(member_id())).rows() != 1) {
       throw StoreError("no task with id " + t.id);

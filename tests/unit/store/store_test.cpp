@@ -677,6 +677,17 @@ TEST_P(StoreTest, ChangesSeveralTasksInOneTransactionOrNotAtAll) {
     return TaskChanges{};
   });
   EXPECT_EQ(store_->get_task(c.id)->tags, (Names{"team:x", "env:y"}));
+
+  // Many at once (PostgreSQL writes them a hundred to a statement).
+  TaskChanges many;
+  for (int i = 0; i < 250; ++i)
+    many.inserts.push_back(task("many " + std::to_string(i), 3000 + i));
+  for (const Task& t : many.inserts)
+    store_->delete_task(t.id);
+  const auto before = store_->list_tasks({}).total;
+  store_->change_tasks(Names{}, Names{}, [&](std::vector<Task>) { return many; });
+  EXPECT_EQ(store_->list_tasks({}).total, before + 250);
+  EXPECT_EQ(store_->get_task(many.inserts[249].id), many.inserts[249]);
 }
 
 TEST_P(StoreTest, ReadsSeveralTasksAtOnce) {
