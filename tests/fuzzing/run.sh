@@ -3,7 +3,7 @@
 # corpus (tests/fuzzing/corpus/<target>). New inputs go to a temporary directory; the
 # committed corpus is only read. A crash, a hang (-timeout) or an input that grows memory
 # past -rss_limit_mb fails the run and prints the input, to be committed as a regression.
-#   tests/fuzzing/run.sh                  every target, CRONKIT_FUZZ_SECONDS=45 each
+#   tests/fuzzing/run.sh                  every target, CRONKIT_FUZZ_SECONDS=20 each
 #   tests/fuzzing/run.sh task_spec        one target
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -11,7 +11,7 @@ cd "$root"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(cron_parse task_spec channel_spec http_request)
 scripts/build.sh fuzz --target "${targets[@]/%/_fuzzer}"
-seconds=${CRONKIT_FUZZ_SECONDS:-45}
+seconds=${CRONKIT_FUZZ_SECONDS:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
