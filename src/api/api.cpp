@@ -28,6 +28,18 @@ namespace {
 constexpr int kMaxPageSize = 500;
 constexpr int kRecentExecutions = 20;
 constexpr int kMaxPreview = 50;
+constexpr std::string_view kEventsPath = "/api/scheduler/events";
+
+// Whether the path is answered without a token.
+bool is_open(std::string_view path) {
+  static const std::vector<std::string> open = [] {
+    std::vector<std::string> paths;
+    for (const Route& r : Api::routes())
+      if (r.open) paths.push_back(r.path);
+    return paths;
+  }();
+  return std::find(open.begin(), open.end(), path) != open.end();
+}
 
 }  // namespace
 
@@ -38,6 +50,7 @@ Api::Api(Store& store, engine::Engine& engine, const Registry& registry, const C
       registry_(registry),
       clock_(clock),
       options_(std::move(options)),
+      auth_(store, clock, options_.api_token),
       tasks_(store, engine, clock,
              [this](std::string_view event, const Task& task) { announce(event, task); }),
       ui_(std::string(kAdminUiPath), options_.ui_files) {
@@ -84,30 +97,7 @@ void Api::delivery_attempted(const Delivery& d, ChannelType type, std::optional<
   announce(d);
 }
 
-namespace {
-
-// Compares in time that depends only on the length of `expected`, so that a client cannot
-// find the token byte by byte.
-bool same_secret(std::string_view given, std::string_view expected) {
-  unsigned char diff = given.size() == expected.size() ? 0 : 1;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    const unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
-    diff |= static_cast<unsigned char>(g ^ static_cast<unsigned char>(expected[i]));
-  }
-  return diff == 0;
-}
-
-bool authorized(const Request& req, const std::string& token) {
-  constexpr std::string_view kScheme = "Bearer ";
-  auto header = req[http::field::authorization];
-  if (header.size() < kScheme.size() ||
-      !boost::beast::iequals(header.substr(0, kScheme.size()), kScheme)) {
-    return false;  // no token at all: nothing secret to time
-  }
-  return same_secret(header.substr(kScheme.size()), token);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 const std::vector<Route>& Api::routes() {
   // Handlers are plain function pointers. (Pointers to members make GCC 12's bounds
@@ -115,94 +105,149 @@ const std::vector<Route>& Api::routes() {
   static const std::vector<Route> routes = {
       {"GET",
        "/api/scheduler/tasks",
+       Role::viewer,
        {"page", "pageSize", "type", "enabled", "name", "tag"},
        [](Api& a, Call& c) -> Reply { return a.list_tasks(c); }},
       {"POST",
        "/api/scheduler/tasks",
+       Role::admin,
        {},
        [](Api& a, Call& c) -> Reply { return a.create_task(c); }},
       {"GET",
        "/api/scheduler/tasks/:id",
+       Role::viewer,
        {},
        [](Api& a, Call& c) -> Reply { return a.get_task(c); }},
       {"PUT",
        "/api/scheduler/tasks/:id",
+       Role::admin,
        {},
        [](Api& a, Call& c) -> Reply { return a.update_task(c); }},
       {"DELETE",
        "/api/scheduler/tasks/:id",
+       Role::admin,
        {},
        [](Api& a, Call& c) -> Reply { return a.delete_task(c); }},
       {"POST",
        "/api/scheduler/tasks/:id/trigger",
+       Role::operator_,
        {},
        [](Api& a, Call& c) -> Reply { return a.trigger_task(c); }},
       {"POST",
        "/api/scheduler/tasks/:id/toggle",
+       Role::operator_,
        {},
        [](Api& a, Call& c) -> Reply { return a.toggle_task(c); }},
       {"POST",
        "/api/scheduler/tasks/:id/backfill",
+       Role::operator_,
        {},
        [](Api& a, Call& c) -> Reply { return a.backfill_task(c); }},
       {"GET",
        "/api/scheduler/tasks/:id/backfill/preview",
+       Role::viewer,
        {"from", "to"},
        [](Api& a, Call& c) -> Reply { return a.backfill_preview(c); }},
       {"GET",
        "/api/scheduler/executions",
+       Role::viewer,
        {"page", "pageSize", "taskId", "status", "before"},
        [](Api& a, Call& c) -> Reply { return a.list_executions(c); }},
       {"GET",
        "/api/scheduler/executions/:id",
+       Role::viewer,
        {},
        [](Api& a, Call& c) -> Reply { return a.get_execution(c); }},
       {"POST",
        "/api/scheduler/apply",
+       Role::admin,
        {},
        [](Api& a, Call& c) -> Reply { return a.apply_tasks(c); }},
       {"GET",
        "/api/scheduler/export",
+       Role::viewer,
        {"tag"},
        [](Api& a, Call& c) -> Reply { return a.export_tasks(c); }},
-      {"GET", "/api/scheduler/stats", {}, [](Api& a, Call& c) -> Reply { return a.stats(c); }},
+      {"GET",
+       "/api/scheduler/stats",
+       Role::viewer,
+       {},
+       [](Api& a, Call& c) -> Reply { return a.stats(c); }},
       {"POST",
        "/api/scheduler/cron/preview",
+       Role::viewer,
        {},
        [](Api& a, Call& c) -> Reply { return a.preview(c); }},
       {"GET",
        "/api/scheduler/channels",
+       Role::viewer,
        {},
        [](Api& a, Call& c) -> Reply { return a.list_channels(c); }},
       {"POST",
        "/api/scheduler/channels",
+       Role::admin,
        {},
        [](Api& a, Call& c) -> Reply { return a.create_channel(c); }},
       {"GET",
        "/api/scheduler/channels/:id",
+       Role::viewer,
        {},
        [](Api& a, Call& c) -> Reply { return a.get_channel(c); }},
       {"PUT",
        "/api/scheduler/channels/:id",
+       Role::admin,
        {},
        [](Api& a, Call& c) -> Reply { return a.update_channel(c); }},
       {"DELETE",
        "/api/scheduler/channels/:id",
+       Role::admin,
        {},
        [](Api& a, Call& c) -> Reply { return a.delete_channel(c); }},
       {"POST",
        "/api/scheduler/channels/:id/test",
+       Role::operator_,
        {},
        [](Api& a, Call& c) -> Reply { return a.test_channel(c); }},
       {"GET",
        "/api/scheduler/deliveries",
+       Role::viewer,
        {"page", "pageSize", "channelId", "taskId", "status"},
        [](Api& a, Call& c) -> Reply { return a.list_deliveries(c); }},
-      {"GET", "/healthz", {}, [](Api& a, Call& c) -> Reply { return a.healthz(c); }},
-      {"GET", "/readyz", {}, [](Api& a, Call& c) -> Reply { return a.readyz(c); }},
-      {"GET", "/metrics", {}, [](Api& a, Call& c) -> Reply { return a.metrics(c); }},
-      {"GET", "/api/openapi.json", {}, [](Api& a, Call& c) -> Reply { return a.openapi(c); }},
-      {"GET", "/api/scheduler/events"},  // a stream, answered before the table
+      {"GET",
+       "/api/scheduler/tokens",
+       Role::admin,
+       {},
+       [](Api& a, Call& c) -> Reply { return a.list_tokens(c); }},
+      {"POST",
+       "/api/scheduler/tokens",
+       Role::admin,
+       {},
+       [](Api& a, Call& c) -> Reply { return a.create_token(c); }},
+      {"DELETE",
+       "/api/scheduler/tokens/:id",
+       Role::admin,
+       {},
+       [](Api& a, Call& c) -> Reply { return a.revoke_token(c); }},
+      {"GET",
+       "/api/scheduler/me",
+       Role::viewer,
+       {},
+       [](Api& a, Call& c) -> Reply { return a.whoami(c); }},
+      {"GET",
+       "/healthz",
+       Role::viewer,
+       {},
+       [](Api& a, Call& c) -> Reply { return a.healthz(c); },
+       true},
+      {"GET", "/readyz", Role::viewer, {}, [](Api& a, Call& c) -> Reply { return a.readyz(c); }},
+      {"GET", "/metrics", Role::viewer, {}, [](Api& a, Call& c) -> Reply { return a.metrics(c); }},
+      {"GET",
+       "/api/openapi.json",
+       Role::viewer,
+       {},
+       [](Api& a, Call& c) -> Reply { return a.openapi(c); }},
+      // A stream, answered before the table.
+      {"GET", std::string(kEventsPath), Role::viewer},
   };
   return routes;
 }
@@ -265,7 +310,7 @@ Reply Api::route(const Request& req) {
     auto target = parse_request_target(req.target());
     if (!target) throw Failure{http::status::bad_request, std::move(target.error())};
     const std::string_view raw_path = target->path;
-    Call call{req, {}, std::move(target->query)};
+    Call call{req, {}, std::move(target->query), {}};
     // The admin UI is public, like any login page; its data comes from the API below.
     if (raw_path == "/") {
       Response res{http::status::found, 11};
@@ -275,14 +320,17 @@ Reply Api::route(const Request& req) {
       return res;
     }
     if (auto page = ui_.serve(req)) return std::move(*page);
-    if (!options_.api_token.empty() && raw_path != "/healthz" &&
-        !authorized(req, options_.api_token)) {
-      Response res = error({http::status::unauthorized,
-                            "authentication required: send Authorization: Bearer <token>"});
-      res.set(http::field::www_authenticate, "Bearer");
-      return res;
+    // Who is asking, for every path that is not open; before anything else is told.
+    if (!is_open(raw_path)) {
+      auto who = auth_.authenticate(req[http::field::authorization]);
+      if (!who) {
+        Response res = error({http::status::unauthorized, std::move(who.error())});
+        res.set(http::field::www_authenticate, "Bearer");
+        return res;
+      }
+      call.who = std::move(*who);
     }
-    if (raw_path == "/api/scheduler/events" && options_.events) {
+    if (raw_path == kEventsPath && options_.events) {
       if (req.method() != http::verb::get) {
         Response res = error({http::status::method_not_allowed, "use GET for the event stream"});
         res.set(http::field::allow, "GET");
@@ -319,6 +367,13 @@ Reply Api::route(const Request& req) {
       if (req.method_string() != route.method) {
         allowed.push_back(route.method);
         continue;
+      }
+      if (!route.open && !allows(call.who.role, route.role)) {
+        throw Failure{
+            http::status::forbidden,
+            std::string("this needs the ") + std::string(to_string(route.role)) + " role; " +
+                call.who.actor + " has " + std::string(to_string(call.who.role)),
+            json::object{{"needed", to_string(route.role)}, {"role", to_string(call.who.role)}}};
       }
       check_query(call.query, route);
       call.params = std::move(params);

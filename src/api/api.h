@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "api/access.h"
 #include "api/answer_cache.h"
 #include "api/events.h"
 #include "api/http_server.h"
@@ -21,8 +22,9 @@
 namespace cronkit::api {
 
 struct ApiOptions {
-  /// When set, every route but /healthz needs `Authorization: Bearer <api_token>` and
-  /// answers 401 without it.
+  /// The bootstrap token, an admin's. When set, every route but /healthz needs
+  /// `Authorization: Bearer <token>` with it or a named token of the store, and answers 401
+  /// without one. Empty: no route needs a token, and named tokens cannot be made.
   std::string api_token;
   /// Where task changes are announced and /api/scheduler/events subscribes (optional).
   EventHub* events = nullptr;
@@ -49,13 +51,16 @@ std::string_view openapi_json();
 class Api;
 struct ApiCall;  // what a handler knows of its request
 
-/// One endpoint: a method, a path whose `:name` segments match any one segment, the query
-/// parameters it takes (any other, or one given twice, is a 400), and its handler.
+/// One endpoint: a method, a path whose `:name` segments match any one segment, the least
+/// role that may call it, the query parameters it takes (any other, or one given twice, is
+/// a 400), and its handler.
 struct Route {
   std::string method;
   std::string path;
+  Role role = Role::admin;
   std::vector<std::string> query = {};
   Reply (*handler)(Api&, ApiCall&) = nullptr;  // null: answered before the table
+  bool open = false;                           // answered without a token (the liveness check)
 };
 
 /// The REST API: the seed's endpoints under /api/scheduler plus health checks, answering
@@ -114,6 +119,10 @@ class Api {
   Response delete_channel(Call& c);
   Reply test_channel(Call& c);
   Response list_deliveries(Call& c);
+  Response list_tokens(Call& c);  // tokens.cpp
+  Response create_token(Call& c);
+  Response revoke_token(Call& c);
+  Response whoami(Call& c);
   Response apply_tasks(Call& c);  // apply.cpp
   Response export_tasks(Call& c);
   void announce(std::string_view event, const Task& task);
@@ -127,6 +136,7 @@ class Api {
   const Registry& registry_;
   const Clock& clock_;
   const ApiOptions options_;
+  Authenticator auth_;
   engine::TaskService tasks_;
   // Pages of tasks, which UIs poll: the same page is built once per change of the data.
   AnswerCache task_pages_;

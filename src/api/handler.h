@@ -137,6 +137,7 @@ struct ApiCall {
   const Request& req;
   std::vector<std::string> params;  // the :segments of the route, in order
   std::vector<std::pair<std::string, std::string>> query;
+  Principal who;  // who sent it (for an open route: nobody, an empty actor)
 
   const std::string& id() const { return params.at(0); }
 

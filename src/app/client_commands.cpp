@@ -730,6 +730,138 @@ void add_stats(CLI::App& app, int& exit_code) {
   });
 }
 
+// ---- tokens ------------------------------------------------------------------------------
+
+// "90d", "12h", "30m", "2w": a time from now, in milliseconds.
+std::int64_t parse_lifetime(const std::string& text) {
+  std::size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  static const std::map<std::string, std::int64_t> kUnits = {
+      {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}, {"w", 7 * 86'400'000LL}};
+  const auto unit = used > 0 ? kUnits.find(text.substr(used)) : kUnits.end();
+  if (n <= 0 || n > 100'000 || unit == kUnits.end()) {
+    throw Stop(Exit::usage,
+               "--expires: \"" + text + "\" is not a time such as 30m, 12h, 90d or 2w");
+  }
+  return n * unit->second;
+}
+
+std::string token_status(const json::value& t, std::int64_t now) {
+  if (int_of(t, "revokedAt")) return "revoked";
+  if (auto expires = int_of(t, "expiresAt"); expires && *expires <= now) return "expired";
+  return "active";
+}
+
+void add_tokens(CLI::App& app, int& exit_code) {
+  auto* tokens = app.add_subcommand("tokens", "Create, list and revoke named API tokens");
+  tokens->require_subcommand(1);
+  {
+    struct Args {
+      Connection c;
+      std::string name, role, expires;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = tokens->add_subcommand(
+        "create", "Create a token and print it: it is shown this once and never again");
+    cmd->add_option("--name", a->name, "Its name (letters, digits, '-', '_', '.')")->required();
+    cmd->add_option("--role", a->role, "viewer, operator or admin")
+        ->required()
+        ->check(CLI::IsMember({"viewer", "operator", "admin"}));
+    cmd->add_option("--expires", a->expires,
+                    "How long it lasts: 30m, 12h, 90d, 2w (default: ever)");
+    add_connection(*cmd, a->c);
+    cmd->callback([a, &exit_code] {
+      run(exit_code, [&] {
+        json::object body{{"name", a->name}, {"role", a->role}};
+        if (!a->expires.empty()) body["expiresAt"] = now_ms() + parse_lifetime(a->expires);
+        auto answer = Client{a->c.options}.call("POST", "/api/scheduler/tokens", body);
+        if (a->c.json()) return print_json(answer.data());
+        const auto& d = answer.data();
+        std::cerr << "token " << text_of(d, "name") << " (" << text_of(d, "role") << ")"
+                  << (int_of(d, "expiresAt") ? ", expires " + when(d, "expiresAt") : "")
+                  << ": it is not shown again, keep it now\n";
+        std::cout << text_of(d, "token") << "\n";
+      });
+    });
+  }
+  {
+    auto c = std::make_shared<Connection>();
+    auto* cmd = tokens->add_subcommand("list", "Every token (never the tokens themselves)");
+    add_connection(*cmd, *c);
+    cmd->callback([c, &exit_code] {
+      run(exit_code, [&] {
+        auto answer = Client{c->options}.call("GET", "/api/scheduler/tokens");
+        if (c->json()) return print_json(answer.data());
+        const auto now = now_ms();
+        client::Table table{
+            {"NAME", "ROLE", "STATUS", "CREATED", "BY", "EXPIRES", "LAST USED", "ID"},
+            {true, false, false, false, true, false, false, false}};
+        for (const auto& t : answer.data().as_array()) {
+          table.add({text_of(t, "name"), text_of(t, "role"), token_status(t, now),
+                     when(t, "createdAt"), text_of(t, "createdBy"),
+                     int_of(t, "expiresAt") ? when(t, "expiresAt") : "never",
+                     int_of(t, "lastUsedAt") ? when(t, "lastUsedAt") : "-", text_of(t, "id")});
+        }
+        if (table.empty()) {
+          std::cout << "no tokens\n";
+        } else {
+          table.print(std::cout, client::terminal_width());
+        }
+      });
+    });
+  }
+  {
+    struct Args {
+      Connection c;
+      std::string token;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd =
+        tokens->add_subcommand("revoke", "Revoke a token: every server refuses it within a second");
+    cmd->add_option("TOKEN", a->token, "The token's name or id")->required();
+    add_connection(*cmd, a->c);
+    cmd->callback([a, &exit_code] {
+      run(exit_code, [&] {
+        const Client c{a->c.options};
+        auto list = c.call("GET", "/api/scheduler/tokens");
+        std::string id;
+        for (const auto& t : list.data().as_array()) {
+          if (text_of(t, "id") == a->token ||
+              (text_of(t, "name") == a->token && !int_of(t, "revokedAt"))) {
+            id = text_of(t, "id");
+          }
+        }
+        if (id.empty()) {
+          throw Stop(Exit::not_found,
+                     "no token not yet revoked has the name or id \"" + a->token + "\"");
+        }
+        auto answer = c.call("DELETE", "/api/scheduler/tokens/" + client::escape(id));
+        if (a->c.json()) return print_json(answer.data());
+        std::cout << "revoked token " << text_of(answer.data(), "name") << " (" << id << ")\n";
+      });
+    });
+  }
+}
+
+void add_whoami(CLI::App& app, int& exit_code) {
+  auto c = std::make_shared<Connection>();
+  auto* cmd = app.add_subcommand("whoami", "Whose token this is, and its role");
+  add_connection(*cmd, *c);
+  cmd->callback([c, &exit_code] {
+    run(exit_code, [&] {
+      auto answer = Client{c->options}.call("GET", "/api/scheduler/me");
+      if (c->json()) return print_json(answer.data());
+      std::cout << text_of(answer.data(), "actor") << " (" << text_of(answer.data(), "role")
+                << ")\n";
+    });
+  });
+}
+
 }  // namespace
 
 void add_client_commands(CLI::App& app, int& exit_code) {
@@ -738,6 +870,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   add_tasks(app, exit_code);
   add_executions(app, exit_code);
   add_stats(app, exit_code);
+  add_tokens(app, exit_code);
+  add_whoami(app, exit_code);
 }
 
 }  // namespace cronkit::app

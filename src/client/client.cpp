@@ -130,6 +130,8 @@ void stop_for(const Answer& answer) {
     case 401:
       throw Stop(Exit::unauthorized,
                  message + " (give the server's token with --token or CRONKIT_API_TOKEN)");
+    case 403:
+      throw Stop(Exit::forbidden, message);
     case 404:
       throw Stop(Exit::not_found, message);
     case 409:

@@ -21,6 +21,7 @@ enum class Exit : int {
   conflict = 6,      // 409: e.g. names that match several tasks
   failed = 7,        // 5xx, or an answer that is not the API's
   run_failed = 8,    // tasks run --wait: the run ended failed, timed out or skipped
+  forbidden = 9,     // 403: the token's role may not do this
 };
 
 /// A command that cannot go on: what to print, and the exit status.

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/access.h"
 #include "core/channel.h"
 #include "core/cluster.h"
 #include "core/task.h"
@@ -163,6 +164,20 @@ class Store {
   virtual bool delete_channel(std::string_view id) = 0;
   /// The names of up to `limit` tasks (oldest first) with a notification rule to the channel.
   virtual std::vector<std::string> tasks_notifying(std::string_view channel_id, int limit) = 0;
+
+  // ---- API tokens
+  /// Every token, revoked and expired ones too, oldest first.
+  virtual std::vector<ApiToken> list_tokens() = 0;
+  /// The token with this SHA-256 (ApiToken::hash), revoked or not.
+  virtual std::optional<ApiToken> find_token(std::string_view hash) = 0;
+  virtual std::optional<ApiToken> get_token(std::string_view id) = 0;
+  /// Returns false if a token that is not revoked has its name, or its id or hash exists.
+  virtual bool insert_token(const ApiToken& token) = 0;
+  /// Revokes the token at `now`, unless it was revoked already, and returns it as it is
+  /// then; none if there is no such token.
+  virtual std::optional<ApiToken> revoke_token(std::string_view id, Millis now) = 0;
+  /// Records that the token was used at `now`.
+  virtual void token_used(std::string_view id, Millis now) = 0;
 
   // ---- notification deliveries
   /// Returns false if a delivery with this id exists already.

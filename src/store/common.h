@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/access.h"
 #include "core/alerts.h"
 #include "core/channel.h"
 #include "core/ids.h"
@@ -425,6 +426,45 @@ void channel_values(const Channel& c, Sink&& add) {
   add(c.start_tls);
   add(c.created_at);
   add(c.updated_at);
+}
+
+// ---- API tokens
+
+inline constexpr std::string_view kTokenColumns =
+    "id, name, role, token_hash, created_at, created_by, expires_at, last_used_at, revoked_at";
+inline constexpr int kTokenColumnCount = 9;
+
+template <typename Row>
+ApiToken read_token(const Row& r) {
+  ApiToken t;
+  t.id = std::string(r.text(0));
+  t.name = std::string(r.text(1));
+  t.role = must(parse_role(r.text(2)), "role");
+  t.hash = std::string(r.text(3));
+  t.created_at = r.int64(4);
+  t.created_by = std::string(r.text(5));
+  t.expires_at = r.optional_int64(6);
+  t.last_used_at = r.optional_int64(7);
+  t.revoked_at = r.optional_int64(8);
+  return t;
+}
+
+/// Gives every column of the token to `add`, in kTokenColumns order.
+template <typename Sink>
+void token_values(const ApiToken& t, Sink&& add) {
+  add(std::string_view{t.id});
+  add(std::string_view{t.name});
+  add(to_string(t.role));
+  add(std::string_view{t.hash});
+  add(t.created_at);
+  add(std::string_view{t.created_by});
+  add(t.expires_at);
+  add(t.last_used_at);
+  add(t.revoked_at);
+}
+
+inline std::string select_tokens(std::string_view tail) {
+  return "SELECT " + std::string(kTokenColumns) + " FROM api_tokens " + std::string(tail);
 }
 
 // ---- notification deliveries

@@ -331,3 +331,53 @@ test("file errors name the file, line and column; refused specs their file and l
   assert.match(refused.stderr, /bad\.yaml:5: broken: cronExpression: hour: 25 is out of range 0-23/);
   assert.equal((await authed("GET", "/api/scheduler/tasks?name=fine")).json.data.total, 0, "nothing applied");
 });
+
+test("tokens: create prints the token once, list never shows it, a viewer is refused with exit 9, revoke by name", async () => {
+  const created = await cli([
+    "tokens",
+    "create",
+    "--name",
+    "cli-viewer",
+    "--role",
+    "viewer",
+    "--expires",
+    "90d",
+  ]);
+  assert.equal(created.code, 0, created.stderr);
+  const token = created.stdout.trim();
+  assert.match(token, /^ck_[A-Za-z0-9_-]{43}$/);
+  assert.match(created.stderr, /token cli-viewer \(viewer\), expires .*: it is not shown again/);
+
+  const whoami = await cli(["whoami"], { env: { CRONKIT_API_TOKEN: token } });
+  assert.equal(whoami.stdout, "cli-viewer (viewer)\n");
+  const asJson = await cli(["whoami", "-o", "json"]);
+  assert.deepEqual(JSON.parse(asJson.stdout), { actor: "bootstrap", role: "admin", authRequired: true });
+
+  const list = await cli(["tokens", "list"]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^NAME +ROLE +STATUS +CREATED +BY +EXPIRES +LAST USED +ID\n/);
+  assert.match(list.stdout, /\ncli-viewer +viewer +active +\S+ \S+ +bootstrap +\S+ \S+ +\S+ \S+ +\S+\n/);
+  assert.ok(!list.stdout.includes(token));
+  const listed = JSON.parse((await cli(["tokens", "list", "-o", "json"])).stdout);
+  const record = listed.find((x) => x.name === "cli-viewer");
+  const days = (record.expiresAt - record.createdAt) / 86400000;
+  assert.ok(days > 89.99 && days <= 90.01, `expires in ${days} days`);
+
+  const refused = await cli(["tasks", "create", "-f", file("viewer.yaml", fnTask)], {
+    env: { CRONKIT_API_TOKEN: token },
+  });
+  assert.equal(refused.code, 9, refused.stderr);
+  assert.match(refused.stderr, /this needs the admin role; cli-viewer has viewer/);
+  assert.equal((await cli(["tasks", "list"], { env: { CRONKIT_API_TOKEN: token } })).code, 0);
+
+  const bad = await cli(["tokens", "create", "--name", "x", "--role", "viewer", "--expires", "soon"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--expires: "soon" is not a time such as 30m, 12h, 90d or 2w/);
+
+  const revoked = await cli(["tokens", "revoke", "cli-viewer"]);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  assert.match(revoked.stdout, /^revoked token cli-viewer \(/);
+  assert.equal((await cli(["whoami"], { env: { CRONKIT_API_TOKEN: token } })).code, 4);
+  assert.equal((await cli(["tokens", "revoke", "cli-viewer"])).code, 5, "no token not revoked has the name");
+  assert.match((await cli(["tokens", "list"])).stdout, /\ncli-viewer +viewer +revoked /);
+});

@@ -4,7 +4,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { eventually, serverForFile } from "./server.mjs";
 
-const t = serverForFile();
+const BOOT = "openapi-bootstrap-token-0123456789";
+const t = serverForFile({ env: { CRONKIT_API_TOKEN: BOOT } });
+const auth = { authorization: `Bearer ${BOOT}` };
 let doc; // fetched by the test
 
 // The subset of JSON Schema the document uses: $ref, allOf, type (with "null"), enum,
@@ -64,7 +66,7 @@ async function conforms(method, path, template, res) {
 }
 
 test("every documented operation answers as documented", async () => {
-  doc = (await t.api("GET", "/api/openapi.json")).json;
+  doc = (await t.api("GET", "/api/openapi.json", undefined, auth)).json;
   const fn = {
     name: "documented",
     cronExpression: "* * * * * *",
@@ -72,8 +74,8 @@ test("every documented operation answers as documented", async () => {
     functionName: "cleanup-logs",
   };
   const calls = [];
-  const call = async (method, template, target, body) => {
-    const res = await t.api(method, target, body);
+  const call = async (method, template, target, body, headers = auth) => {
+    const res = await t.api(method, target, body, headers);
     await conforms(method, target, template, res);
     calls.push(`${method} ${template}`);
     return res;
@@ -86,7 +88,8 @@ test("every documented operation answers as documented", async () => {
   const run = (await call("POST", "/api/scheduler/tasks/{id}/trigger", `${path}/trigger`)).json.data;
   await eventually(
     async () =>
-      (await t.api("GET", `/api/scheduler/executions/${run.executionId}`)).json.data.status === "success",
+      (await t.api("GET", `/api/scheduler/executions/${run.executionId}`, undefined, auth)).json.data
+        .status === "success",
   );
   await call("GET", "/api/scheduler/executions/{id}", `/api/scheduler/executions/${run.executionId}`);
   await call("GET", "/api/scheduler/executions", `/api/scheduler/executions?taskId=${task.id}`);
@@ -150,7 +153,33 @@ test("every documented operation answers as documented", async () => {
   });
   await call("GET", "/api/scheduler/executions", "/api/scheduler/executions?status=nope");
 
-  const stream = await fetch(t.server.base + "/api/scheduler/events");
+  // Tokens: made, listed, refused a role, revoked; and who is asking.
+  const token = (
+    await call("POST", "/api/scheduler/tokens", "/api/scheduler/tokens", {
+      name: "documented",
+      role: "viewer",
+    })
+  ).json.data;
+  await call("POST", "/api/scheduler/tokens", "/api/scheduler/tokens", {
+    name: "documented",
+    role: "viewer",
+  });
+  await call("POST", "/api/scheduler/tokens", "/api/scheduler/tokens", { name: "", role: "root" });
+  await call("GET", "/api/scheduler/tokens", "/api/scheduler/tokens");
+  await call("GET", "/api/scheduler/me", "/api/scheduler/me");
+  await call("GET", "/api/scheduler/me", "/api/scheduler/me", undefined, {
+    authorization: `Bearer ${token.token}`,
+  });
+  await call("GET", "/api/scheduler/tokens", "/api/scheduler/tokens", undefined, {
+    authorization: `Bearer ${token.token}`,
+  });
+  await call("DELETE", "/api/scheduler/tokens/{id}", `/api/scheduler/tokens/${token.id}`);
+  await call("DELETE", "/api/scheduler/tokens/{id}", "/api/scheduler/tokens/no-such-token");
+  await call("GET", "/api/scheduler/me", "/api/scheduler/me", undefined, {
+    authorization: `Bearer ${token.token}`,
+  });
+
+  const stream = await fetch(t.server.base + "/api/scheduler/events", { headers: auth });
   assert.equal(stream.headers.get("content-type"), "text/event-stream");
   await stream.body.cancel();
   calls.push("GET /api/scheduler/events");

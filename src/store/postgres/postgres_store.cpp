@@ -596,6 +596,62 @@ std::vector<std::string> PostgresStore::tasks_notifying(std::string_view channel
   });
 }
 
+// ---- API tokens ---------------------------------------------------------------------------
+
+std::vector<ApiToken> PostgresStore::list_tokens() {
+  static const std::string kSql = select_tokens("ORDER BY created_at, id");
+  return read([&](pg::Connection& c) {
+    auto r = c.query(kSql);
+    std::vector<ApiToken> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i)
+      out.push_back(read_token(Row{r, i}));
+    return out;
+  });
+}
+
+std::optional<ApiToken> PostgresStore::find_token(std::string_view hash) {
+  static const std::string kSql = select_tokens("WHERE token_hash = $1");
+  return read([&](pg::Connection& c) -> std::optional<ApiToken> {
+    auto r = c.query(kSql, Params{}.add(hash));
+    if (r.rows() == 0) return std::nullopt;
+    return read_token(Row{r, 0});
+  });
+}
+
+std::optional<ApiToken> PostgresStore::get_token(std::string_view id) {
+  static const std::string kSql = select_tokens("WHERE id = $1");
+  return read([&](pg::Connection& c) -> std::optional<ApiToken> {
+    auto r = c.query(kSql, Params{}.add(id));
+    if (r.rows() == 0) return std::nullopt;
+    return read_token(Row{r, 0});
+  });
+}
+
+bool PostgresStore::insert_token(const ApiToken& token) {
+  // Any unique index refuses it: the id, the hash, or the name of a token not revoked.
+  static const std::string kSql = "INSERT INTO api_tokens (" + std::string(kTokenColumns) +
+                                  ") VALUES (" + placeholders('$', kTokenColumnCount) +
+                                  ") ON CONFLICT DO NOTHING";
+  Params p;
+  token_values(token, [&](const auto& v) { p.add(v); });
+  return connection()->query(kSql, p).affected() == 1;
+}
+
+std::optional<ApiToken> PostgresStore::revoke_token(std::string_view id, Millis now) {
+  static const std::string kSql =
+      "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING " +
+      std::string(kTokenColumns);
+  auto r = connection()->query(kSql, Params{}.add(id).add(std::int64_t{now}));
+  if (r.rows() == 0) return std::nullopt;
+  return read_token(Row{r, 0});
+}
+
+void PostgresStore::token_used(std::string_view id, Millis now) {
+  connection()->query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1",
+                      Params{}.add(id).add(std::int64_t{now}));
+}
+
 // ---- notification deliveries -----------------------------------------------------------
 
 bool PostgresStore::insert_delivery(const Delivery& delivery) {

@@ -48,6 +48,12 @@ class PostgresStore final : public Store, public Cluster {
   bool update_channel(const Channel& channel) override;
   bool delete_channel(std::string_view id) override;
   std::vector<std::string> tasks_notifying(std::string_view channel_id, int limit) override;
+  std::vector<ApiToken> list_tokens() override;
+  std::optional<ApiToken> find_token(std::string_view hash) override;
+  std::optional<ApiToken> get_token(std::string_view id) override;
+  bool insert_token(const ApiToken& token) override;
+  std::optional<ApiToken> revoke_token(std::string_view id, Millis now) override;
+  void token_used(std::string_view id, Millis now) override;
   bool insert_delivery(const Delivery& delivery) override;
   bool update_delivery(const Delivery& delivery) override;
   void queue_deliveries(std::span<const Delivery> deliveries) override;

@@ -577,6 +577,70 @@ void SqliteStore::change_tasks(std::span<const std::string> names,
   settle(tallies);
 }
 
+// ---- API tokens ---------------------------------------------------------------------------
+
+std::vector<ApiToken> SqliteStore::list_tokens() {
+  static const std::string kSql = select_tokens("ORDER BY created_at, id");
+  Reader r = reader();
+  sqlite::Use s{r.db().prepare(kSql)};
+  std::vector<ApiToken> out;
+  while (s->step())
+    out.push_back(read_token(Row{*s}));
+  return out;
+}
+
+std::optional<ApiToken> SqliteStore::find_token(std::string_view hash) {
+  static const std::string kSql = select_tokens("WHERE token_hash = ?1");
+  Reader r = reader();
+  sqlite::Use s{r.db().prepare(kSql)};
+  s->bind(1, hash);
+  std::optional<ApiToken> out;
+  if (s->step()) out = read_token(Row{*s});
+  return out;
+}
+
+std::optional<ApiToken> SqliteStore::get_token(std::string_view id) {
+  static const std::string kSql = select_tokens("WHERE id = ?1");
+  Reader r = reader();
+  sqlite::Use s{r.db().prepare(kSql)};
+  s->bind(1, id);
+  std::optional<ApiToken> out;
+  if (s->step()) out = read_token(Row{*s});
+  return out;
+}
+
+bool SqliteStore::insert_token(const ApiToken& token) {
+  // Any unique index refuses it: the id, the hash, or the name of a token not revoked.
+  static const std::string kSql = "INSERT INTO api_tokens (" + std::string(kTokenColumns) +
+                                  ") VALUES (" + placeholders('?', kTokenColumnCount) +
+                                  ") ON CONFLICT DO NOTHING";
+  std::lock_guard lock{mutex_};
+  sqlite::Use s{db_.prepare(kSql)};
+  token_values(token, Binder{*s});
+  return s->run() == 1;
+}
+
+std::optional<ApiToken> SqliteStore::revoke_token(std::string_view id, Millis now) {
+  static const std::string kSql =
+      "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 RETURNING " +
+      std::string(kTokenColumns);
+  std::lock_guard lock{mutex_};
+  sqlite::Use s{db_.prepare(kSql)};
+  s->bind(1, id);
+  s->bind(2, std::int64_t{now});
+  std::optional<ApiToken> out;
+  if (s->step()) out = read_token(Row{*s});
+  return out;
+}
+
+void SqliteStore::token_used(std::string_view id, Millis now) {
+  std::lock_guard lock{mutex_};
+  sqlite::Use s{db_.prepare("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1")};
+  s->bind(1, id);
+  s->bind(2, std::int64_t{now});
+  s->run();
+}
+
 // ---- notification channels -----------------------------------------------------------
 
 std::vector<Channel> SqliteStore::list_channels() {

@@ -742,6 +742,51 @@ TEST_P(StoreTest, ReadsManyTasksAtOnce) {
   EXPECT_EQ(store_->get_tasks(sorted).size(), 64u);
 }
 
+TEST_P(StoreTest, KeepsTokensByHashAndANameForOneTokenNotRevoked) {
+  ApiToken ci{.id = new_id(1000),
+              .name = "ci-deploy",
+              .role = Role::operator_,
+              .hash = std::string(64, 'a'),
+              .created_at = 1000,
+              .created_by = "bootstrap",
+              .expires_at = 90'000'000};
+  ApiToken viewer{.id = new_id(2000),
+                  .name = "grafana",
+                  .role = Role::viewer,
+                  .hash = std::string(64, 'b'),
+                  .created_at = 2000,
+                  .created_by = "ci-deploy"};
+  ASSERT_TRUE(store_->insert_token(viewer));
+  ASSERT_TRUE(store_->insert_token(ci));
+  EXPECT_EQ(store_->list_tokens(), (std::vector<ApiToken>{ci, viewer})) << "oldest first";
+  EXPECT_EQ(store_->find_token(ci.hash), ci);
+  EXPECT_EQ(store_->get_token(viewer.id), viewer);
+  EXPECT_FALSE(store_->find_token(std::string(64, 'c')));
+  EXPECT_FALSE(store_->get_token("missing"));
+
+  ApiToken same_name = ci;
+  same_name.id = new_id(3000);
+  same_name.hash = std::string(64, 'd');
+  EXPECT_FALSE(store_->insert_token(same_name)) << "the name is held by a token not revoked";
+  ApiToken same_hash = viewer;
+  same_hash.id = new_id(3000);
+  same_hash.name = "other";
+  EXPECT_FALSE(store_->insert_token(same_hash)) << "the hash is taken";
+
+  store_->token_used(ci.id, 5000);
+  ci.last_used_at = 5000;
+  EXPECT_EQ(store_->find_token(ci.hash), ci);
+
+  auto revoked = store_->revoke_token(ci.id, 6000);
+  ci.revoked_at = 6000;
+  EXPECT_EQ(revoked, ci);
+  EXPECT_EQ(store_->revoke_token(ci.id, 7000), ci) << "revoked once: the first time stays";
+  EXPECT_FALSE(store_->revoke_token("missing", 7000));
+  EXPECT_EQ(store_->find_token(ci.hash), ci) << "a revoked token is still found, to be refused";
+  EXPECT_TRUE(store_->insert_token(same_name)) << "its name is free again";
+  EXPECT_EQ(store_->list_tokens().size(), 3u);
+}
+
 TEST_P(StoreTest, KeepsNotificationChannels) {
   Channel hook{.id = new_id(1000),
                .name = "ops hook",
@@ -1303,6 +1348,7 @@ TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   exec_directly("DROP TABLE IF EXISTS cluster_members");
   exec_directly("DROP TABLE IF EXISTS notification_channels");
   exec_directly("DROP TABLE IF EXISTS notification_deliveries");
+  exec_directly("DROP TABLE IF EXISTS api_tokens");
   exec_directly("DELETE FROM schema_migrations");
   std::vector<std::thread> starts;
   std::atomic<int> opened{0};
@@ -1527,7 +1573,7 @@ TEST_P(PostgresStoreTest, MigrationToMonthsKeepsTheHistoryInPlace) {
   store_.reset();
   exec_directly(
       "DROP TABLE notification_alerts, notification_deliveries, notification_channels, "
-      "task_execution_logs, cluster_members, scheduled_tasks, schema_migrations");
+      "task_execution_logs, cluster_members, scheduled_tasks, schema_migrations, api_tokens");
   exec_directly(
       "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
       "applied_at BIGINT NOT NULL)");
