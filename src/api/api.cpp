@@ -10,6 +10,7 @@
 #include "api/json_body.h"
 #include "api/json_codec.h"
 #include "api/request_target.h"
+#include "api/secrets.h"
 #include "api/task_spec.h"
 #include "core/ids.h"
 #include "core/text.h"
@@ -424,7 +425,9 @@ Response Api::list_tasks(Call& c) {
   filter.tags = tag_parameters(c.query);
   // Read before the data: a change during the build moves them, and the page is rebuilt.
   const AnswerCache::Versions versions{store_.version(), engine_.schedule_version()};
-  const std::string_view key = c.req.target();
+  // Secrets are hidden from all but admins: one cached page for each.
+  const bool hidden = !sees_secrets(c.who.role);
+  const std::string key = std::string(c.req.target()) + (hidden ? " hidden" : "");
   if (auto body = task_pages_.find(key, versions))
     return respond(http::status::ok, std::move(*body));
   auto page = store_.list_tasks(filter);
@@ -439,7 +442,7 @@ Response Api::list_tasks(Call& c) {
   for (std::size_t i = 0; i < page.list.size(); ++i) {
     const auto& [t, last_status] = page.list[i];
     w.begin_object();
-    write_fields(w, t);
+    write_fields(w, hidden ? hide_secrets(t) : t);
     // A paused task has none, also in the moment before the scheduler follows its pause.
     w.key("nextRun").value(t.enabled ? next_runs[i] : std::nullopt);
     w.key("lastStatus");
@@ -468,6 +471,7 @@ TaskRules Api::task_rules() {
 Response Api::create_task(Call& c) {
   auto task = task_from_create(c.body(), registry_, task_rules());
   if (!task) invalid(std::move(task.error()));
+  if (auto errors = restore_hidden(*task, nullptr); !errors.empty()) invalid(std::move(errors));
   return ok_record(tasks_.create(std::move(*task)), http::status::created);
 }
 
@@ -478,7 +482,7 @@ Response Api::get_task(Call& c) {
   Answer a;
   auto& w = a.data();
   w.begin_object().key("task").begin_object();
-  write_fields(w, *task);
+  write_fields(w, sees_secrets(c.who.role) ? *task : hide_secrets(*task));
   w.key("nextRun").value(task->enabled ? engine_.next_run(task->id) : std::nullopt);
   w.end_object().key("recentExecutions").begin_array();
   for (const auto& e : recent) {
@@ -495,6 +499,10 @@ Response Api::update_task(Call& c) {
   auto task = tasks_.update(c.id(), [&](const Task& current) {
     auto changed = task_from_update(body, current, registry_, task_rules());
     if (!changed) invalid(std::move(changed.error()));
+    // A definition read as hidden and sent back leaves the stored secrets as they are.
+    if (auto errors = restore_hidden(*changed, &current); !errors.empty()) {
+      invalid(std::move(errors));
+    }
     return std::move(*changed);
   });
   if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
@@ -566,7 +574,7 @@ Response Api::toggle_task(Call& c) {
     invalid({{e.field, e.what()}});
   }
   if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
-  return ok_record(*task);
+  return ok_record(sees_secrets(c.who.role) ? *task : hide_secrets(*task));
 }
 
 // ---- backfill ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "api/handler.h"
+#include "api/secrets.h"
 #include "api/task_doc.h"
 #include "core/ids.h"
 
@@ -199,10 +200,13 @@ Response Api::apply_tasks(Call& c) {
           if (!ambiguous.names.empty()) throw ambiguous;
           const Millis now = clock_.now();
           TaskChanges changes;
-          std::vector<SpecError> limits;
+          std::vector<SpecError> limits;  // what only the stored tasks show to be wrong
           for (std::size_t i = 0; i < wanted.size(); ++i) {
             Task want = wanted[i];
             auto it = by_name.find(want.name);
+            // A file exported by a reader carries <hidden> for each secret: the stored value.
+            for (auto& e : restore_hidden(want, it == by_name.end() ? nullptr : it->second.front()))
+              limits.push_back({i, std::move(e)});
             if (it == by_name.end()) {
               want.id = new_id(now);
               want.created_at = want.updated_at = now;
@@ -285,11 +289,13 @@ Response Api::export_tasks(Call& c) {
     if (uses[ch.name] == 1) channel_name[ch.id] = ch.name;
   }
   json::array out;
+  const bool hidden = !sees_secrets(c.who.role);
   for (const Task& t : tasks) {
-    out.push_back(exported_document(t, [&](const std::string& id) -> std::optional<std::string> {
-      auto it = channel_name.find(id);
-      return it == channel_name.end() ? std::nullopt : std::optional<std::string>{it->second};
-    }));
+    out.push_back(exported_document(
+        hidden ? hide_secrets(t) : t, [&](const std::string& id) -> std::optional<std::string> {
+          auto it = channel_name.find(id);
+          return it == channel_name.end() ? std::nullopt : std::optional<std::string>{it->second};
+        }));
   }
   return ok(json::object{{"tasks", std::move(out)}});
 }

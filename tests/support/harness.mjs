@@ -241,35 +241,37 @@ export async function startSmtpReceiver({ password } = {}) {
 
 // Collects a server's event stream as {event, data, text}, until stopped:
 //   const stream = listenEvents(base); await stream.ready; ...; stream.stop();
-export function listenEvents(base) {
+export function listenEvents(base, { headers = {} } = {}) {
   const controller = new AbortController();
   const events = [];
   let raw = "";
-  const ready = fetch(base + "/api/scheduler/events", { signal: controller.signal }).then(async (res) => {
-    if (res.status !== 200 || res.headers.get("content-type") !== "text/event-stream") {
-      throw new Error(`the event stream answered ${res.status} ${res.headers.get("content-type")}`);
-    }
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    (async () => {
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          raw += decoder.decode(value, { stream: true });
-          let end;
-          while ((end = raw.indexOf("\n\n")) >= 0) {
-            const block = raw.slice(0, end);
-            raw = raw.slice(end + 2);
-            const event = /^event: (.*)$/m.exec(block)?.[1];
-            const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (event) events.push({ event, data: JSON.parse(data), text: block });
-          }
-        }
-      } catch {
-        // aborted
+  const ready = fetch(base + "/api/scheduler/events", { headers, signal: controller.signal }).then(
+    async (res) => {
+      if (res.status !== 200 || res.headers.get("content-type") !== "text/event-stream") {
+        throw new Error(`the event stream answered ${res.status} ${res.headers.get("content-type")}`);
       }
-    })();
-  });
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
+      (async () => {
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return;
+            raw += decoder.decode(value, { stream: true });
+            let end;
+            while ((end = raw.indexOf("\n\n")) >= 0) {
+              const block = raw.slice(0, end);
+              raw = raw.slice(end + 2);
+              const event = /^event: (.*)$/m.exec(block)?.[1];
+              const data = /^data: (.*)$/m.exec(block)?.[1];
+              if (event) events.push({ event, data: JSON.parse(data), text: block });
+            }
+          }
+        } catch {
+          // aborted
+        }
+      })();
+    },
+  );
   return { events, ready, stop: () => controller.abort() };
 }
