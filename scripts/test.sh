@@ -29,10 +29,30 @@ step() {
   fi
 }
 
+# The sanitizer and fuzzer builds run in the background at the lowest priority while the
+# tests before them run (those wait on timers and I/O more than they compute): the tests
+# keep the processor when they want it, and CI takes about ten minutes less.
+declare -A background_pid background_log
+background() {
+  local name=$1
+  shift
+  background_log[$name]=$(mktemp)
+  nice -n 19 "$@" >"${background_log[$name]}" 2>&1 &
+  background_pid[$name]=$!
+}
+finish() {
+  local name=$1 status=0
+  wait "${background_pid[$name]}" || status=$?
+  cat "${background_log[$name]}"
+  rm -f "${background_log[$name]}"
+  return "$status"
+}
+
 scripts/setup.sh || exit 1
 
 step "format" scripts/check-format.sh
 step "build (release)" scripts/build.sh release
+background asan scripts/build.sh asan-ubsan
 step "unit tests, TZ=UTC" env TZ=UTC ctest --preset release
 step "unit tests, TZ=Pacific/Chatham" env TZ=Pacific/Chatham ctest --preset release
 step "API tests against the binary" node --test tests/api/
@@ -40,21 +60,24 @@ step "Debian package: built, lintian, contents, the unpacked program under a NOT
   tests/package/package_test.sh
 step "embedding: the example built out of tree with find_package(cronkit) and with pkg-config against an install, each serving its own function" \
   tests/package/embed_test.sh
-step "cluster tests: 3 servers on PostgreSQL, one killed every 15 s; a database outage; a command task on 2; jitter, backfill and a run limit under kills; catch-up after every server was down; notifications taken over from a killed server; a failover from a killed primary to its promoted standby; applies through any server, scheduled by all" \
+step "cluster tests: 3 servers on PostgreSQL, one killed every 15 s; a database outage; a command task on 2; jitter, backfill and a run limit under kills; catch-up after every server was down; notifications taken over from a killed server; a failover from a killed primary to its promoted standby; applies through any server, scheduled by all; a token revoked through one server refused by another within a second" \
   node --test --test-concurrency=1 tests/cluster/
 step "admin UI unit tests (Vitest)" scripts/web.sh test
 step "admin UI in Chromium against the binary" scripts/web.sh e2e
-step "build (asan-ubsan)" scripts/build.sh asan-ubsan
+step "build (asan-ubsan), in the background since the release build" finish asan
+background tsan scripts/build.sh tsan
 step "unit tests under ASan+UBSan" env TZ=America/St_Johns ctest --preset asan-ubsan
 step "API tests against the ASan+UBSan binary" \
   env CRONKIT_BIN=build-asan/cronkit ASAN_OPTIONS=detect_leaks=1 node --test tests/api/
-step "build (tsan)" scripts/build.sh tsan
+step "build (tsan), in the background since the ASan+UBSan build" finish tsan
+background fuzz tests/fuzzing/run.sh --build-only
 step "engine, worker pool, HTTP client and server, command runner, event and store tests under TSan" \
   env TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -R "Engine|Timetable|HttpRunner|CommandRunner|CommandOutput|HttpServer|EventHub|Store|Cluster"
 step "API tests against the TSan binary (the HTTP server, the engine, the recorder)" \
   env CRONKIT_BIN=build-tsan/cronkit TSAN_OPTIONS=halt_on_error=1 node --test tests/api/
 step "differential test against croner" tests/differential/run.sh build
-step "fuzzing: cron parser, task spec, channel spec, HTTP request path" tests/fuzzing/run.sh
+fuzz() { finish fuzz && tests/fuzzing/run.sh; }
+step "fuzzing: cron parser, task spec, channel spec, HTTP request path (built in the background since the TSan build)" fuzz
 
 echo
 if [ "$failed" -gt 0 ]; then

@@ -5,12 +5,19 @@
 # past -rss_limit_mb fails the run and prints the input, to be committed as a regression.
 #   tests/fuzzing/run.sh                  every target, CRONKIT_FUZZ_SECONDS=20 each
 #   tests/fuzzing/run.sh task_spec        one target
+#   tests/fuzzing/run.sh --build-only     builds them, runs none
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+build_only=false
+if [ "${1:-}" = --build-only ]; then
+  build_only=true
+  shift
+fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(cron_parse task_spec channel_spec http_request)
 scripts/build.sh fuzz --target "${targets[@]/%/_fuzzer}"
+if $build_only; then exit 0; fi
 seconds=${CRONKIT_FUZZ_SECONDS:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
