@@ -54,7 +54,8 @@ Api::Api(Store& store, engine::Engine& engine, const Registry& registry, const C
       auth_(store, clock, options_.api_token),
       tasks_(store, engine, clock,
              [this](std::string_view event, const Task& task) { announce(event, task); }),
-      ui_(std::string(kAdminUiPath), options_.ui_files) {
+      ui_(std::string(kAdminUiPath), options_.ui_files),
+      sender_(2, 10000, options_.outbound) {
   engine_.on_limits([this](const std::string& task_id) { tasks_.check_limits(task_id); });
 }
 
@@ -463,9 +464,9 @@ Response Api::list_tasks(Call& c) {
 
 TaskRules Api::task_rules() {
   return {.commands_allowed = options_.commands_allowed,
-          .channel_exists = [this](const std::string& id) {
-            return store_.get_channel(id).has_value();
-          }};
+          .channel_exists =
+              [this](const std::string& id) { return store_.get_channel(id).has_value(); },
+          .outbound = &options_.outbound};
 }
 
 Response Api::create_task(Call& c) {

@@ -37,6 +37,10 @@ struct ApiOptions {
   std::vector<std::string> cors_origins;
   /// Whether tasks of type `command` may be created (the server's --allow-commands).
   bool commands_allowed = false;
+  /// Where HTTP tasks and notifications may go (--http-allow, --http-deny): a task or
+  /// channel whose URL names a denied literal address or host is refused; test
+  /// notifications are held to them.
+  OutboundRules outbound;
   /// Where people reach this server (--public-url): notifications link to its admin UI.
   /// Empty: no links.
   std::string public_url;

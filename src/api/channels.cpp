@@ -95,6 +95,7 @@ Response Api::list_channels(Call&) {
 Response Api::create_channel(Call& c) {
   auto channel = channel_from_create(c.body());
   if (!channel) invalid(std::move(channel.error()));
+  if (auto p = outbound_problem(channel->url, options_.outbound)) invalid({{"url", *p}});
   const Millis now = clock_.now();
   channel->id = new_id(now);
   channel->created_at = channel->updated_at = now;
@@ -117,6 +118,7 @@ Response Api::update_channel(Call& c) {
   if (!current) throw Failure{http::status::not_found, "no channel with id " + c.id()};
   auto channel = channel_from_update(body, *current);
   if (!channel) invalid(std::move(channel.error()));
+  if (auto p = outbound_problem(channel->url, options_.outbound)) invalid({{"url", *p}});
   channel->updated_at = std::max(clock_.now(), current->updated_at);
   if (!store_.update_channel(*channel)) {
     throw Failure{http::status::not_found, "no channel with id " + c.id()};

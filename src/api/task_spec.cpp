@@ -570,6 +570,12 @@ std::expected<Task, FieldErrors> read(const json::value& body, Task task, bool c
     }
   }
   check(task, registry, errors);
+  if (rules.outbound && task.type == TaskType::http && task.http_url &&
+      !has_error(errors, "httpUrl")) {
+    if (auto p = outbound_problem(*task.http_url, *rules.outbound)) {
+      errors.push_back({"httpUrl", *p});
+    }
+  }
   if (task.type == TaskType::command && !rules.commands_allowed && !has_error(errors, "type")) {
     errors.insert(errors.begin(), {"type", std::string(kCommandsOff)});
   }
@@ -599,6 +605,21 @@ std::optional<std::string> url_problem(const std::string& url) {
   curl_free(host);
   if (!has_host) return "has no host";
   return std::nullopt;
+}
+
+std::optional<std::string> outbound_problem(const std::string& url, const OutboundRules& rules) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u{curl_url(), curl_url_cleanup};
+  char* host = nullptr;
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(u.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK || !host) {
+    return std::nullopt;
+  }
+  std::string h = host;
+  curl_free(host);
+  if (h.size() > 2 && h.front() == '[') h = h.substr(1, h.size() - 2);
+  auto refusal = rules.check_host(h);
+  if (!refusal) return std::nullopt;
+  return "is refused: " + refusal->message;
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/outbound.h"
 #include "core/task.h"
 #include "cronkit/registry.h"
 
@@ -63,6 +64,9 @@ struct TaskRules {
   bool commands_allowed = false;
   /// Whether a notification channel with this id exists (not checked when empty).
   std::function<bool(const std::string& id)> channel_exists;
+  /// Where the server may send requests: a URL whose host is a literal address (or a name)
+  /// the rules deny is refused (not checked when null).
+  const OutboundRules* outbound = nullptr;
 };
 
 /// The 422 message for a command task on a server that does not allow them.
@@ -89,6 +93,8 @@ std::string_view json_kind(const boost::json::value& v);
 
 /// Why `url` is not an http(s) URL with a host, as libcurl parses it; nullopt if it is.
 std::optional<std::string> url_problem(const std::string& url);
+/// Why the outbound rules refuse a URL's host, if they do (a URL without a host: never).
+std::optional<std::string> outbound_problem(const std::string& url, const OutboundRules& rules);
 
 /// Why `text` is not a JSON object of header names (RFC 9110 tokens) to strings without
 /// line breaks or NULs; nullopt if it is.

@@ -43,6 +43,8 @@ struct ServeOptions {
   std::string node_id;
   std::string api_token;
   std::vector<std::string> cors_origins;
+  std::vector<std::string> http_allow;
+  std::vector<std::string> http_deny;
   std::string public_url;
   bool insecure = false;
   int max_connections = 1024;
@@ -140,6 +142,11 @@ int serve(const ServeOptions& o, Registry& registry) {
                  "server take over its work\n";
     return 2;
   }
+  auto outbound = OutboundRules::parse(o.http_allow, o.http_deny);
+  if (!outbound) {
+    std::cerr << "cronkit: --http-allow/--http-deny: " << outbound.error() << "\n";
+    return 2;
+  }
   std::optional<engine::CommandUser> command_user;
   if (!o.command_user.empty()) {
     std::string error;
@@ -180,6 +187,7 @@ int serve(const ServeOptions& o, Registry& registry) {
                     .user = command_user,
                     .kill_grace = std::chrono::seconds{o.command_kill_grace_seconds},
                     .child_file_limit = file_limit},
+       .outbound = *outbound,
        .on_change =
            [&events, &metrics, &outcomes](const Execution& e) {
              outcomes.ended(e);
@@ -208,6 +216,7 @@ int serve(const ServeOptions& o, Registry& registry) {
                 .ui_files = web::admin_ui_files(),
                 .cors_origins = o.cors_origins,
                 .commands_allowed = o.allow_commands,
+                .outbound = *outbound,
                 .public_url = o.public_url}};
   std::unique_ptr<api::HttpServer> server;
   try {
@@ -249,7 +258,7 @@ int serve(const ServeOptions& o, Registry& registry) {
     return 1;
   }
   // Notifications: the deliveries that executions' ends queued, sent from the outbox.
-  notify::Sender sender;
+  notify::Sender sender{2, 10000, *outbound};
   std::string admin_url;
   if (!o.public_url.empty()) {
     admin_url = o.public_url;
@@ -341,13 +350,28 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
       ->check(CLI::Range(0, 86400))
       ->capture_default_str();
   cmd->add_option("--api-token", o->api_token,
-                  "Require Authorization: Bearer <token> on every route but /healthz")
+                  "The bootstrap admin token: every route but /healthz then needs Authorization: "
+                  "Bearer with it or a named token (cronkit tokens create)")
       ->envname("CRONKIT_API_TOKEN");
   cmd->add_option("--cors-origin", o->cors_origins,
                   "Let browser pages from this origin (scheme://host[:port]) call the API; "
                   "repeat for more. Default: none, no CORS headers")
       ->check(checked(api::Api::valid_origin,
                       "must be scheme://host[:port], like https://ops.example.com", "ORIGIN"));
+  auto rule_check =
+      checked([](const std::string& v) { return OutboundRules::parse({v}, {}).has_value(); },
+              "must be an address (169.254.169.254), a range (10.0.0.0/8, fd00::/8) or a host name "
+              "(db.internal, *.internal)",
+              "RULE");
+  cmd->add_option("--http-allow", o->http_allow,
+                  "Where HTTP tasks and notifications may go: addresses, ranges, host names; "
+                  "repeat for more. Given, everything else is refused. Default: anywhere but "
+                  "link-local and cloud metadata addresses")
+      ->check(rule_check);
+  cmd->add_option("--http-deny", o->http_deny,
+                  "Where HTTP tasks and notifications may not go (addresses, ranges, host names; "
+                  "checked first, on every connection and redirect); repeat for more")
+      ->check(rule_check);
   cmd->add_option("--public-url", o->public_url,
                   "Where people reach this server (scheme://host[:port][/path]): notifications "
                   "link to its admin UI. Default: none, no links")

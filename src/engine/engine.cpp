@@ -58,6 +58,7 @@ Engine::Engine(Store& store, const Clock& clock, const Registry& registry, Engin
       functions_(registry,
                  static_cast<std::size_t>(std::max(
                      1, std::min(options_.max_concurrency, options_.max_function_threads)))),
+      http_(options_.outbound),
       commands_(options_.commands) {
   if (Cluster* cluster = store.cluster()) {
     membership_ = std::make_unique<Membership>(

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/outbound.h"
 #include "core/store.h"
 #include "cron/cron_expr.h"
 #include "cronkit/registry.h"
@@ -64,6 +65,8 @@ struct EngineOptions {
   int max_function_threads = 256;
   // Command tasks: whether they may run, where, as whom (see CommandRunner).
   CommandOptions commands;
+  // Where HTTP tasks may connect (--http-allow, --http-deny), checked on every connection.
+  OutboundRules outbound;
   // Several servers on one database (the store has a Cluster): every `heartbeat_ms` this
   // one renews its heartbeat; without one that reached the database for `lease_ms` it
   // starts nothing (another may take over its work); the others take over its executions

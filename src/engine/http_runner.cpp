@@ -11,6 +11,7 @@
 
 #include "core/text.h"
 #include "cron/cron_expr.h"
+#include "engine/connection_guard.h"
 
 namespace cronkit::engine {
 namespace {
@@ -65,6 +66,8 @@ struct HttpRunner::Transfer {
   std::string retry_after;  // of the last response, as sent
   char error[CURL_ERROR_SIZE] = {};
   std::string setup_error;
+  const OutboundRules* rules = nullptr;
+  ConnectionGuard guard;  // every connection held to `rules`
 
   ~Transfer() {
     if (easy) curl_easy_cleanup(easy);
@@ -139,6 +142,7 @@ struct HttpRunner::Transfer {
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, this);
     curl_easy_setopt(easy, CURLOPT_USERAGENT, "cronkit");
+    guard.attach(easy, *rules);
     // A proxy from the environment would send task traffic somewhere unexpected.
     curl_easy_setopt(easy, CURLOPT_PROXY, "");
 
@@ -189,7 +193,7 @@ struct HttpRunner::Transfer {
   }
 };
 
-HttpRunner::HttpRunner() {
+HttpRunner::HttpRunner(OutboundRules rules) : rules_(std::move(rules)) {
   static GlobalInit init;
   multi_ = curl_multi_init();
 }
@@ -221,6 +225,7 @@ std::unique_ptr<HttpRunner::Transfer> HttpRunner::make_transfer(std::uint64_t id
                                                                 HttpRequest request,
                                                                 Answered done) {
   auto t = std::make_unique<Transfer>();
+  t->rules = &rules_;
   t->id = id;
   t->request = std::move(request);
   t->done = std::move(done);
@@ -254,7 +259,7 @@ void HttpRunner::submit(std::vector<Job> jobs) {
     transfers.push_back(
         make_transfer(attempt.id, std::move(req), [done = std::move(done)](HttpResult r) {
           done({.ok = r.ok,
-                .retryable = true,
+                .retryable = !r.refused,
                 .timed_out = r.timed_out,
                 .message = std::move(r.summary),
                 .output = std::move(r.output),
@@ -317,7 +322,10 @@ void HttpRunner::finish(Transfer* t, int curl_code) {
   r.status = static_cast<int>(status);
   r.output = printable_utf8(t->output);  // a body may be binary
   auto code = static_cast<CURLcode>(curl_code);
-  if (code == CURLE_OK) {
+  if (code != CURLE_OK && !t->guard.refused().empty()) {
+    r.refused = true;
+    r.summary = "refused: " + t->guard.refused();
+  } else if (code == CURLE_OK) {
     r.ok = status >= 200 && status < 300;
     if ((status == 429 || status == 503) && !t->retry_after.empty()) {
       r.retry_after_ms = retry_after_ms(t->retry_after);

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/outbound.h"
 #include "core/task.h"
 #include "engine/runner.h"
 
@@ -33,16 +34,17 @@ struct HttpRequest {
 struct HttpResult {
   bool ok = false;  // a 2xx answer
   bool timed_out = false;
-  int status = 0;       // 0 when no answer came
-  std::string summary;  // "HTTP 200 OK", or why the request failed
-  std::string output;   // the first 4 KiB of the body
+  bool refused = false;  // the outbound rules refused a connection (summary says why)
+  int status = 0;        // 0 when no answer came
+  std::string summary;   // "HTTP 200 OK", or why the request failed
+  std::string output;    // the first 4 KiB of the body
   // A 429 or 503 answer's Retry-After (seconds, or an HTTP date), in ms from now.
   std::optional<Millis> retry_after_ms;
 };
 
 /// Runs HTTP requests for http tasks on one thread with libcurl's multi interface, so
 /// that a thousand slow requests in flight need no thread each. Only http and https, also
-/// after redirects (up to 5).
+/// after redirects (up to 5), and only to where `rules` allow, checked on every connection.
 ///   HttpRunner r;  r.start();
 ///   r.send(1, request, [](HttpResult res) { ... });   r.cancel(1);
 /// As a Runner, it runs an http task's attempt as its request. Thread-safe.
@@ -50,7 +52,7 @@ class HttpRunner final : public Runner {
  public:
   using Answered = std::function<void(HttpResult)>;
 
-  HttpRunner();
+  explicit HttpRunner(OutboundRules rules = {});
   ~HttpRunner() override;
   HttpRunner(const HttpRunner&) = delete;
   HttpRunner& operator=(const HttpRunner&) = delete;
@@ -72,8 +74,7 @@ class HttpRunner final : public Runner {
 
  private:
   struct Transfer;
-  static std::unique_ptr<Transfer> make_transfer(std::uint64_t id, HttpRequest request,
-                                                 Answered done);
+  std::unique_ptr<Transfer> make_transfer(std::uint64_t id, HttpRequest request, Answered done);
   // Hands transfers to the runner's thread, waking it once.
   void add(std::vector<std::unique_ptr<Transfer>> transfers);
   void run();
@@ -81,6 +82,7 @@ class HttpRunner final : public Runner {
   void finish(Transfer* t, int curl_code);
 
   void* multi_ = nullptr;  // CURLM*
+  const OutboundRules rules_;
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Transfer>> pending_;  // submitted, not yet added
   std::vector<std::uint64_t> cancelled_;

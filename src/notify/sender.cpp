@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "core/text.h"
+#include "engine/connection_guard.h"
 #include "engine/http_runner.h"
 
 namespace cronkit::notify {
@@ -170,7 +171,8 @@ std::string mail_message(const Channel& channel, const Notice& notice, std::stri
   return m;
 }
 
-Sender::Sender(int threads, std::int64_t timeout_ms) : timeout_ms_(timeout_ms) {
+Sender::Sender(int threads, std::int64_t timeout_ms, OutboundRules rules)
+    : timeout_ms_(timeout_ms), rules_(std::move(rules)) {
   static GlobalInit init;
   for (int i = 0; i < std::max(threads, 1); ++i)
     threads_.emplace_back([this] { work(); });
@@ -283,9 +285,13 @@ Sent Sender::send_on(void* handle, const Channel& channel, const Notice& notice)
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Exchange::on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error.data());
+  engine::ConnectionGuard guard;
+  guard.attach(e, rules_);
   const CURLcode code = curl_easy_perform(e);
   if (code != CURLE_OK) {
-    out.error = error[0] ? std::string(error.data()) : std::string(curl_easy_strerror(code));
+    out.error = !guard.refused().empty() ? "refused: " + guard.refused()
+                : error[0]               ? std::string(error.data())
+                                         : std::string(curl_easy_strerror(code));
     return finish(std::move(out));
   }
   long status = 0;
@@ -324,6 +330,8 @@ Sent Sender::mail(CURL* e, const Channel& channel, const Notice& notice) const {
   if (channel.start_tls) curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
   if (channel.username) curl_easy_setopt(e, CURLOPT_USERNAME, channel.username->c_str());
   if (channel.password) curl_easy_setopt(e, CURLOPT_PASSWORD, channel.password->c_str());
+  engine::ConnectionGuard guard;
+  guard.attach(e, rules_);
   const CURLcode code = curl_easy_perform(e);
   Sent out;
   long reply = 0;
@@ -331,7 +339,9 @@ Sent Sender::mail(CURL* e, const Channel& channel, const Notice& notice) const {
   if (reply > 0) out.status = static_cast<int>(reply);
   out.ok = code == CURLE_OK;
   if (!out.ok) {
-    out.error = error[0] ? std::string(error.data()) : std::string(curl_easy_strerror(code));
+    out.error = !guard.refused().empty() ? "refused: " + guard.refused()
+                : error[0]               ? std::string(error.data())
+                                         : std::string(curl_easy_strerror(code));
   }
   return out;
 }

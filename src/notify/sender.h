@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/channel.h"
+#include "core/outbound.h"
 
 namespace cronkit::notify {
 
@@ -48,12 +49,13 @@ std::string mail_message(const Channel& channel, const Notice& notice, std::stri
 
 /// Sends notices to channels (HTTP(S) or SMTP, through libcurl), each on one of its own threads, so
 /// that no caller waits on a receiver. Redirects are not followed and no proxy from the environment
-/// is used; a send gives up after `timeout_ms`. A mail is sent once the server accepted it for
+/// is used; a connection the outbound `rules` refuse is not made; a send gives up after
+/// `timeout_ms`. A mail is sent once the server accepted it for
 /// every recipient.
 ///   Sender s;  s.send(channel, notice, [](Sent r) { ... });
 class Sender {
  public:
-  explicit Sender(int threads = 2, std::int64_t timeout_ms = 10000);
+  explicit Sender(int threads = 2, std::int64_t timeout_ms = 10000, OutboundRules rules = {});
   ~Sender();
   Sender(const Sender&) = delete;
   Sender& operator=(const Sender&) = delete;
@@ -81,6 +83,7 @@ class Sender {
   Sent mail(void* e, const Channel& channel, const Notice& notice) const;
 
   const std::int64_t timeout_ms_;
+  const OutboundRules rules_;  // where it may connect (webhooks, Slack, SMTP servers)
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> queue_;

@@ -170,7 +170,7 @@ export async function eventually(fn, timeoutMs = 5000, what = "condition", inter
 // at } in `requests` (the body once it has arrived). `respond(req, res, record)` answers;
 // by default, 200 "ok" once the body is read. Open connections are cut at close().
 //   const r = await startReceiver();  ... r.url("/hook") ...  r.requests;  r.close();
-export async function startReceiver({ respond, backlog = 511 } = {}) {
+export async function startReceiver({ respond, backlog = 511, host = "127.0.0.1" } = {}) {
   const requests = [];
   const sockets = new Set();
   const server = createServer((req, res) => {
@@ -191,13 +191,13 @@ export async function startReceiver({ respond, backlog = 511 } = {}) {
     s.on("close", () => sockets.delete(s));
   });
   server.maxConnections = 20000;
-  await new Promise((r) => server.listen({ port: 0, host: "127.0.0.1", backlog }, r));
+  await new Promise((r) => server.listen({ port: 0, host, backlog }, r));
   const port = server.address().port;
   return {
     server,
     requests,
     port,
-    url: (path = "/") => `http://127.0.0.1:${port}${path}`,
+    url: (path = "/") => `http://${host}:${port}${path}`,
     close() {
       for (const s of sockets) s.destroy();
       server.close();
