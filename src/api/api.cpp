@@ -51,7 +51,7 @@ Api::Api(Store& store, engine::Engine& engine, const Registry& registry, const C
       registry_(registry),
       clock_(clock),
       options_(std::move(options)),
-      auth_(store, clock, options_.api_token),
+      auth_(std::make_shared<Authenticator>(store, clock, options_.api_token)),
       tasks_(store, engine, clock,
              [this](std::string_view event, const Task& task) { announce(event, task); }),
       ui_(std::string(kAdminUiPath), options_.ui_files),
@@ -324,7 +324,7 @@ Reply Api::route(const Request& req) {
     if (auto page = ui_.serve(req)) return std::move(*page);
     // Who is asking, for every path that is not open; before anything else is told.
     if (!is_open(raw_path)) {
-      auto who = auth_.authenticate(req[http::field::authorization]);
+      auto who = auth_->authenticate(req[http::field::authorization]);
       if (!who) {
         Response res = error({http::status::unauthorized, std::move(who.error())});
         res.set(http::field::www_authenticate, "Bearer");
@@ -343,8 +343,20 @@ Reply Api::route(const Request& req) {
       head.set(http::field::cache_control, "no-store");
       head.set("X-Content-Type-Options", "nosniff");
       Reply reply{std::move(head)};
-      reply.on_stream = [hub = options_.events](std::shared_ptr<StreamSink> sink) {
-        hub->subscribe(std::move(sink));
+      // A named token's stream ends within a second of its revocation or expiry.
+      EventHub::Check check;
+      if (!call.who.token_id.empty()) {
+        check = [auth = auth_, header = std::string(req[http::field::authorization])] {
+          try {
+            if (auto who = auth->authenticate(header); !who) return std::optional{who.error()};
+          } catch (const StoreError&) {
+            // The database is away: the stream goes on, like the rest of what is cached.
+          }
+          return std::optional<std::string>{};
+        };
+      }
+      reply.on_stream = [hub = options_.events, check](std::shared_ptr<StreamSink> sink) {
+        hub->subscribe(std::move(sink), check);
       };
       return reply;
     }

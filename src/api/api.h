@@ -140,7 +140,8 @@ class Api {
   const Registry& registry_;
   const Clock& clock_;
   const ApiOptions options_;
-  Authenticator auth_;
+  // Shared with the event stream's checks of named tokens, which the hub may run later.
+  std::shared_ptr<Authenticator> auth_;
   engine::TaskService tasks_;
   // Pages of tasks, which UIs poll: the same page is built once per change of the data.
   AnswerCache task_pages_;

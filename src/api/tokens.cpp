@@ -85,7 +85,7 @@ Response Api::create_token(Call& c) {
     }
   }
   if (!errors.empty()) invalid(std::move(errors));
-  if (!auth_.required()) {
+  if (!auth_->required()) {
     throw Failure{http::status::conflict,
                   "this server takes requests without a token: start it with --api-token (the "
                   "bootstrap admin token) to use named tokens"};
@@ -107,7 +107,7 @@ Response Api::create_token(Call& c) {
 Response Api::revoke_token(Call& c) {
   auto t = store_.revoke_token(c.id(), clock_.now());
   if (!t) throw Failure{http::status::not_found, "no token with id " + c.id()};
-  auth_.forget();
+  auth_->forget();
   return token_answer(*t);
 }
 
@@ -116,7 +116,7 @@ Response Api::whoami(Call& c) {
   a.data().begin_object();
   a.data().key("actor").value(c.who.actor);
   a.data().key("role").value(to_string(c.who.role));
-  a.data().key("authRequired").value(auth_.required());
+  a.data().key("authRequired").value(auth_->required());
   a.data().end_object();
   return std::move(a).done();
 }

@@ -229,3 +229,21 @@ test("a token's fields are checked, each named", async () => {
   const names = (await boot("GET", "/api/scheduler/tokens")).json.data.map((x) => x.name);
   assert.ok(!names.includes("ok"), "nothing was stored");
 });
+
+test("a named token's event stream ends once the token is revoked", async () => {
+  const viewer = await createToken("stream-viewer", "viewer");
+  const res = await fetch(t.server.base + "/api/scheduler/events", { headers: as(viewer.token) });
+  assert.equal(res.status, 200);
+  let text = "";
+  let ended = false;
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body) text += decoder.decode(chunk, { stream: true });
+    ended = true;
+  })();
+  await eventually(() => text.includes(": connected"), 5000, "the stream to open");
+  assert.equal((await boot("DELETE", `/api/scheduler/tokens/${viewer.id}`)).status, 200);
+  await eventually(() => ended, 5000, "the stream to end");
+  await reading;
+  assert.match(text, /event: auth\.refused\ndata: \{"message":"token \\"stream-viewer\\" was revoked"\}/);
+});

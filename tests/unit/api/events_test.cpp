@@ -45,6 +45,31 @@ TEST(EventHub, SendsHeartbeats) {
   EXPECT_NE(sink->text().find(": heartbeat\n\n"), std::string::npos);
 }
 
+TEST(EventHub, DropsAClientOnceItsCheckRefusesIt) {
+  std::atomic<bool> revoked{false};  // outlives the hub, whose thread reads it
+  EventHub hub{1h, 1ms};
+  auto checked = std::make_shared<FakeSink>();
+  auto other = std::make_shared<FakeSink>();
+  hub.subscribe(checked, [&]() -> std::optional<std::string> {
+    if (revoked) return "token \"ci\" was revoked";
+    return std::nullopt;
+  });
+  hub.subscribe(other);
+  hub.publish("x", nullptr);
+  EXPECT_EQ(hub.subscribers(), 2u);
+  revoked = true;
+  for (int i = 0; i < 5000 && hub.subscribers() == 2; ++i)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(hub.subscribers(), 1u);
+  EXPECT_NE(checked->text().find(
+                "event: auth.refused\ndata: {\"message\":\"token \\\"ci\\\" was revoked\"}\n\n"),
+            std::string::npos)
+      << checked->text();
+  hub.publish("y", nullptr);
+  EXPECT_EQ(checked->text().find("event: y"), std::string::npos);
+  EXPECT_NE(other->text().find("event: y"), std::string::npos);
+}
+
 TEST(EventHub, DropsAClientThatIsGone) {
   EventHub hub{1h};
   auto a = std::make_shared<FakeSink>();
