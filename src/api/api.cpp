@@ -99,8 +99,6 @@ void Api::delivery_attempted(const Delivery& d, ChannelType type, std::optional<
   announce(d);
 }
 
-namespace {}  // namespace
-
 const std::vector<Route>& Api::routes() {
   // Handlers are plain function pointers. (Pointers to members make GCC 12's bounds
   // sanitizer report a bogus index.)
