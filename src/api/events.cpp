@@ -30,10 +30,11 @@ EventHub::~EventHub() {
 }
 
 void EventHub::subscribe(std::shared_ptr<StreamSink> sink, Check check) {
+  // Under the lock, so that every event published after ": connected" reaches the client.
   // Clients reconnect after 2 s if the connection drops.
-  if (!sink->send("retry: 2000\n: connected\n\n")) return;
   std::lock_guard lock{mutex_};
-  if (!closed_) clients_.push_back({std::move(sink), std::move(check)});
+  if (closed_ || !sink->send("retry: 2000\n: connected\n\n")) return;
+  clients_.push_back({std::move(sink), std::move(check)});
 }
 
 void EventHub::publish(std::string_view event, const boost::json::value& data) {

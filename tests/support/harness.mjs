@@ -239,12 +239,16 @@ export async function startSmtpReceiver({ password } = {}) {
   };
 }
 
-// Collects a server's event stream as {event, data, text}, until stopped:
+// Collects a server's event stream as {event, data, text}, until stopped. `ready` resolves
+// once the server has subscribed the stream (its ": connected" arrived): every event
+// published from then on is collected.
 //   const stream = listenEvents(base); await stream.ready; ...; stream.stop();
 export function listenEvents(base, { headers = {} } = {}) {
   const controller = new AbortController();
   const events = [];
   let raw = "";
+  let connected;
+  const subscribed = new Promise((resolve) => (connected = resolve));
   const ready = fetch(base + "/api/scheduler/events", { headers, signal: controller.signal }).then(
     async (res) => {
       if (res.status !== 200 || res.headers.get("content-type") !== "text/event-stream") {
@@ -262,6 +266,7 @@ export function listenEvents(base, { headers = {} } = {}) {
             while ((end = raw.indexOf("\n\n")) >= 0) {
               const block = raw.slice(0, end);
               raw = raw.slice(end + 2);
+              if (/^: connected$/m.test(block)) connected();
               const event = /^event: (.*)$/m.exec(block)?.[1];
               const data = /^data: (.*)$/m.exec(block)?.[1];
               if (event) events.push({ event, data: JSON.parse(data), text: block });
@@ -271,6 +276,7 @@ export function listenEvents(base, { headers = {} } = {}) {
           // aborted
         }
       })();
+      await subscribed;
     },
   );
   return { events, ready, stop: () => controller.abort() };
