@@ -52,6 +52,10 @@ scripts/setup.sh || exit 1
 
 step "format" scripts/check-format.sh
 step "build (release)" scripts/build.sh release
+# First, with nothing else running: its servers are killed on a schedule and their work is
+# taken over within seconds.
+step "cluster tests: 3 servers on PostgreSQL, one killed every 15 s; a database outage; a command task on 2; jitter, backfill and a run limit under kills; catch-up after every server was down; notifications taken over from a killed server; a failover from a killed primary to its promoted standby; applies through any server, scheduled by all; a token revoked through one server refused by another within a second" \
+  node --test --test-concurrency=1 tests/cluster/
 background asan scripts/build.sh asan-ubsan
 step "unit tests, TZ=UTC" env TZ=UTC ctest --preset release
 # Again where the process's time zone could matter: not the store, the HTTP client and
@@ -64,8 +68,6 @@ step "Debian package: built, lintian, contents, the unpacked program under a NOT
   tests/package/package_test.sh
 step "embedding: the example built out of tree with find_package(cronkit) and with pkg-config against an install, each serving its own function" \
   tests/package/embed_test.sh
-step "cluster tests: 3 servers on PostgreSQL, one killed every 15 s; a database outage; a command task on 2; jitter, backfill and a run limit under kills; catch-up after every server was down; notifications taken over from a killed server; a failover from a killed primary to its promoted standby; applies through any server, scheduled by all; a token revoked through one server refused by another within a second" \
-  node --test --test-concurrency=1 tests/cluster/
 step "admin UI unit tests (Vitest)" scripts/web.sh test
 step "admin UI in Chromium against the binary" scripts/web.sh e2e
 step "build (asan-ubsan), in the background since the release build" finish asan

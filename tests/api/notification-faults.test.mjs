@@ -70,6 +70,13 @@ test("a server killed with a notification still to send sends it once after its 
     r.answer = () => 503; // down: the delivery waits for its next attempt
     await server.api("POST", `/api/scheduler/tasks/${task.id}/trigger`);
     await eventually(() => r.hooks().length === 1, 10000, "the first attempt");
+    // Killed once the failed attempt is recorded (the delivery pending, 1 attempt).
+    await eventually(
+      async () =>
+        (await deliveries(server, `taskId=${task.id}&status=pending`)).some((d) => d.attempts === 1),
+      10000,
+      "the first attempt recorded",
+    );
     assert.equal(await server.stop("SIGKILL"), "SIGKILL");
     r.answer = () => 200;
     await server.start();
