@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <charconv>
 
+#include "api/audit.h"
 #include "api/handler.h"
 #include "api/json_body.h"
 #include "api/json_codec.h"
@@ -56,7 +57,20 @@ Api::Api(Store& store, engine::Engine& engine, const Registry& registry, const C
              [this](std::string_view event, const Task& task) { announce(event, task); }),
       ui_(std::string(kAdminUiPath), options_.ui_files),
       sender_(2, 10000, options_.outbound) {
-  engine_.on_limits([this](const std::string& task_id) { tasks_.check_limits(task_id); });
+  engine_.on_limits([this](const std::string& task_id) {
+    // A pause cronkit makes itself (pauseAfterFailures) is in the audit trail too.
+    tasks_.check_limits(task_id, [this](const Task* before, const Task* after) {
+      const Millis now = clock_.now();
+      AuditEntry e{.id = new_id(now),
+                   .at = now,
+                   .actor = "cronkit",
+                   .action = "task.pause",
+                   .target_id = after->id,
+                   .target_name = after->name};
+      e.changes = task_changes(*before, *after);
+      return e;
+    });
+  });
 }
 
 Api::~Api() {
@@ -112,7 +126,8 @@ const std::vector<Route>& Api::routes() {
        "/api/scheduler/tasks",
        Role::admin,
        {},
-       [](Api& a, Call& c) -> Reply { return a.create_task(c); }},
+       [](Api& a, Call& c) -> Reply { return a.create_task(c); },
+       {"task.create"}},
       {"GET",
        "/api/scheduler/tasks/:id",
        Role::viewer,
@@ -122,27 +137,32 @@ const std::vector<Route>& Api::routes() {
        "/api/scheduler/tasks/:id",
        Role::admin,
        {},
-       [](Api& a, Call& c) -> Reply { return a.update_task(c); }},
+       [](Api& a, Call& c) -> Reply { return a.update_task(c); },
+       {"task.update"}},
       {"DELETE",
        "/api/scheduler/tasks/:id",
        Role::admin,
        {},
-       [](Api& a, Call& c) -> Reply { return a.delete_task(c); }},
+       [](Api& a, Call& c) -> Reply { return a.delete_task(c); },
+       {"task.delete"}},
       {"POST",
        "/api/scheduler/tasks/:id/trigger",
        Role::operator_,
        {},
-       [](Api& a, Call& c) -> Reply { return a.trigger_task(c); }},
+       [](Api& a, Call& c) -> Reply { return a.trigger_task(c); },
+       {"task.run"}},
       {"POST",
        "/api/scheduler/tasks/:id/toggle",
        Role::operator_,
        {},
-       [](Api& a, Call& c) -> Reply { return a.toggle_task(c); }},
+       [](Api& a, Call& c) -> Reply { return a.toggle_task(c); },
+       {"task.pause", "task.resume"}},
       {"POST",
        "/api/scheduler/tasks/:id/backfill",
        Role::operator_,
        {},
-       [](Api& a, Call& c) -> Reply { return a.backfill_task(c); }},
+       [](Api& a, Call& c) -> Reply { return a.backfill_task(c); },
+       {"task.backfill"}},
       {"GET",
        "/api/scheduler/tasks/:id/backfill/preview",
        Role::viewer,
@@ -162,7 +182,8 @@ const std::vector<Route>& Api::routes() {
        "/api/scheduler/apply",
        Role::admin,
        {},
-       [](Api& a, Call& c) -> Reply { return a.apply_tasks(c); }},
+       [](Api& a, Call& c) -> Reply { return a.apply_tasks(c); },
+       {"task.apply"}},
       {"GET",
        "/api/scheduler/export",
        Role::viewer,
@@ -187,7 +208,8 @@ const std::vector<Route>& Api::routes() {
        "/api/scheduler/channels",
        Role::admin,
        {},
-       [](Api& a, Call& c) -> Reply { return a.create_channel(c); }},
+       [](Api& a, Call& c) -> Reply { return a.create_channel(c); },
+       {"channel.create"}},
       {"GET",
        "/api/scheduler/channels/:id",
        Role::viewer,
@@ -197,17 +219,20 @@ const std::vector<Route>& Api::routes() {
        "/api/scheduler/channels/:id",
        Role::admin,
        {},
-       [](Api& a, Call& c) -> Reply { return a.update_channel(c); }},
+       [](Api& a, Call& c) -> Reply { return a.update_channel(c); },
+       {"channel.update"}},
       {"DELETE",
        "/api/scheduler/channels/:id",
        Role::admin,
        {},
-       [](Api& a, Call& c) -> Reply { return a.delete_channel(c); }},
+       [](Api& a, Call& c) -> Reply { return a.delete_channel(c); },
+       {"channel.delete"}},
       {"POST",
        "/api/scheduler/channels/:id/test",
        Role::operator_,
        {},
-       [](Api& a, Call& c) -> Reply { return a.test_channel(c); }},
+       [](Api& a, Call& c) -> Reply { return a.test_channel(c); },
+       {"channel.test"}},
       {"GET",
        "/api/scheduler/deliveries",
        Role::viewer,
@@ -222,12 +247,19 @@ const std::vector<Route>& Api::routes() {
        "/api/scheduler/tokens",
        Role::admin,
        {},
-       [](Api& a, Call& c) -> Reply { return a.create_token(c); }},
+       [](Api& a, Call& c) -> Reply { return a.create_token(c); },
+       {"token.create"}},
       {"DELETE",
        "/api/scheduler/tokens/:id",
        Role::admin,
        {},
-       [](Api& a, Call& c) -> Reply { return a.revoke_token(c); }},
+       [](Api& a, Call& c) -> Reply { return a.revoke_token(c); },
+       {"token.revoke"}},
+      {"GET",
+       "/api/scheduler/audit",
+       Role::admin,
+       {"page", "pageSize", "target", "actor", "action", "from", "to"},
+       [](Api& a, Call& c) -> Reply { return a.list_audit(c); }},
       {"GET",
        "/api/scheduler/me",
        Role::viewer,
@@ -238,6 +270,7 @@ const std::vector<Route>& Api::routes() {
        Role::viewer,
        {},
        [](Api& a, Call& c) -> Reply { return a.healthz(c); },
+       {},
        true},
       {"GET", "/readyz", Role::viewer, {}, [](Api& a, Call& c) -> Reply { return a.readyz(c); }},
       {"GET", "/metrics", Role::viewer, {}, [](Api& a, Call& c) -> Reply { return a.metrics(c); }},
@@ -268,14 +301,14 @@ bool Api::valid_origin(const std::string& origin) {
          });
 }
 
-Reply Api::handle(const Request& req) {
+Reply Api::handle(const Request& req, std::string_view peer) {
   // CORS only for the configured origins, compared exactly: a browser page from anywhere
   // else gets no Access-Control-* header and cannot read an answer.
   const auto origin = req.find(http::field::origin);
   const bool allowed =
       origin != req.end() && std::find(options_.cors_origins.begin(), options_.cors_origins.end(),
                                        origin->value()) != options_.cors_origins.end();
-  if (!allowed) return route(req);
+  if (!allowed) return route(req, peer);
   if (req.method() == http::verb::options &&
       req.find(http::field::access_control_request_method) != req.end()) {
     Response res{http::status::no_content, 11};
@@ -287,7 +320,7 @@ Reply Api::handle(const Request& req) {
     res.prepare_payload();
     return res;
   }
-  Reply reply = route(req);
+  Reply reply = route(req, peer);
   const std::string allow_origin{origin->value()};
   auto cors = [allow_origin](Response& res) {
     res.set(http::field::access_control_allow_origin, allow_origin);
@@ -305,12 +338,12 @@ Reply Api::handle(const Request& req) {
   return reply;
 }
 
-Reply Api::route(const Request& req) {
+Reply Api::route(const Request& req, std::string_view peer) {
   try {
     auto target = parse_request_target(req.target());
     if (!target) throw Failure{http::status::bad_request, std::move(target.error())};
     const std::string_view raw_path = target->path;
-    Call call{req, {}, std::move(target->query), {}};
+    Call call{req, {}, std::move(target->query), {}, std::string(peer)};
     // The admin UI is public, like any login page; its data comes from the API below.
     if (raw_path == "/") {
       Response res{http::status::found, 11};
@@ -324,6 +357,9 @@ Reply Api::route(const Request& req) {
     if (!is_open(raw_path)) {
       auto who = auth_->authenticate(req[http::field::authorization]);
       if (!who) {
+        record_refusal(peer, "", "auth.failed",
+                       {{"reason", who.error()},
+                        {"route", std::string(req.method_string()) + " " + std::string(raw_path)}});
         Response res = error({http::status::unauthorized, std::move(who.error())});
         res.set(http::field::www_authenticate, "Bearer");
         return res;
@@ -381,6 +417,10 @@ Reply Api::route(const Request& req) {
         continue;
       }
       if (!route.open && !allows(call.who.role, route.role)) {
+        record_refusal(peer, call.who.actor, "auth.forbidden",
+                       {{"route", route.method + " " + route.path},
+                        {"needed", to_string(route.role)},
+                        {"role", to_string(call.who.role)}});
         throw Failure{
             http::status::forbidden,
             std::string("this needs the ") + std::string(to_string(route.role)) + " role; " +
@@ -483,7 +523,8 @@ Response Api::create_task(Call& c) {
   auto task = task_from_create(c.body(), registry_, task_rules());
   if (!task) invalid(std::move(task.error()));
   if (auto errors = restore_hidden(*task, nullptr); !errors.empty()) invalid(std::move(errors));
-  return ok_record(tasks_.create(std::move(*task)), http::status::created);
+  return ok_record(tasks_.create(std::move(*task), task_audit(c, "task.create")),
+                   http::status::created);
 }
 
 Response Api::get_task(Call& c) {
@@ -507,21 +548,26 @@ Response Api::get_task(Call& c) {
 
 Response Api::update_task(Call& c) {
   json::value body = c.body();
-  auto task = tasks_.update(c.id(), [&](const Task& current) {
-    auto changed = task_from_update(body, current, registry_, task_rules());
-    if (!changed) invalid(std::move(changed.error()));
-    // A definition read as hidden and sent back leaves the stored secrets as they are.
-    if (auto errors = restore_hidden(*changed, &current); !errors.empty()) {
-      invalid(std::move(errors));
-    }
-    return std::move(*changed);
-  });
+  auto task = tasks_.update(
+      c.id(),
+      [&](const Task& current) {
+        auto changed = task_from_update(body, current, registry_, task_rules());
+        if (!changed) invalid(std::move(changed.error()));
+        // A definition read as hidden and sent back leaves the stored secrets as they are.
+        if (auto errors = restore_hidden(*changed, &current); !errors.empty()) {
+          invalid(std::move(errors));
+        }
+        return std::move(*changed);
+      },
+      task_audit(c, "task.update"));
   if (!task) throw Failure{http::status::not_found, "no task with id " + c.id()};
   return ok_record(*task);
 }
 
 Response Api::delete_task(Call& c) {
-  if (!tasks_.remove(c.id())) throw Failure{http::status::not_found, "no task with id " + c.id()};
+  if (!tasks_.remove(c.id(), task_audit(c, "task.delete"))) {
+    throw Failure{http::status::not_found, "no task with id " + c.id()};
+  }
   return ok(nullptr);
 }
 
@@ -533,18 +579,22 @@ Reply Api::trigger_task(Call& c) {
   Reply reply = error({http::status::service_unavailable,
                        "the database did not confirm the execution within 5 s; it is kept and "
                        "runs once written"});
-  reply.later = [this, task = std::move(*task)](Respond respond_later) {
+  auto audit = std::make_shared<AuditEntry>(audit_entry(c, "task.run", task->id, task->name));
+  reply.later = [this, task = std::move(*task), audit](Respond respond_later) mutable {
     try {
-      engine_.trigger(task, [respond_later](const std::string& id, bool written) {
-        if (!written) {
-          respond_later(
-              error({http::status::service_unavailable, "the execution could not be stored"}));
-          return;
-        }
-        // `triggered` is the seed's answer, kept for its clients.
-        respond_later(
-            ok(json::object{{"executionId", id}, {"triggered", true}}, http::status::accepted));
-      });
+      engine_.trigger(
+          task,
+          [respond_later](const std::string& id, bool written) {
+            if (!written) {
+              respond_later(
+                  error({http::status::service_unavailable, "the execution could not be stored"}));
+              return;
+            }
+            // `triggered` is the seed's answer, kept for its clients.
+            respond_later(
+                ok(json::object{{"executionId", id}, {"triggered", true}}, http::status::accepted));
+          },
+          std::move(audit));
     } catch (const StoreError& e) {
       respond_later(error(
           {http::status::service_unavailable, std::string("database unavailable: ") + e.what()}));
@@ -580,7 +630,8 @@ Response Api::toggle_task(Call& c) {
   }
   std::optional<Task> task;
   try {
-    task = tasks_.set_enabled(c.id(), enabled->get_bool(), std::move(note));
+    task = tasks_.set_enabled(c.id(), enabled->get_bool(), std::move(note),
+                              task_audit(c, enabled->get_bool() ? "task.resume" : "task.pause"));
   } catch (const engine::TaskService::Refused& e) {
     invalid({{e.field, e.what()}});
   }
@@ -653,7 +704,14 @@ Response Api::backfill_task(Call& c) {
     invalid({{"to", "the range holds " + instants_in(instants.size()) + "; at most " +
                         std::to_string(kMaxBackfill) + " are run at once"}});
   }
+  AuditEntry audit = audit_entry(c, "task.backfill", task->id, task->name);
+  json::object detail{{"from", *range[0]}, {"to", *range[1]}, {"count", instants.size()}};
+  if (overlap) detail["overlapPolicy"] = to_string(*overlap);
+  audit.detail = json::serialize(detail);
   try {
+    // Recorded as asked; each instant is then claimed like a firing (one that has an
+    // execution already is not run again).
+    store_.record(audit);
     engine_.backfill(*task, instants, overlap);
   } catch (const StoreError& e) {
     throw Failure{http::status::service_unavailable,

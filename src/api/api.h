@@ -1,8 +1,10 @@
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <mutex>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "api/access.h"
@@ -57,14 +59,17 @@ struct ApiCall;  // what a handler knows of its request
 
 /// One endpoint: a method, a path whose `:name` segments match any one segment, the least
 /// role that may call it, the query parameters it takes (any other, or one given twice, is
-/// a 400), and its handler.
+/// a 400), its handler, and the action it records in the audit trail when it succeeds.
 struct Route {
   std::string method;
   std::string path;
   Role role = Role::admin;
   std::vector<std::string> query = {};
   Reply (*handler)(Api&, ApiCall&) = nullptr;  // null: answered before the table
-  bool open = false;                           // answered without a token (the liveness check)
+  /// The actions it records (one per successful call); none: it changes nothing (every
+  /// GET, the cron preview).
+  std::vector<std::string_view> audit = {};
+  bool open = false;  // answered without a token (the liveness check)
 };
 
 /// The REST API: the seed's endpoints under /api/scheduler plus health checks, answering
@@ -82,7 +87,8 @@ class Api {
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
-  Reply handle(const Request& req);
+  /// Answers a request from `peer` (its IP address, which the audit trail records).
+  Reply handle(const Request& req, std::string_view peer = {});
   /// Whether `origin` is usable in --cors-origin: scheme://host[:port] and nothing else.
   static bool valid_origin(const std::string& origin);
   /// Whether `url` is usable in --public-url: an http or https URL with a host, no query.
@@ -96,7 +102,7 @@ class Api {
 
  private:
   using Call = ApiCall;
-  Reply route(const Request& req);
+  Reply route(const Request& req, std::string_view peer);
   Response list_tasks(Call& c);
   // The rules of task bodies on this server: commands allowed or not, channels that exist.
   TaskRules task_rules();
@@ -129,6 +135,17 @@ class Api {
   Response whoami(Call& c);
   Response apply_tasks(Call& c);  // apply.cpp
   Response export_tasks(Call& c);
+  Response list_audit(Call& c);  // audit.cpp
+  // An entry of the audit trail: the caller of `c` did `action` to a target now.
+  AuditEntry audit_entry(const Call& c, std::string_view action, std::string_view target_id,
+                         std::string_view target_name) const;
+  // The entries of a task change by the caller of `c` (task_changes for an update).
+  engine::TaskService::Audit task_audit(const Call& c, std::string_view action) const;
+  // Records a refused request (auth.failed, auth.forbidden) with `detail`, at most once a
+  // minute per address and actor, so that a flood of bad tokens cannot flood the database;
+  // the next entry counts the ones left out ("unrecorded").
+  void record_refusal(std::string_view address, std::string_view actor, std::string_view action,
+                      boost::json::object detail);
   void announce(std::string_view event, const Task& task);
   // channel.created, .updated, .deleted: {id, name, type}, never a secret.
   void announce(std::string_view event, const Channel& channel);
@@ -147,6 +164,12 @@ class Api {
   AnswerCache task_pages_;
   StaticSite ui_;
   notify::Sender sender_;  // test notifications
+  struct Refusals {
+    Millis last = 0;              // when one was last recorded
+    std::int64_t unrecorded = 0;  // since then
+  };
+  std::mutex refusals_mutex_;
+  std::unordered_map<std::string, Refusals> refusals_;  // by action, address and actor
 };
 
 }  // namespace cronkit::api

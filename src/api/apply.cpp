@@ -8,6 +8,7 @@
 #include <set>
 
 #include "api/api.h"
+#include "api/audit.h"
 #include "api/handler.h"
 #include "api/secrets.h"
 #include "api/task_doc.h"
@@ -200,6 +201,12 @@ Response Api::apply_tasks(Call& c) {
           if (!ambiguous.names.empty()) throw ambiguous;
           const Millis now = clock_.now();
           TaskChanges changes;
+          // One entry in the audit trail for each task the apply changes.
+          auto audit = [&](const Task& t, std::string_view change) -> AuditEntry& {
+            AuditEntry& e = changes.audit.emplace_back(audit_entry(c, "task.apply", t.id, t.name));
+            e.detail = json::serialize(json::object{{"change", change}});
+            return e;
+          };
           std::vector<SpecError> limits;  // what only the stored tasks show to be wrong
           for (std::size_t i = 0; i < wanted.size(); ++i) {
             Task want = wanted[i];
@@ -212,6 +219,7 @@ Response Api::apply_tasks(Call& c) {
               want.created_at = want.updated_at = now;
               if (!want.enabled) want.paused_at = now;
               created.push_back(entry(want, !dry_run));
+              audit(want, "create");
               changes.inserts.push_back(std::move(want));
               continue;
             }
@@ -240,6 +248,7 @@ Response Api::apply_tasks(Call& c) {
             json::object u = entry(want);
             u["changes"] = std::move(diff);
             updated.push_back(std::move(u));
+            audit(want, "update").changes = task_changes(have, want);
             changes.updates.push_back(std::move(want));
           }
           if (!limits.empty()) refuse(limits);
@@ -247,6 +256,7 @@ Response Api::apply_tasks(Call& c) {
             for (const Task& t : current) {
               if (index_of.contains(t.name) || !has_tags(t.tags, selector)) continue;
               deleted.push_back(entry(t));
+              audit(t, "delete");
               changes.deletes.push_back(t.id);
             }
           }

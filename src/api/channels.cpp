@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 
 #include "api/api.h"
+#include "api/audit.h"
 #include "api/channel_spec.h"
 #include "api/handler.h"
 #include "core/ids.h"
@@ -99,7 +100,8 @@ Response Api::create_channel(Call& c) {
   const Millis now = clock_.now();
   channel->id = new_id(now);
   channel->created_at = channel->updated_at = now;
-  if (!store_.insert_channel(*channel)) {
+  const AuditEntry audit = audit_entry(c, "channel.create", channel->id, channel->name);
+  if (!store_.insert_channel(*channel, &audit)) {
     throw Failure{http::status::conflict, "a channel with id " + channel->id + " exists"};
   }
   announce("channel.created", *channel);
@@ -120,7 +122,9 @@ Response Api::update_channel(Call& c) {
   if (!channel) invalid(std::move(channel.error()));
   if (auto p = outbound_problem(channel->url, options_.outbound)) invalid({{"url", *p}});
   channel->updated_at = std::max(clock_.now(), current->updated_at);
-  if (!store_.update_channel(*channel)) {
+  AuditEntry audit = audit_entry(c, "channel.update", channel->id, channel->name);
+  audit.changes = channel_changes(*current, *channel);
+  if (!store_.update_channel(*channel, &audit)) {
     throw Failure{http::status::not_found, "no channel with id " + c.id()};
   }
   announce("channel.updated", *channel);
@@ -141,7 +145,9 @@ Response Api::delete_channel(Call& c) {
                                                 names + ": remove those rules first"};
     }
   }
-  if (!channel || !store_.delete_channel(c.id())) {
+  if (!channel) throw Failure{http::status::not_found, "no channel with id " + c.id()};
+  const AuditEntry audit = audit_entry(c, "channel.delete", channel->id, channel->name);
+  if (!store_.delete_channel(c.id(), &audit)) {
     throw Failure{http::status::not_found, "no channel with id " + c.id()};
   }
   announce("channel.deleted", *channel);
@@ -178,8 +184,10 @@ Reply Api::test_channel(Call& c) {
                     .event = NotifyEvent::test,
                     .summary = notice.summary,
                     .created_at = now};
+  AuditEntry audit = audit_entry(c, "channel.test", channel->id, channel->name);
+  audit.detail = json::serialize(json::object{{"deliveryId", delivery.id}});
   try {
-    store_.insert_delivery(delivery);
+    store_.insert_delivery(delivery, &audit);
   } catch (const StoreError& e) {
     throw Failure{http::status::service_unavailable,
                   std::string("the delivery cannot be recorded: ") + e.what()};

@@ -137,7 +137,8 @@ struct ApiCall {
   const Request& req;
   std::vector<std::string> params;  // the :segments of the route, in order
   std::vector<std::pair<std::string, std::string>> query;
-  Principal who;  // who sent it (for an open route: nobody, an empty actor)
+  Principal who;        // who sent it (for an open route: nobody, an empty actor)
+  std::string address;  // the peer's IP address
 
   const std::string& id() const { return params.at(0); }
 

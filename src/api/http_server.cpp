@@ -37,11 +37,24 @@ Response plain_error(http::status status, std::string_view message, unsigned ver
   return res;
 }
 
+// The client's IP address (an IPv4-mapped IPv6 address as IPv4); empty if unknown.
+std::string peer_address(const tcp::socket& socket) {
+  beast::error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return {};
+  auto address = endpoint.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  return address.to_string();
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const HttpServerOptions& options, const HttpServer::Handler& handler,
           std::atomic<int>& connections)
       : stream_(std::move(socket)),
+        peer_(peer_address(stream_.socket())),
         options_(options),
         handler_(handler),
         connections_(connections) {}
@@ -96,7 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     std::optional<Reply> reply;
     try {
-      reply.emplace(handler_(req));
+      reply.emplace(handler_(req, peer_));
     } catch (const std::exception&) {
       reply.emplace(
           plain_error(http::status::internal_server_error, "internal error", req.version()));
@@ -239,6 +252,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  const std::string peer_;  // the client's IP address
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   bool draining_ = false;

@@ -57,10 +57,17 @@ struct HttpServerOptions {
 ///   s.start();  ...  s.stop();
 class HttpServer {
  public:
-  using Handler = std::function<Reply(const Request&)>;
+  /// Answers a request from `peer`, the client's IP address.
+  using Handler = std::function<Reply(const Request&, std::string_view peer)>;
 
   /// Binds at once; throws boost::system::system_error if the address is taken.
   HttpServer(HttpServerOptions options, Handler handler);
+  /// The same, for a handler that does not ask who is calling.
+  HttpServer(HttpServerOptions options, std::function<Reply(const Request&)> handler)
+      : HttpServer(std::move(options),
+                   [handler = std::move(handler)](const Request& r, std::string_view) {
+                     return handler(r);
+                   }) {}
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

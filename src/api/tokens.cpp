@@ -95,7 +95,11 @@ Response Api::create_token(Call& c) {
   t.hash = token_hash(secret);
   t.created_at = now;
   t.created_by = c.who.actor;
-  if (!store_.insert_token(t)) {
+  AuditEntry audit = audit_entry(c, "token.create", t.id, t.name);
+  json::object detail{{"role", to_string(t.role)}};
+  if (t.expires_at) detail["expiresAt"] = *t.expires_at;
+  audit.detail = json::serialize(detail);
+  if (!store_.insert_token(t, &audit)) {
     throw Failure{
         http::status::conflict,
         "a token named \"" + t.name + "\" exists: revoke it first, or choose another name",
@@ -105,7 +109,12 @@ Response Api::create_token(Call& c) {
 }
 
 Response Api::revoke_token(Call& c) {
-  auto t = store_.revoke_token(c.id(), clock_.now());
+  auto current = store_.get_token(c.id());
+  if (!current) throw Failure{http::status::not_found, "no token with id " + c.id()};
+  // Recorded only if this revokes it: revoking a revoked token changes nothing.
+  AuditEntry audit = audit_entry(c, "token.revoke", current->id, current->name);
+  audit.detail = json::serialize(json::object{{"role", to_string(current->role)}});
+  auto t = store_.revoke_token(c.id(), clock_.now(), &audit);
   if (!t) throw Failure{http::status::not_found, "no token with id " + c.id()};
   auth_->forget();
   return token_answer(*t);

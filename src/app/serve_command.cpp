@@ -39,6 +39,7 @@ struct ServeOptions {
   int max_concurrency = 5;
   int max_queued = 10000;
   int retention_days = 30;
+  int audit_retention_days = 365;
   int grace_seconds = 30;
   std::string node_id;
   std::string api_token;
@@ -178,6 +179,7 @@ int serve(const ServeOptions& o, Registry& registry) {
       registry,
       {.max_concurrency = o.max_concurrency,
        .log_retention_days = o.retention_days,
+       .audit_retention_days = o.audit_retention_days,
        .node_id = o.node_id.empty() ? default_node_id() : o.node_id,
        .shutdown_grace_ms = o.grace_seconds * Millis{1000},
        .start_before_stored = o.start_before_stored,
@@ -225,9 +227,9 @@ int serve(const ServeOptions& o, Registry& registry) {
                                .port = static_cast<unsigned short>(o.port),
                                .read_timeout = std::chrono::seconds{o.request_timeout_seconds},
                                .max_connections = o.max_connections},
-        [&api](const api::Request& r) {
+        [&api](const api::Request& r, std::string_view peer) {
           const auto begin = std::chrono::steady_clock::now();
-          api::Reply reply = api.handle(r);
+          api::Reply reply = api.handle(r, peer);
           if (!spdlog::should_log(spdlog::level::debug)) return reply;
           // The path without its query; never headers or bodies.
           std::string_view target = r.target();
@@ -343,6 +345,11 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
                   "Successful executions older than this are deleted daily (on PostgreSQL "
                   "with their month, once all of it is older)")
       ->envname("SCHEDULER_LOG_RETENTION_DAYS")
+      ->check(CLI::Range(1, 36500))
+      ->capture_default_str();
+  cmd->add_option("--audit-retention-days", o->audit_retention_days,
+                  "Entries of the audit trail older than this are deleted daily")
+      ->envname("CRONKIT_AUDIT_RETENTION_DAYS")
       ->check(CLI::Range(1, 36500))
       ->capture_default_str();
   cmd->add_option("--shutdown-grace", o->grace_seconds,

@@ -41,4 +41,28 @@ struct ApiToken {
 bool valid_token_name(std::string_view name);
 inline constexpr std::string_view kTokenNameRule = "must be 1-64 letters, digits, '-', '_' or '.'";
 
+/// One row of the audit trail: a change somebody made (written in the transaction of the
+/// change), or a request refused for its token.
+struct AuditEntry {
+  std::string id;  // time-ordered (new_id)
+  Millis at = 0;
+  std::string actor;    // a token's name, "bootstrap", "anonymous", or "cronkit" itself
+  std::string address;  // the peer's IP address; empty for cronkit itself
+  std::string action;   // "task.update", "token.revoke", "auth.failed"... (kAuditActions)
+  std::optional<std::string> target_id;
+  std::optional<std::string> target_name;
+  /// A JSON object {field: {"old": value, "new": value}} of what an update changed.
+  std::optional<std::string> changes;
+  /// A JSON object of what else the action said (an execution's id, a backfill's range).
+  std::optional<std::string> detail;
+  bool operator==(const AuditEntry&) const = default;
+};
+
+/// Every action the audit trail records.
+inline constexpr std::string_view kAuditActions[] = {
+    "task.create",    "task.update",    "task.delete",    "task.pause",
+    "task.resume",    "task.run",       "task.backfill",  "task.apply",
+    "channel.create", "channel.update", "channel.delete", "channel.test",
+    "token.create",   "token.revoke",   "auth.failed",    "auth.forbidden"};
+
 }  // namespace cronkit

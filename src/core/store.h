@@ -71,6 +71,17 @@ struct DeliveryFilter {
   std::optional<DeliveryStatus> status;
 };
 
+/// Newest first. `action` is one action ("task.update") or every action of a kind ("task").
+struct AuditFilter {
+  int page = 1;
+  int page_size = 50;
+  std::optional<std::string> target;  // a target's id or name
+  std::optional<std::string> actor;
+  std::optional<std::string> action;
+  std::optional<Millis> from;  // at >= from
+  std::optional<Millis> to;    // at < to
+};
+
 struct Stats {
   std::int64_t total_tasks = 0;
   std::int64_t enabled_tasks = 0;
@@ -106,6 +117,8 @@ struct ExecutionWrite {
   /// The task as the execution ran it: its notification rules are applied to an update that
   /// ends the execution (see Store::write_executions()). Null: none are.
   std::shared_ptr<const Task> task;
+  /// Recorded in the audit trail with the row, if the row is written.
+  std::shared_ptr<const AuditEntry> audit;
 };
 
 /// Changes of several tasks, written together (Store::change_tasks).
@@ -113,6 +126,7 @@ struct TaskChanges {
   std::vector<Task> inserts;
   std::vector<Task> updates;         // each replaces every field of the task with its id
   std::vector<std::string> deletes;  // ids: the tasks go with their executions
+  std::vector<AuditEntry> audit;     // recorded with them
   bool empty() const { return inserts.empty() && updates.empty() && deletes.empty(); }
 };
 
@@ -122,6 +136,9 @@ struct TaskChanges {
 class Store {
  public:
   virtual ~Store() = default;
+
+  // Each method that changes something takes an optional audit entry, written in the same
+  // transaction when the change is made (and not when it is refused: returns false).
 
   // ---- tasks
   /// A page of tasks, newest first.
@@ -134,14 +151,14 @@ class Store {
   /// The schedule of every enabled task, for the scheduler to load.
   virtual std::vector<ScheduleSpec> enabled_schedules() = 0;
   /// Returns false if a task with this id exists already.
-  virtual bool insert_task(const Task& task) = 0;
+  virtual bool insert_task(const Task& task, const AuditEntry* audit = nullptr) = 0;
   /// Replaces every field of the task with this id; returns false if there is none.
-  virtual bool update_task(const Task& task) = 0;
+  virtual bool update_task(const Task& task, const AuditEntry* audit = nullptr) = 0;
   /// update_task() for a task that paused itself (`task` as paused, with its note): also
   /// queues a `paused` delivery for each of its rules that asks, in the same transaction.
-  virtual bool pause_task(const Task& task) = 0;
+  virtual bool pause_task(const Task& task, const AuditEntry* audit = nullptr) = 0;
   /// Deletes the task and all its executions; returns false if there was no such task.
-  virtual bool delete_task(std::string_view id) = 0;
+  virtual bool delete_task(std::string_view id, const AuditEntry* audit = nullptr) = 0;
   /// Decides changes of several tasks from the tasks as they are, and writes them.
   using DecideChanges = std::function<TaskChanges(std::vector<Task> current)>;
   /// In one transaction: reads the tasks named one of `names`, and, when `scope` has any
@@ -157,11 +174,11 @@ class Store {
   virtual std::vector<Channel> list_channels() = 0;
   virtual std::optional<Channel> get_channel(std::string_view id) = 0;
   /// Returns false if a channel with this id exists already.
-  virtual bool insert_channel(const Channel& channel) = 0;
+  virtual bool insert_channel(const Channel& channel, const AuditEntry* audit = nullptr) = 0;
   /// Replaces every field of the channel with this id; returns false if there is none.
-  virtual bool update_channel(const Channel& channel) = 0;
+  virtual bool update_channel(const Channel& channel, const AuditEntry* audit = nullptr) = 0;
   /// Returns false if there was no such channel.
-  virtual bool delete_channel(std::string_view id) = 0;
+  virtual bool delete_channel(std::string_view id, const AuditEntry* audit = nullptr) = 0;
   /// The names of up to `limit` tasks (oldest first) with a notification rule to the channel.
   virtual std::vector<std::string> tasks_notifying(std::string_view channel_id, int limit) = 0;
 
@@ -172,16 +189,26 @@ class Store {
   virtual std::optional<ApiToken> find_token(std::string_view hash) = 0;
   virtual std::optional<ApiToken> get_token(std::string_view id) = 0;
   /// Returns false if a token that is not revoked has its name, or its id or hash exists.
-  virtual bool insert_token(const ApiToken& token) = 0;
+  virtual bool insert_token(const ApiToken& token, const AuditEntry* audit = nullptr) = 0;
   /// Revokes the token at `now`, unless it was revoked already, and returns it as it is
   /// then; none if there is no such token.
-  virtual std::optional<ApiToken> revoke_token(std::string_view id, Millis now) = 0;
+  virtual std::optional<ApiToken> revoke_token(std::string_view id, Millis now,
+                                               const AuditEntry* audit = nullptr) = 0;
   /// Records that the token was used at `now`.
   virtual void token_used(std::string_view id, Millis now) = 0;
 
+  // ---- the audit trail
+  /// Records an entry that goes with no change of the store (a refused token, a test
+  /// notification), in its own transaction.
+  virtual void record(const AuditEntry& entry) = 0;
+  /// A page of the audit trail, newest first.
+  virtual Page<AuditEntry> list_audit(const AuditFilter& filter) = 0;
+  /// Deletes the entries recorded before `cutoff`; returns how many.
+  virtual std::int64_t delete_audit_before(Millis cutoff) = 0;
+
   // ---- notification deliveries
   /// Returns false if a delivery with this id exists already.
-  virtual bool insert_delivery(const Delivery& delivery) = 0;
+  virtual bool insert_delivery(const Delivery& delivery, const AuditEntry* audit = nullptr) = 0;
   /// Writes its status, attempts, last status and error, finished_at and next_attempt_at,
   /// and ends its lease; false if there is no such delivery.
   virtual bool update_delivery(const Delivery& delivery) = 0;

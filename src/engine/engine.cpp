@@ -221,7 +221,8 @@ void Engine::unschedule(std::string_view task_id) {
   timetable_.remove(task_id);
 }
 
-std::string Engine::trigger(const Task& task, Stored stored) {
+std::string Engine::trigger(const Task& task, Stored stored,
+                            std::shared_ptr<const AuditEntry> audit) {
   const Millis now = clock_.now();
   auto run = std::make_shared<Run>();
   bool started = false;
@@ -250,18 +251,24 @@ std::string Engine::trigger(const Task& task, Stored stored) {
     stored(id, true);
     stored = {};
   }
-  recorder_.write(write_of(*run, ExecutionWrite::Kind::insert),
-                  [this, run, stored = std::move(stored)](bool written) {
-                    if (written) {
-                      std::lock_guard lock{mutex_};
-                      // A member that started over leaves it to the others to take over.
-                      if (run->epoch == epoch_) {
-                        if (options_.on_change) options_.on_change(run->exec);
-                        enqueue_locked(run);
-                      }
-                    }
-                    if (stored) stored(run->exec.id, written);
-                  });
+  ExecutionWrite write = write_of(*run, ExecutionWrite::Kind::insert);
+  if (audit) {
+    // The entry names the execution it made (an id is letters and digits only).
+    auto named = std::make_shared<AuditEntry>(*audit);
+    named->detail = R"({"executionId":")" + id + R"("})";
+    write.audit = std::move(named);
+  }
+  recorder_.write(std::move(write), [this, run, stored = std::move(stored)](bool written) {
+    if (written) {
+      std::lock_guard lock{mutex_};
+      // A member that started over leaves it to the others to take over.
+      if (run->epoch == epoch_) {
+        if (options_.on_change) options_.on_change(run->exec);
+        enqueue_locked(run);
+      }
+    }
+    if (stored) stored(run->exec.id, written);
+  });
   return id;
 }
 
@@ -449,6 +456,7 @@ void Engine::scheduler_loop() {
           store_.prepare_history(now);
           store_.delete_successful_before(now - options_.log_retention_days * kDayMs);
           store_.delete_deliveries_before(now - options_.log_retention_days * kDayMs);
+          store_.delete_audit_before(now - options_.audit_retention_days * kDayMs);
         } catch (const StoreError&) {
           // Retried tomorrow; a failing store shows in readiness, not here.
         }

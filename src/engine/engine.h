@@ -37,8 +37,9 @@
 namespace cronkit::engine {
 
 struct EngineOptions {
-  int max_concurrency = 5;      // executions running at once; the rest wait, first in first out
-  int log_retention_days = 30;  // successful executions older than this are deleted daily
+  int max_concurrency = 5;         // executions running at once; the rest wait, first in first out
+  int log_retention_days = 30;     // successful executions older than this are deleted daily
+  int audit_retention_days = 365;  // entries of the audit trail older than this, too
   std::string node_id = "local";
   Millis shutdown_grace_ms = 30000;  // how long stop() lets running executions finish
   // A firing found more than this late (the clock jumped forward, the process was stopped)
@@ -141,8 +142,10 @@ class Engine {
   /// Runs a task now, outside its schedule, without waiting: `stored` is called once the
   /// execution is stored as queued or refused (before start(), at once: it is stored by
   /// start()). Returns the new execution's id. Throws StoreError when this server may not
-  /// start executions (ready() is false) or execution records cannot be written.
-  std::string trigger(const Task& task, Stored stored);
+  /// start executions (ready() is false) or execution records cannot be written. `audit`,
+  /// if given, is recorded with the execution (ExecutionWrite::audit).
+  std::string trigger(const Task& task, Stored stored,
+                      std::shared_ptr<const AuditEntry> audit = nullptr);
   /// The same, returning once the execution is stored; also throws StoreError when the
   /// store does not confirm within 5 s.
   std::string trigger(const Task& task);

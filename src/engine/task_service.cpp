@@ -11,20 +11,32 @@ namespace cronkit::engine {
 TaskService::TaskService(Store& store, Engine& engine, const Clock& clock, Announce announce)
     : store_(store), engine_(engine), clock_(clock), announce_(std::move(announce)) {}
 
-Task TaskService::create(Task task) {
+namespace {
+
+std::optional<AuditEntry> entry_of(const TaskService::Audit& audit, const Task* before,
+                                   const Task* after) {
+  if (!audit) return std::nullopt;
+  return audit(before, after);
+}
+
+}  // namespace
+
+Task TaskService::create(Task task, const Audit& audit) {
   std::lock_guard lock{changes_};
   const Millis now = clock_.now();
   task.id = new_id(now);
   task.created_at = task.updated_at = now;
   task.paused_note.reset();
   task.paused_at = task.enabled ? std::nullopt : std::optional<Millis>{now};
-  store_.insert_task(task);
+  const auto entry = entry_of(audit, nullptr, &task);
+  store_.insert_task(task, entry ? &*entry : nullptr);
   engine_.schedule(task);
   if (announce_) announce_("task.created", task);
   return task;
 }
 
-std::optional<Task> TaskService::update(std::string_view id, const Change& change) {
+std::optional<Task> TaskService::update(std::string_view id, const Change& change,
+                                        const Audit& audit) {
   std::lock_guard lock{changes_};
   auto current = store_.get_task(id);
   if (!current) return std::nullopt;
@@ -33,14 +45,15 @@ std::optional<Task> TaskService::update(std::string_view id, const Change& chang
     changed.paused_note.reset();  // a pause through an update gives no reason
     changed.paused_at = changed.enabled ? std::nullopt : std::optional<Millis>{clock_.now()};
   }
-  return apply(std::move(changed));
+  return apply(*current, std::move(changed), audit);
 }
 
 std::optional<Task> TaskService::set_enabled(std::string_view id, bool enabled,
-                                             std::optional<std::string> note) {
+                                             std::optional<std::string> note, const Audit& audit) {
   std::lock_guard lock{changes_};
   auto task = store_.get_task(id);
   if (!task) return std::nullopt;
+  const Task before = *task;
   if (enabled && !task->enabled && task->max_runs && task->run_count >= *task->max_runs) {
     throw Refused("enabled", "the task made all " + std::to_string(*task->max_runs) +
                                  " of its maxRuns runs: raise or clear maxRuns to resume it");
@@ -54,25 +67,28 @@ std::optional<Task> TaskService::set_enabled(std::string_view id, bool enabled,
     if (note) task->paused_note = std::move(note);
   }
   task->enabled = enabled;
-  return apply(std::move(*task));
+  return apply(before, std::move(*task), audit);
 }
 
-Task TaskService::apply(Task task, bool self_paused) {
+Task TaskService::apply(const Task& before, Task task, const Audit& audit, bool self_paused) {
   task.updated_at = clock_.now();
+  const auto entry = entry_of(audit, &before, &task);
   if (self_paused) {
-    store_.pause_task(task);  // with its `paused` notifications
+    store_.pause_task(task, entry ? &*entry : nullptr);  // with its `paused` notifications
   } else {
-    store_.update_task(task);
+    store_.update_task(task, entry ? &*entry : nullptr);
   }
   engine_.schedule(task);
   if (announce_) announce_("task.updated", task);
   return task;
 }
 
-std::optional<Task> TaskService::remove(std::string_view id) {
+std::optional<Task> TaskService::remove(std::string_view id, const Audit& audit) {
   std::lock_guard lock{changes_};
   auto task = store_.get_task(id);
-  if (!task || !store_.delete_task(id)) return std::nullopt;
+  if (!task) return std::nullopt;
+  const auto entry = entry_of(audit, &*task, nullptr);
+  if (!store_.delete_task(id, entry ? &*entry : nullptr)) return std::nullopt;
   engine_.unschedule(id);
   if (announce_) announce_("task.deleted", *task);
   return task;
@@ -108,7 +124,7 @@ TaskChanges TaskService::change_many(std::span<const std::string> names,
   return written;
 }
 
-void TaskService::check_limits(std::string_view id) {
+void TaskService::check_limits(std::string_view id, const Audit& audit) {
   std::lock_guard lock{changes_};
   auto task = store_.get_task(id);
   if (!task) return;
@@ -122,11 +138,12 @@ void TaskService::check_limits(std::string_view id) {
   if (!task->pause_after_failures) return;
   const int limit = *task->pause_after_failures;
   if (store_.consecutive_failures(id, task->updated_at, limit) < limit) return;
+  const Task before = *task;
   task->enabled = false;
   task->paused_at = clock_.now();
   task->paused_note = "paused by cronkit: " + std::to_string(limit) +
                       (limit == 1 ? " failure" : " failures in a row") + " (pauseAfterFailures)";
-  apply(std::move(*task), true);
+  apply(before, std::move(*task), audit, true);
 }
 
 void TaskService::reload(Store& store, Engine& engine, const std::string& id) {

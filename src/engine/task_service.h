@@ -27,13 +27,16 @@ class TaskService {
   using Announce = std::function<void(std::string_view event, const Task& task)>;
   /// Makes the new definition from the current one, checking it; throws to refuse.
   using Change = std::function<Task(const Task& current)>;
+  /// Makes the audit entry of a change from the task as it was (null: created) and as it
+  /// is (null: deleted). It is recorded in the transaction of the change. Empty: none is.
+  using Audit = std::function<AuditEntry(const Task* before, const Task* after)>;
 
   TaskService(Store& store, Engine& engine, const Clock& clock, Announce announce = {});
 
   /// Stores a new task (its id and times are set here) and schedules it.
-  Task create(Task task);
+  Task create(Task task, const Audit& audit = {});
   /// Replaces task `id` by what `change` makes of it; nullopt if there is no such task.
-  std::optional<Task> update(std::string_view id, const Change& change);
+  std::optional<Task> update(std::string_view id, const Change& change, const Audit& audit = {});
   /// A change the task's state does not allow, naming the field at fault.
   struct Refused : std::runtime_error {
     Refused(std::string f, const std::string& message)
@@ -44,9 +47,9 @@ class TaskService {
   /// nullopt if there is no such task. Throws Refused to resume a task that made all its
   /// maxRuns runs.
   std::optional<Task> set_enabled(std::string_view id, bool enabled,
-                                  std::optional<std::string> note = {});
+                                  std::optional<std::string> note = {}, const Audit& audit = {});
   /// Deletes task `id` with its executions; the task as it was, or nullopt if none.
-  std::optional<Task> remove(std::string_view id);
+  std::optional<Task> remove(std::string_view id, const Audit& audit = {});
 
   /// Changes several tasks at once: `decide` makes the changes from the tasks as they are
   /// (those named one of `names`, and those carrying every tag of `scope` when it has any),
@@ -59,16 +62,16 @@ class TaskService {
   /// its last counted run (maxRuns) is unscheduled and announced; an enabled task whose
   /// newest `pauseAfterFailures` executions since it last changed all failed is paused
   /// with a note saying so. Throws StoreError.
-  void check_limits(std::string_view id);
+  void check_limits(std::string_view id, const Audit& audit = {});
 
   /// Schedules task `id` as the store holds it now (unscheduled if it is gone or paused), or
   /// every task when `id` is empty: another server changed it. Throws StoreError.
   static void reload(Store& store, Engine& engine, const std::string& id);
 
  private:
-  // Stores and schedules a changed task, then announces it. `self_paused`: cronkit paused
-  // it (Store::pause_task).
-  Task apply(Task task, bool self_paused = false);
+  // Stores and schedules a changed task (`before` as it was), then announces it.
+  // `self_paused`: cronkit paused it (Store::pause_task).
+  Task apply(const Task& before, Task task, const Audit& audit, bool self_paused = false);
 
   Store& store_;
   Engine& engine_;

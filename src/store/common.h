@@ -13,6 +13,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "core/access.h"
@@ -465,6 +466,72 @@ void token_values(const ApiToken& t, Sink&& add) {
 
 inline std::string select_tokens(std::string_view tail) {
   return "SELECT " + std::string(kTokenColumns) + " FROM api_tokens " + std::string(tail);
+}
+
+// ---- the audit trail
+
+inline constexpr std::string_view kAuditColumns =
+    "id, at, actor, address, action, target_id, target_name, changes, detail";
+inline constexpr int kAuditColumnCount = 9;
+
+template <typename Row>
+AuditEntry read_audit(const Row& r) {
+  AuditEntry a;
+  a.id = std::string(r.text(0));
+  a.at = r.int64(1);
+  a.actor = std::string(r.text(2));
+  a.address = std::string(r.text(3));
+  a.action = std::string(r.text(4));
+  a.target_id = r.optional_text(5);
+  a.target_name = r.optional_text(6);
+  a.changes = r.optional_text(7);
+  a.detail = r.optional_text(8);
+  return a;
+}
+
+/// Gives every column of the entry to `add`, in kAuditColumns order.
+template <typename Sink>
+void audit_values(const AuditEntry& a, Sink&& add) {
+  add(std::string_view{a.id});
+  add(a.at);
+  add(std::string_view{a.actor});
+  add(std::string_view{a.address});
+  add(std::string_view{a.action});
+  add(a.target_id);
+  add(a.target_name);
+  add(a.changes);
+  add(a.detail);
+}
+
+/// The WHERE clause of an AuditFilter (empty: none) and its parameters' values, numbered
+/// from `first` on with `mark` ('?' or '$').
+struct AuditWhere {
+  std::string sql;
+  std::vector<std::variant<std::string, std::int64_t>> values;
+};
+
+inline AuditWhere audit_where(const AuditFilter& f, char mark, int first) {
+  AuditWhere out;
+  Where w;
+  auto param = [&](std::variant<std::string, std::int64_t> v) {
+    out.values.push_back(std::move(v));
+    return mark + std::to_string(first + static_cast<int>(out.values.size()) - 1);
+  };
+  if (f.target) {
+    const std::string p = param(*f.target);
+    w.add("(target_id = " + p + " OR target_name = " + p + ")");
+  }
+  if (f.actor) w.add("actor = " + param(*f.actor));
+  if (f.action && f.action->find('.') == std::string::npos) {
+    // A kind: every "kind.*" ('/' follows '.').
+    w.add("action >= " + param(*f.action + ".") + " AND action < " + param(*f.action + "/"));
+  } else if (f.action) {
+    w.add("action = " + param(*f.action));
+  }
+  if (f.from) w.add("at >= " + param(std::int64_t{*f.from}));
+  if (f.to) w.add("at < " + param(std::int64_t{*f.to}));
+  out.sql = w.sql();
+  return out;
 }
 
 // ---- notification deliveries

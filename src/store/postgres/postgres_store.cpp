@@ -366,16 +366,31 @@ std::vector<ScheduleSpec> PostgresStore::enabled_schedules() {
   });
 }
 
-bool PostgresStore::insert_task(const Task& task) {
+template <typename Change>
+bool PostgresStore::audited(const AuditEntry* audit, Change&& change) {
+  auto c = connection();
+  if (!audit) return change(*c);
+  pg::Transaction tx{*c};
+  if (!change(*c)) return false;
+  record(*c, audit);
+  tx.commit();
+  return true;
+}
+
+bool PostgresStore::insert_task(const Task& task, const AuditEntry* audit) {
   static const std::string kSql =
       "WITH t AS (INSERT INTO scheduled_tasks (" + std::string(kTaskColumns) + ") VALUES (" +
       placeholders('$', kTaskColumnCount) + ") ON CONFLICT (id) DO NOTHING RETURNING id) " +
       announce(kTaskColumnCount + 1);
-  return connection()->query(kSql, task_params(task).add(member_id())).rows() == 1;
+  return audited(audit, [&](pg::Connection& c) {
+    return c.query(kSql, task_params(task).add(member_id())).rows() == 1;
+  });
 }
 
-bool PostgresStore::update_task(const Task& task) {
-  return connection()->query(update_task_sql(), task_params(task).add(member_id())).rows() == 1;
+bool PostgresStore::update_task(const Task& task, const AuditEntry* audit) {
+  return audited(audit, [&](pg::Connection& c) {
+    return c.query(update_task_sql(), task_params(task).add(member_id())).rows() == 1;
+  });
 }
 
 const std::string& PostgresStore::update_task_sql() {
@@ -385,13 +400,14 @@ const std::string& PostgresStore::update_task_sql() {
   return kSql;
 }
 
-bool PostgresStore::pause_task(const Task& task) {
+bool PostgresStore::pause_task(const Task& task, const AuditEntry* audit) {
   const auto told = paused_deliveries(task, task.paused_at.value_or(0));
-  if (told.empty()) return update_task(task);
+  if (told.empty()) return update_task(task, audit);
   auto c = connection();
   pg::Transaction tx{*c};
   if (c->query(update_task_sql(), task_params(task).add(member_id())).rows() != 1) return false;
   queue(*c, told);
+  record(*c, audit);
   tx.commit();
   deliveries_queued();
   return true;
@@ -466,11 +482,13 @@ void PostgresStore::queue(pg::Connection& c, std::span<const Delivery> deliverie
   }
 }
 
-bool PostgresStore::delete_task(std::string_view id) {
+bool PostgresStore::delete_task(std::string_view id, const AuditEntry* audit) {
   // The task's executions go with it (ON DELETE CASCADE).
   static const std::string kSql =
       "WITH t AS (DELETE FROM scheduled_tasks WHERE id = $1 RETURNING id) " + announce(2);
-  return connection()->query(kSql, Params{}.add(id).add(member_id())).rows() == 1;
+  return audited(audit, [&](pg::Connection& c) {
+    return c.query(kSql, Params{}.add(id).add(member_id())).rows() == 1;
+  });
 }
 
 void PostgresStore::change_tasks(std::span<const std::string> names,
@@ -536,6 +554,8 @@ void PostgresStore::change_tasks(std::span<const std::string> names,
       throw StoreError("no task with id " + id);
     }
   }
+  for (const AuditEntry& a : changes.audit)
+    record(*c, &a);
   tx.commit();
 }
 
@@ -562,23 +582,28 @@ std::optional<Channel> PostgresStore::get_channel(std::string_view id) {
   });
 }
 
-bool PostgresStore::insert_channel(const Channel& channel) {
+bool PostgresStore::insert_channel(const Channel& channel, const AuditEntry* audit) {
   static const std::string kSql =
       "INSERT INTO notification_channels (" + std::string(kChannelColumns) + ") VALUES (" +
       placeholders('$', kChannelColumnCount) + ") ON CONFLICT (id) DO NOTHING";
-  return connection()->query(kSql, channel_params(channel)).affected() == 1;
+  return audited(audit, [&](pg::Connection& c) {
+    return c.query(kSql, channel_params(channel)).affected() == 1;
+  });
 }
 
-bool PostgresStore::update_channel(const Channel& channel) {
+bool PostgresStore::update_channel(const Channel& channel, const AuditEntry* audit) {
   static const std::string kSql =
       "UPDATE notification_channels SET " + assignments(kChannelColumns, '$') + " WHERE id = $1";
-  return connection()->query(kSql, channel_params(channel)).affected() == 1;
+  return audited(audit, [&](pg::Connection& c) {
+    return c.query(kSql, channel_params(channel)).affected() == 1;
+  });
 }
 
-bool PostgresStore::delete_channel(std::string_view id) {
-  return connection()
-             ->query("DELETE FROM notification_channels WHERE id = $1", Params{}.add(id))
-             .affected() == 1;
+bool PostgresStore::delete_channel(std::string_view id, const AuditEntry* audit) {
+  return audited(audit, [&](pg::Connection& c) {
+    return c.query("DELETE FROM notification_channels WHERE id = $1", Params{}.add(id))
+               .affected() == 1;
+  });
 }
 
 std::vector<std::string> PostgresStore::tasks_notifying(std::string_view channel_id, int limit) {
@@ -628,23 +653,30 @@ std::optional<ApiToken> PostgresStore::get_token(std::string_view id) {
   });
 }
 
-bool PostgresStore::insert_token(const ApiToken& token) {
+bool PostgresStore::insert_token(const ApiToken& token, const AuditEntry* audit) {
   // Any unique index refuses it: the id, the hash, or the name of a token not revoked.
   static const std::string kSql = "INSERT INTO api_tokens (" + std::string(kTokenColumns) +
                                   ") VALUES (" + placeholders('$', kTokenColumnCount) +
                                   ") ON CONFLICT DO NOTHING";
   Params p;
   token_values(token, [&](const auto& v) { p.add(v); });
-  return connection()->query(kSql, p).affected() == 1;
+  return audited(audit, [&](pg::Connection& c) { return c.query(kSql, p).affected() == 1; });
 }
 
-std::optional<ApiToken> PostgresStore::revoke_token(std::string_view id, Millis now) {
+std::optional<ApiToken> PostgresStore::revoke_token(std::string_view id, Millis now,
+                                                    const AuditEntry* audit) {
   static const std::string kSql =
       "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING " +
       std::string(kTokenColumns);
-  auto r = connection()->query(kSql, Params{}.add(id).add(std::int64_t{now}));
-  if (r.rows() == 0) return std::nullopt;
-  return read_token(Row{r, 0});
+  std::optional<ApiToken> out;
+  audited(audit, [&](pg::Connection& c) {
+    auto r = c.query(kSql, Params{}.add(id).add(std::int64_t{now}));
+    if (r.rows() == 0) return false;
+    out = read_token(Row{r, 0});
+    // Revoking a revoked token changes nothing, and records nothing.
+    return out->revoked_at == now;
+  });
+  return out;
 }
 
 void PostgresStore::token_used(std::string_view id, Millis now) {
@@ -652,15 +684,69 @@ void PostgresStore::token_used(std::string_view id, Millis now) {
                       Params{}.add(id).add(std::int64_t{now}));
 }
 
+// ---- the audit trail ---------------------------------------------------------------------
+
+void PostgresStore::record(pg::Connection& c, const AuditEntry* entry) {
+  static const std::string kSql = "INSERT INTO audit_log (" + std::string(kAuditColumns) +
+                                  ") VALUES (" + placeholders('$', kAuditColumnCount) + ")";
+  if (!entry) return;
+  Params p;
+  audit_values(*entry, [&](const auto& v) { p.add(v); });
+  c.query(kSql, p);
+}
+
+void PostgresStore::record(const AuditEntry& entry) {
+  record(*connection(), &entry);
+}
+
+Page<AuditEntry> PostgresStore::list_audit(const AuditFilter& filter) {
+  auto [limit, offset] = limit_offset(filter.page, filter.page_size);
+  Page<AuditEntry> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
+  const AuditWhere rows_where = audit_where(filter, '$', 3);
+  const AuditWhere count_where = audit_where(filter, '$', 1);
+  Params row_params;
+  row_params.add(limit).add(offset);
+  Params count_params;
+  for (const auto& v : rows_where.values) {
+    std::visit(
+        [&](const auto& value) {
+          row_params.add(value);
+          count_params.add(value);
+        },
+        v);
+  }
+  out.list = read([&](pg::Connection& c) {
+    pg::Transaction snapshot{c, kSnapshot};
+    auto rows = c.query("SELECT " + std::string(kAuditColumns) + " FROM audit_log " +
+                            rows_where.sql + "ORDER BY id DESC LIMIT $1 OFFSET $2",
+                        row_params);
+    out.total =
+        c.query("SELECT count(*) FROM audit_log " + count_where.sql, count_params).int64(0, 0);
+    snapshot.commit();
+    std::vector<AuditEntry> list;
+    list.reserve(static_cast<std::size_t>(rows.rows()));
+    for (int i = 0; i < rows.rows(); ++i)
+      list.push_back(read_audit(Row{rows, i}));
+    return list;
+  });
+  return out;
+}
+
+std::int64_t PostgresStore::delete_audit_before(Millis cutoff) {
+  return connection()
+      ->query("DELETE FROM audit_log WHERE at < $1", Params{}.add(std::int64_t{cutoff}))
+      .affected();
+}
+
 // ---- notification deliveries -----------------------------------------------------------
 
-bool PostgresStore::insert_delivery(const Delivery& delivery) {
+bool PostgresStore::insert_delivery(const Delivery& delivery, const AuditEntry* audit) {
   static const std::string kSql =
       "INSERT INTO notification_deliveries (" + std::string(kDeliveryColumns) + ") VALUES (" +
       placeholders('$', kDeliveryColumnCount) + ") ON CONFLICT (id) DO NOTHING";
   Params p;
   delivery_values(delivery, [&](const auto& v) { p.add(v); });
-  return connection()->query(kSql, p).affected() == 1;
+  return audited(audit, [&](pg::Connection& c) { return c.query(kSql, p).affected() == 1; });
 }
 
 bool PostgresStore::update_delivery(const Delivery& d) {
@@ -1038,6 +1124,11 @@ std::vector<bool> PostgresStore::write_executions(std::span<const ExecutionWrite
         for (int i = 0; i < r.rows(); ++i)
           done.emplace(r.text(i, 0));
         queued += count_runs(*c, batch, inserts, done);
+        for (std::size_t i : inserts) {
+          if (batch[i].audit && done.contains(batch[i].execution.id)) {
+            record(*c, batch[i].audit.get());
+          }
+        }
         if (done.size() < inserts.size()) {
           pg::ArrayLiteral missing;
           for (std::size_t i : inserts) {

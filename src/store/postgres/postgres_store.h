@@ -36,25 +36,29 @@ class PostgresStore final : public Store, public Cluster {
   std::vector<Task> get_tasks(std::span<const std::string_view> ids) override;
   std::vector<Task> enabled_tasks() override;
   std::vector<ScheduleSpec> enabled_schedules() override;
-  bool insert_task(const Task& task) override;
-  bool update_task(const Task& task) override;
-  bool pause_task(const Task& task) override;
-  bool delete_task(std::string_view id) override;
+  bool insert_task(const Task& task, const AuditEntry* audit = nullptr) override;
+  bool update_task(const Task& task, const AuditEntry* audit = nullptr) override;
+  bool pause_task(const Task& task, const AuditEntry* audit = nullptr) override;
+  bool delete_task(std::string_view id, const AuditEntry* audit = nullptr) override;
   void change_tasks(std::span<const std::string> names, std::span<const std::string> scope,
                     const DecideChanges& decide) override;
   std::vector<Channel> list_channels() override;
   std::optional<Channel> get_channel(std::string_view id) override;
-  bool insert_channel(const Channel& channel) override;
-  bool update_channel(const Channel& channel) override;
-  bool delete_channel(std::string_view id) override;
+  bool insert_channel(const Channel& channel, const AuditEntry* audit = nullptr) override;
+  bool update_channel(const Channel& channel, const AuditEntry* audit = nullptr) override;
+  bool delete_channel(std::string_view id, const AuditEntry* audit = nullptr) override;
   std::vector<std::string> tasks_notifying(std::string_view channel_id, int limit) override;
   std::vector<ApiToken> list_tokens() override;
   std::optional<ApiToken> find_token(std::string_view hash) override;
   std::optional<ApiToken> get_token(std::string_view id) override;
-  bool insert_token(const ApiToken& token) override;
-  std::optional<ApiToken> revoke_token(std::string_view id, Millis now) override;
+  bool insert_token(const ApiToken& token, const AuditEntry* audit = nullptr) override;
+  std::optional<ApiToken> revoke_token(std::string_view id, Millis now,
+                                       const AuditEntry* audit = nullptr) override;
   void token_used(std::string_view id, Millis now) override;
-  bool insert_delivery(const Delivery& delivery) override;
+  void record(const AuditEntry& entry) override;
+  Page<AuditEntry> list_audit(const AuditFilter& filter) override;
+  std::int64_t delete_audit_before(Millis cutoff) override;
+  bool insert_delivery(const Delivery& delivery, const AuditEntry* audit = nullptr) override;
   bool update_delivery(const Delivery& delivery) override;
   void queue_deliveries(std::span<const Delivery> deliveries) override;
   void end_leases() override {}  // other servers' leases are theirs until they run out
@@ -124,6 +128,12 @@ class PostgresStore final : public Store, public Cluster {
                  std::unordered_set<std::string>& inserted);
   // Inserts deliveries to send (the outbox), in the caller's transaction.
   void queue(pg::Connection& c, std::span<const Delivery> deliveries);
+  // Records the audit entry, if any, in the caller's transaction.
+  static void record(pg::Connection& c, const AuditEntry* entry);
+  // Makes a change (`change(connection)`: whether it was made) and records `audit` with it
+  // in one transaction; without an entry, the change alone.
+  template <typename Change>
+  bool audited(const AuditEntry* audit, Change&& change);
   // Tells the rules of the tasks of executions that a server's death failed; returns how
   // many deliveries that queued.
   int alert_interrupted(pg::Connection& c, const std::vector<Execution>& failed);

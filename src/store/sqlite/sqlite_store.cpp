@@ -352,10 +352,13 @@ std::vector<ScheduleSpec> SqliteStore::enabled_schedules() {
   return out;
 }
 
-bool SqliteStore::insert_task(const Task& task) {
+bool SqliteStore::insert_task(const Task& task, const AuditEntry* audit) {
   std::lock_guard lock{mutex_};
   TaskTallies tallies;
+  sqlite::Transaction tx{db_};
   if (!insert_task_locked(task, tallies)) return false;
+  record_locked(audit);
+  tx.commit();
   settle(tallies);
   return true;
 }
@@ -371,20 +374,22 @@ bool SqliteStore::insert_task_locked(const Task& task, TaskTallies& tallies) {
   return true;
 }
 
-bool SqliteStore::update_task(const Task& task) {
-  return update_task_telling(task, {});
+bool SqliteStore::update_task(const Task& task, const AuditEntry* audit) {
+  return update_task_telling(task, {}, audit);
 }
 
-bool SqliteStore::pause_task(const Task& task) {
-  return update_task_telling(task, paused_deliveries(task, task.paused_at.value_or(0)));
+bool SqliteStore::pause_task(const Task& task, const AuditEntry* audit) {
+  return update_task_telling(task, paused_deliveries(task, task.paused_at.value_or(0)), audit);
 }
 
-bool SqliteStore::update_task_telling(const Task& task, std::span<const Delivery> told) {
+bool SqliteStore::update_task_telling(const Task& task, std::span<const Delivery> told,
+                                      const AuditEntry* audit) {
   std::lock_guard lock{mutex_};
   TaskTallies tallies;
   sqlite::Transaction tx{db_};
   if (!update_task_locked(task, tallies)) return false;
   queue_locked(told);
+  record_locked(audit);
   tx.commit();
   if (!told.empty()) deliveries_queued();
   settle(tallies);
@@ -506,11 +511,12 @@ void SqliteStore::queue_locked(std::span<const Delivery> deliveries) {
   }
 }
 
-bool SqliteStore::delete_task(std::string_view id) {
+bool SqliteStore::delete_task(std::string_view id, const AuditEntry* audit) {
   std::lock_guard lock{mutex_};
   TaskTallies tallies;
   sqlite::Transaction tx{db_};
   if (!delete_task_locked(id, tallies)) return false;
+  record_locked(audit);
   tx.commit();
   settle(tallies);
   return true;
@@ -573,6 +579,8 @@ void SqliteStore::change_tasks(std::span<const std::string> names,
   for (const std::string& id : changes.deletes) {
     if (!delete_task_locked(id, tallies)) throw StoreError("no task with id " + id);
   }
+  for (const AuditEntry& a : changes.audit)
+    record_locked(&a);
   tx.commit();
   settle(tallies);
 }
@@ -609,27 +617,41 @@ std::optional<ApiToken> SqliteStore::get_token(std::string_view id) {
   return out;
 }
 
-bool SqliteStore::insert_token(const ApiToken& token) {
+bool SqliteStore::insert_token(const ApiToken& token, const AuditEntry* audit) {
   // Any unique index refuses it: the id, the hash, or the name of a token not revoked.
   static const std::string kSql = "INSERT INTO api_tokens (" + std::string(kTokenColumns) +
                                   ") VALUES (" + placeholders('?', kTokenColumnCount) +
                                   ") ON CONFLICT DO NOTHING";
   std::lock_guard lock{mutex_};
-  sqlite::Use s{db_.prepare(kSql)};
-  token_values(token, Binder{*s});
-  return s->run() == 1;
+  sqlite::Transaction tx{db_};
+  {
+    sqlite::Use s{db_.prepare(kSql)};
+    token_values(token, Binder{*s});
+    if (s->run() != 1) return false;
+  }
+  record_locked(audit);
+  tx.commit();
+  return true;
 }
 
-std::optional<ApiToken> SqliteStore::revoke_token(std::string_view id, Millis now) {
+std::optional<ApiToken> SqliteStore::revoke_token(std::string_view id, Millis now,
+                                                  const AuditEntry* audit) {
   static const std::string kSql =
       "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 RETURNING " +
       std::string(kTokenColumns);
   std::lock_guard lock{mutex_};
-  sqlite::Use s{db_.prepare(kSql)};
-  s->bind(1, id);
-  s->bind(2, std::int64_t{now});
+  sqlite::Transaction tx{db_};
   std::optional<ApiToken> out;
-  if (s->step()) out = read_token(Row{*s});
+  {
+    sqlite::Use s{db_.prepare(kSql)};
+    s->bind(1, id);
+    s->bind(2, std::int64_t{now});
+    if (s->step()) out = read_token(Row{*s});
+  }
+  if (!out) return out;
+  // Revoking a revoked token changes nothing, and records nothing.
+  if (out->revoked_at == now) record_locked(audit);
+  tx.commit();
   return out;
 }
 
@@ -639,6 +661,59 @@ void SqliteStore::token_used(std::string_view id, Millis now) {
   s->bind(1, id);
   s->bind(2, std::int64_t{now});
   s->run();
+}
+
+// ---- the audit trail ---------------------------------------------------------------------
+
+void SqliteStore::record_locked(const AuditEntry* entry) {
+  static const std::string kSql = "INSERT INTO audit_log (" + std::string(kAuditColumns) +
+                                  ") VALUES (" + placeholders('?', kAuditColumnCount) + ")";
+  if (!entry) return;
+  sqlite::Use s{db_.prepare(kSql)};
+  audit_values(*entry, Binder{*s});
+  s->run();
+}
+
+void SqliteStore::record(const AuditEntry& entry) {
+  std::lock_guard lock{mutex_};
+  record_locked(&entry);
+}
+
+Page<AuditEntry> SqliteStore::list_audit(const AuditFilter& filter) {
+  const AuditWhere where = audit_where(filter, '?', 3);
+  auto bind_filter = [&](Statement& s) {
+    int n = 3;
+    for (const auto& v : where.values) {
+      if (const auto* text = std::get_if<std::string>(&v)) {
+        s.bind(n++, std::string_view{*text});
+      } else {
+        s.bind(n++, std::get<std::int64_t>(v));
+      }
+    }
+  };
+  auto [limit, offset] = limit_offset(filter.page, filter.page_size);
+  Page<AuditEntry> out{{}, 0, std::max(filter.page, 1), static_cast<int>(limit)};
+  Reader r = reader();
+  sqlite::ReadTransaction snapshot{r.db()};  // the page and the total agree
+  sqlite::Use rows{r.db().prepare("SELECT " + std::string(kAuditColumns) + " FROM audit_log " +
+                                  where.sql + "ORDER BY id DESC LIMIT ?1 OFFSET ?2")};
+  rows->bind(1, limit);
+  rows->bind(2, offset);
+  bind_filter(*rows);
+  while (rows->step())
+    out.list.push_back(read_audit(Row{*rows}));
+  rows->reset();
+  sqlite::Use total{r.db().prepare("SELECT COUNT(*) FROM audit_log " + where.sql)};
+  bind_filter(*total);
+  out.total = count(*total);
+  return out;
+}
+
+std::int64_t SqliteStore::delete_audit_before(Millis cutoff) {
+  std::lock_guard lock{mutex_};
+  sqlite::Use s{db_.prepare("DELETE FROM audit_log WHERE at < ?1")};
+  s->bind(1, cutoff);
+  return s->run();
 }
 
 // ---- notification channels -----------------------------------------------------------
@@ -663,30 +738,48 @@ std::optional<Channel> SqliteStore::get_channel(std::string_view id) {
   return out;
 }
 
-bool SqliteStore::insert_channel(const Channel& channel) {
+bool SqliteStore::insert_channel(const Channel& channel, const AuditEntry* audit) {
   static const std::string kSql =
       "INSERT INTO notification_channels (" + std::string(kChannelColumns) + ") VALUES (" +
       placeholders('?', kChannelColumnCount) + ") ON CONFLICT (id) DO NOTHING";
   std::lock_guard lock{mutex_};
-  sqlite::Use s{db_.prepare(kSql)};
-  channel_values(channel, Binder{*s});
-  return s->run() == 1;
+  sqlite::Transaction tx{db_};
+  {
+    sqlite::Use s{db_.prepare(kSql)};
+    channel_values(channel, Binder{*s});
+    if (s->run() != 1) return false;
+  }
+  record_locked(audit);
+  tx.commit();
+  return true;
 }
 
-bool SqliteStore::update_channel(const Channel& channel) {
+bool SqliteStore::update_channel(const Channel& channel, const AuditEntry* audit) {
   static const std::string kSql =
       "UPDATE notification_channels SET " + assignments(kChannelColumns, '?') + " WHERE id = ?1";
   std::lock_guard lock{mutex_};
-  sqlite::Use s{db_.prepare(kSql)};
-  channel_values(channel, Binder{*s});
-  return s->run() == 1;
+  sqlite::Transaction tx{db_};
+  {
+    sqlite::Use s{db_.prepare(kSql)};
+    channel_values(channel, Binder{*s});
+    if (s->run() != 1) return false;
+  }
+  record_locked(audit);
+  tx.commit();
+  return true;
 }
 
-bool SqliteStore::delete_channel(std::string_view id) {
+bool SqliteStore::delete_channel(std::string_view id, const AuditEntry* audit) {
   std::lock_guard lock{mutex_};
-  sqlite::Use s{db_.prepare("DELETE FROM notification_channels WHERE id = ?1")};
-  s->bind(1, id);
-  return s->run() == 1;
+  sqlite::Transaction tx{db_};
+  {
+    sqlite::Use s{db_.prepare("DELETE FROM notification_channels WHERE id = ?1")};
+    s->bind(1, id);
+    if (s->run() != 1) return false;
+  }
+  record_locked(audit);
+  tx.commit();
+  return true;
 }
 
 std::vector<std::string> SqliteStore::tasks_notifying(std::string_view channel_id, int limit) {
@@ -706,14 +799,20 @@ std::vector<std::string> SqliteStore::tasks_notifying(std::string_view channel_i
 
 // ---- notification deliveries -----------------------------------------------------------
 
-bool SqliteStore::insert_delivery(const Delivery& delivery) {
+bool SqliteStore::insert_delivery(const Delivery& delivery, const AuditEntry* audit) {
   static const std::string kSql =
       "INSERT INTO notification_deliveries (" + std::string(kDeliveryColumns) + ") VALUES (" +
       placeholders('?', kDeliveryColumnCount) + ") ON CONFLICT (id) DO NOTHING";
   std::lock_guard lock{mutex_};
-  sqlite::Use s{db_.prepare(kSql)};
-  delivery_values(delivery, Binder{*s});
-  return s->run() == 1;
+  sqlite::Transaction tx{db_};
+  {
+    sqlite::Use s{db_.prepare(kSql)};
+    delivery_values(delivery, Binder{*s});
+    if (s->run() != 1) return false;
+  }
+  record_locked(audit);
+  tx.commit();
+  return true;
 }
 
 bool SqliteStore::update_delivery(const Delivery& delivery) {
@@ -938,6 +1037,7 @@ std::vector<bool> SqliteStore::write_executions(std::span<const ExecutionWrite> 
           queued += static_cast<int>(told.size());
         }
       }
+      if (inserted && w.audit) record_locked(w.audit.get());
       written.push_back(inserted);
     } else {
       update->reset();

@@ -34,25 +34,29 @@ class SqliteStore final : public Store {
   std::vector<Task> get_tasks(std::span<const std::string_view> ids) override;
   std::vector<Task> enabled_tasks() override;
   std::vector<ScheduleSpec> enabled_schedules() override;
-  bool insert_task(const Task& task) override;
-  bool update_task(const Task& task) override;
-  bool pause_task(const Task& task) override;
-  bool delete_task(std::string_view id) override;
+  bool insert_task(const Task& task, const AuditEntry* audit = nullptr) override;
+  bool update_task(const Task& task, const AuditEntry* audit = nullptr) override;
+  bool pause_task(const Task& task, const AuditEntry* audit = nullptr) override;
+  bool delete_task(std::string_view id, const AuditEntry* audit = nullptr) override;
   void change_tasks(std::span<const std::string> names, std::span<const std::string> scope,
                     const DecideChanges& decide) override;
   std::vector<Channel> list_channels() override;
   std::optional<Channel> get_channel(std::string_view id) override;
-  bool insert_channel(const Channel& channel) override;
-  bool update_channel(const Channel& channel) override;
-  bool delete_channel(std::string_view id) override;
+  bool insert_channel(const Channel& channel, const AuditEntry* audit = nullptr) override;
+  bool update_channel(const Channel& channel, const AuditEntry* audit = nullptr) override;
+  bool delete_channel(std::string_view id, const AuditEntry* audit = nullptr) override;
   std::vector<std::string> tasks_notifying(std::string_view channel_id, int limit) override;
   std::vector<ApiToken> list_tokens() override;
   std::optional<ApiToken> find_token(std::string_view hash) override;
   std::optional<ApiToken> get_token(std::string_view id) override;
-  bool insert_token(const ApiToken& token) override;
-  std::optional<ApiToken> revoke_token(std::string_view id, Millis now) override;
+  bool insert_token(const ApiToken& token, const AuditEntry* audit = nullptr) override;
+  std::optional<ApiToken> revoke_token(std::string_view id, Millis now,
+                                       const AuditEntry* audit = nullptr) override;
   void token_used(std::string_view id, Millis now) override;
-  bool insert_delivery(const Delivery& delivery) override;
+  void record(const AuditEntry& entry) override;
+  Page<AuditEntry> list_audit(const AuditFilter& filter) override;
+  std::int64_t delete_audit_before(Millis cutoff) override;
+  bool insert_delivery(const Delivery& delivery, const AuditEntry* audit = nullptr) override;
   bool update_delivery(const Delivery& delivery) override;
   void queue_deliveries(std::span<const Delivery> deliveries) override;
   void end_leases() override;
@@ -110,8 +114,11 @@ class SqliteStore final : public Store {
   bool delete_task_locked(std::string_view id, TaskTallies& tallies);
   // Under mutex_, after the commit: adds `changed` to the tallies and moves version_ on.
   void settle(const TaskTallies& changed);
-  // update_task, queuing `told` in the same transaction.
-  bool update_task_telling(const Task& task, std::span<const Delivery> told);
+  // update_task, queuing `told` and recording `audit` in the same transaction.
+  bool update_task_telling(const Task& task, std::span<const Delivery> told,
+                           const AuditEntry* audit);
+  // Under mutex_, in the caller's transaction: records the entry, if any.
+  void record_locked(const AuditEntry* entry);
 
   const std::string path_;
   std::mutex mutex_;  // the writer

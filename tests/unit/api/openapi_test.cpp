@@ -1,7 +1,9 @@
 // The OpenAPI description lists exactly the routes the router serves, each with the least
-// role that may call it (x-cronkit-role), and /healthz as the only one without a token.
+// role that may call it (x-cronkit-role) and the actions it records in the audit trail
+// (x-cronkit-audit), and /healthz as the only one without a token.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <set>
 
@@ -27,16 +29,39 @@ TEST(OpenApi, DescribesEveryRouteAndNothingElse) {
         EXPECT_TRUE(security->as_array().empty()) << path;
         EXPECT_EQ(access, "open") << path;
       }
-      described.insert(upper + " " + std::string(path) + " " + access);
+      std::string audit;
+      if (const auto* actions = o.if_contains("x-cronkit-audit")) {
+        for (const auto& a : actions->as_array())
+          audit += " " + std::string(a.as_string());
+      }
+      described.insert(upper + " " + std::string(path) + " " + access + audit);
     }
   }
   std::set<std::string> served;
   for (const auto& r : Api::routes()) {
     std::string path = r.path;  // ":id" is "{id}" in OpenAPI
     if (auto colon = path.find(":id"); colon != std::string::npos) path.replace(colon, 3, "{id}");
-    served.insert(r.method + " " + path + " " + std::string(r.open ? "open" : to_string(r.role)));
+    std::string audit;
+    for (std::string_view a : r.audit)
+      audit += " " + std::string(a);
+    served.insert(r.method + " " + path + " " + std::string(r.open ? "open" : to_string(r.role)) +
+                  audit);
   }
   EXPECT_EQ(described, served);
+}
+
+TEST(OpenApi, EveryRouteThatChangesSomethingIsAudited) {
+  // Only reads record nothing: every GET, and the cron preview (a POST that computes).
+  for (const auto& r : Api::routes()) {
+    if (r.method == "GET" || r.path == "/api/scheduler/cron/preview") {
+      EXPECT_TRUE(r.audit.empty()) << r.method << " " << r.path;
+    } else {
+      EXPECT_FALSE(r.audit.empty()) << r.method << " " << r.path << " records nothing";
+    }
+    for (std::string_view a : r.audit) {
+      EXPECT_NE(std::ranges::find(kAuditActions, a), std::end(kAuditActions)) << a;
+    }
+  }
 }
 
 }  // namespace

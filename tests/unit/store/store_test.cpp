@@ -787,6 +787,126 @@ TEST_P(StoreTest, KeepsTokensByHashAndANameForOneTokenNotRevoked) {
   EXPECT_EQ(store_->list_tokens().size(), 3u);
 }
 
+TEST_P(StoreTest, RecordsAnAuditEntryWithItsChangeOnly) {
+  auto entry = [](std::string action, Millis at, const std::string& target, std::string actor) {
+    return AuditEntry{.id = new_id(at),
+                      .at = at,
+                      .actor = std::move(actor),
+                      .address = "127.0.0.1",
+                      .action = std::move(action),
+                      .target_id = target,
+                      .target_name = "name of " + target};
+  };
+  auto actions = [&](AuditFilter f = {}) {
+    std::vector<std::string> out;
+    for (const auto& e : store_->list_audit(f).list)
+      out.push_back(e.action + " " + e.target_id.value_or("-"));
+    return out;
+  };
+  using Actions = std::vector<std::string>;
+
+  Task t = task("a", 1000);
+  Task fresh = t;
+  fresh.id = new_id(1001);
+  fresh.name = "b";
+  AuditEntry created = entry("task.create", 1001, fresh.id, "ci");
+  created.detail = R"({"via":"test"})";
+  ASSERT_TRUE(store_->insert_task(fresh, &created));
+  AuditEntry again = entry("task.create", 1002, fresh.id, "ci");
+  EXPECT_FALSE(store_->insert_task(fresh, &again)) << "refused: nothing recorded";
+  AuditEntry updated = entry("task.update", 1003, t.id, "ci");
+  updated.changes = R"({"name":{"old":"a","new":"a2"}})";
+  ASSERT_TRUE(store_->update_task(t, &updated));
+  Task ghost = t;
+  ghost.id = "missing";
+  AuditEntry ghostly = entry("task.update", 1004, "missing", "ci");
+  EXPECT_FALSE(store_->update_task(ghost, &ghostly));
+  AuditEntry gone = entry("task.delete", 1005, "missing", "ci");
+  EXPECT_FALSE(store_->delete_task("missing", &gone));
+  // A change of several tasks that fails midway records none of its entries.
+  EXPECT_THROW(store_->change_tasks({}, {},
+                                    [&](std::vector<Task>) {
+                                      return TaskChanges{
+                                          .inserts = {t},
+                                          .audit = {entry("task.apply", 1006, t.id, "ci")}};
+                                    }),
+               StoreError);
+  EXPECT_EQ(actions(), (Actions{"task.update " + t.id, "task.create " + fresh.id}));
+  auto listed = store_->list_audit({}).list;
+  EXPECT_EQ(listed.at(0), updated);
+  EXPECT_EQ(listed.at(1), created);
+
+  // A manual run is recorded with its execution, and only if the execution is written.
+  ExecutionWrite run{ExecutionWrite::Kind::insert, execution(t, 60000)};
+  run.audit = std::make_shared<AuditEntry>(entry("task.run", 1007, t.id, "ops"));
+  ExecutionWrite taken{ExecutionWrite::Kind::insert, execution(t, 60000)};
+  taken.execution.id = new_id(60001);
+  taken.audit = std::make_shared<AuditEntry>(entry("task.run", 1008, t.id, "ops"));
+  EXPECT_EQ(store_->write_executions({&run, 1}), std::vector<bool>{true});
+  EXPECT_EQ(store_->write_executions({&taken, 1}), std::vector<bool>{false}) << "claimed";
+
+  // A revocation is recorded once: revoking again changes nothing.
+  ApiToken token{.id = new_id(1000),
+                 .name = "ci",
+                 .role = Role::admin,
+                 .hash = std::string(64, 'e'),
+                 .created_at = 1000,
+                 .created_by = "bootstrap"};
+  AuditEntry made = entry("token.create", 1009, token.id, "bootstrap");
+  ASSERT_TRUE(store_->insert_token(token, &made));
+  AuditEntry twice = entry("token.create", 1010, token.id, "bootstrap");
+  EXPECT_FALSE(store_->insert_token(token, &twice));
+  AuditEntry revoked = entry("token.revoke", 1011, token.id, "bootstrap");
+  ASSERT_TRUE(store_->revoke_token(token.id, 1011, &revoked));
+  AuditEntry revoked_again = entry("token.revoke", 1012, token.id, "bootstrap");
+  ASSERT_TRUE(store_->revoke_token(token.id, 1012, &revoked_again));
+
+  Channel hook{.id = new_id(1013),
+               .name = "hook",
+               .url = "https://hooks.example.com/x",
+               .created_at = 1013,
+               .updated_at = 1013};
+  AuditEntry channel_made = entry("channel.create", 1013, hook.id, "ci");
+  ASSERT_TRUE(store_->insert_channel(hook, &channel_made));
+  AuditEntry channel_again = entry("channel.create", 1014, hook.id, "ci");
+  EXPECT_FALSE(store_->insert_channel(hook, &channel_again));
+  AuditEntry channel_gone = entry("channel.delete", 1015, hook.id, "ci");
+  ASSERT_TRUE(store_->delete_channel(hook.id, &channel_gone));
+  AuditEntry channel_ghost = entry("channel.delete", 1016, hook.id, "ci");
+  EXPECT_FALSE(store_->delete_channel(hook.id, &channel_ghost));
+
+  AuditEntry refused = entry("auth.failed", 1017, "", "");
+  refused.target_id.reset();
+  refused.target_name.reset();
+  refused.detail = R"({"reason":"the token is not known"})";
+  store_->record(refused);
+
+  EXPECT_EQ(actions(),
+            (Actions{"auth.failed -", "channel.delete " + hook.id, "channel.create " + hook.id,
+                     "token.revoke " + token.id, "token.create " + token.id, "task.run " + t.id,
+                     "task.update " + t.id, "task.create " + fresh.id}));
+  EXPECT_EQ(store_->list_audit({}).list.at(0), refused);
+
+  // Filters: a target by id or name, an actor, an action or a kind of them, a time range.
+  EXPECT_EQ(actions({.target = "name of " + t.id}),
+            (Actions{"task.run " + t.id, "task.update " + t.id}));
+  EXPECT_EQ(actions({.target = t.id, .actor = "ops"}), (Actions{"task.run " + t.id}));
+  EXPECT_EQ(actions({.action = "token"}),
+            (Actions{"token.revoke " + token.id, "token.create " + token.id}));
+  EXPECT_EQ(actions({.action = "task.update"}), (Actions{"task.update " + t.id}));
+  EXPECT_EQ(actions({.action = "tas"}), Actions{}) << "a kind is a whole word";
+  EXPECT_EQ(actions({.from = 1009, .to = 1012}),
+            (Actions{"token.revoke " + token.id, "token.create " + token.id}));
+  auto page = store_->list_audit({.page = 2, .page_size = 3});
+  EXPECT_EQ(page.total, 8);
+  ASSERT_EQ(page.list.size(), 3u);
+  EXPECT_EQ(page.list.at(0).action, "token.revoke");
+
+  // Retention.
+  EXPECT_EQ(store_->delete_audit_before(1009), 3);
+  EXPECT_EQ(store_->list_audit({}).total, 5);
+}
+
 TEST_P(StoreTest, KeepsNotificationChannels) {
   Channel hook{.id = new_id(1000),
                .name = "ops hook",
@@ -1349,6 +1469,7 @@ TEST_P(StoreTest, ServersStartingTogetherMigrateOnce) {
   exec_directly("DROP TABLE IF EXISTS notification_channels");
   exec_directly("DROP TABLE IF EXISTS notification_deliveries");
   exec_directly("DROP TABLE IF EXISTS api_tokens");
+  exec_directly("DROP TABLE IF EXISTS audit_log");
   exec_directly("DELETE FROM schema_migrations");
   std::vector<std::thread> starts;
   std::atomic<int> opened{0};
@@ -1573,7 +1694,8 @@ TEST_P(PostgresStoreTest, MigrationToMonthsKeepsTheHistoryInPlace) {
   store_.reset();
   exec_directly(
       "DROP TABLE notification_alerts, notification_deliveries, notification_channels, "
-      "task_execution_logs, cluster_members, scheduled_tasks, schema_migrations, api_tokens");
+      "task_execution_logs, cluster_members, scheduled_tasks, schema_migrations, api_tokens, "
+      "audit_log");
   exec_directly(
       "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
       "applied_at BIGINT NOT NULL)");
