@@ -82,7 +82,7 @@ step "engine, worker pool, HTTP client and server, command runner, event and sto
 # Under TSan, the API tests that drive the server's threads (requests, the scheduler, the
 # runners, the recorder, the event stream, the outbox); the rest check answers and
 # settings, and run against the release and ASan+UBSan binaries.
-tsan_api=(apply backfill channels commands events faults history hostile kill limits metrics
+tsan_api=(apply audit backfill channels commands events faults history hostile kill limits metrics
   notification-faults notifications outbound overload policies restart roles secrets tasks)
 tsan_api=("${tsan_api[@]/#/tests/api/}")
 step "API tests against the TSan binary (the HTTP server, the engine, the recorder)" \

@@ -173,7 +173,14 @@ test("every documented operation answers as documented", async () => {
   await call("GET", "/api/scheduler/tokens", "/api/scheduler/tokens", undefined, {
     authorization: `Bearer ${token.token}`,
   });
+  await call("GET", "/api/scheduler/audit", "/api/scheduler/audit", undefined, {
+    authorization: `Bearer ${token.token}`,
+  });
   await call("DELETE", "/api/scheduler/tokens/{id}", `/api/scheduler/tokens/${token.id}`);
+  // The audit trail: every change above, and the refusals.
+  await call("GET", "/api/scheduler/audit", "/api/scheduler/audit?pageSize=500");
+  await call("GET", "/api/scheduler/audit", "/api/scheduler/audit?action=token&actor=bootstrap");
+  await call("GET", "/api/scheduler/audit", "/api/scheduler/audit?action=bogus");
   await call("DELETE", "/api/scheduler/tokens/{id}", "/api/scheduler/tokens/no-such-token");
   await call("GET", "/api/scheduler/me", "/api/scheduler/me", undefined, {
     authorization: `Bearer ${token.token}`,

@@ -40,6 +40,7 @@ const allowed = {
   "GET /api/scheduler/tokens": 200,
   "POST /api/scheduler/tokens": 422,
   "DELETE /api/scheduler/tokens/{id}": 404,
+  "GET /api/scheduler/audit": 200,
   "GET /api/scheduler/me": 200,
   "GET /api/scheduler/events": 200,
   "GET /healthz": 200,
