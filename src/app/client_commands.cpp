@@ -848,6 +848,106 @@ void add_tokens(CLI::App& app, int& exit_code) {
   }
 }
 
+// ---- the audit trail ---------------------------------------------------------------------
+
+struct AuditArgs {
+  Connection c;
+  std::string target, actor, action, since;
+  int limit = 50;
+};
+
+void add_audit_filters(CLI::App& cmd, AuditArgs& a) {
+  cmd.add_option("--target", a.target,
+                 "Only entries about this task, channel or token (id or name)");
+  cmd.add_option("--actor", a.actor, "Only entries of this token's name (bootstrap, cronkit...)");
+  cmd.add_option("--action", a.action,
+                 "Only this action (task.update) or kind of them (task, channel, token, auth)");
+  cmd.add_option("--since", a.since, "Only entries of this time back: 30m, 12h, 90d, 2w");
+  add_connection(cmd, a.c);
+}
+
+// The query of the filters, up to `to` (exclusive): pages read one after the other then
+// hold still while new entries are recorded.
+std::string audit_query(const AuditArgs& a, std::int64_t to) {
+  std::string q = "to=" + std::to_string(to);
+  if (!a.target.empty()) q += "&target=" + client::escape(a.target);
+  if (!a.actor.empty()) q += "&actor=" + client::escape(a.actor);
+  if (!a.action.empty()) q += "&action=" + client::escape(a.action);
+  if (!a.since.empty()) q += "&from=" + std::to_string(to - parse_lifetime(a.since));
+  return q;
+}
+
+// What an entry says beyond its columns: the fields an update changed, or its detail.
+std::string audit_summary(const json::value& e) {
+  const auto& o = e.as_object();
+  if (const auto* changes = o.if_contains("changes"); changes && changes->is_object()) {
+    std::string fields;
+    for (const auto& [key, value] : changes->as_object())
+      fields += (fields.empty() ? "" : ", ") + std::string(key);
+    return "changed " + fields;
+  }
+  if (const auto* detail = o.if_contains("detail"); detail && detail->is_object()) {
+    return json::serialize(*detail);
+  }
+  return "";
+}
+
+void add_audit(CLI::App& app, int& exit_code) {
+  auto* audit = app.add_subcommand("audit", "Who changed what, when, from where (admins)");
+  audit->require_subcommand(1);
+  {
+    auto a = std::make_shared<AuditArgs>();
+    auto* cmd = audit->add_subcommand("list", "The newest entries of the audit trail");
+    add_audit_filters(*cmd, *a);
+    cmd->add_option("--limit", a->limit, "How many entries, at most")
+        ->check(CLI::Range(1, 500))
+        ->capture_default_str();
+    cmd->callback([a, &exit_code] {
+      run(exit_code, [&] {
+        auto answer = Client{a->c.options}.call(
+            "GET", "/api/scheduler/audit?pageSize=" + std::to_string(a->limit) + "&" +
+                       audit_query(*a, now_ms() + 1));
+        if (a->c.json()) return print_json(answer.data());
+        client::Table table{{"AT", "ACTOR", "ADDRESS", "ACTION", "TARGET", "WHAT"},
+                            {false, true, false, false, true, true}};
+        for (const auto& e : answer.data().at("list").as_array()) {
+          std::string target = text_of(e, "targetName");
+          table.add({when(e, "at"), text_of(e, "actor").empty() ? "-" : text_of(e, "actor"),
+                     text_of(e, "address"), text_of(e, "action"), target.empty() ? "-" : target,
+                     audit_summary(e)});
+        }
+        if (table.empty()) {
+          std::cout << "no entries\n";
+        } else {
+          table.print(std::cout, client::terminal_width());
+        }
+      });
+    });
+  }
+  {
+    auto a = std::make_shared<AuditArgs>();
+    auto* cmd = audit->add_subcommand(
+        "export", "Every entry, newest first, as JSON lines (one object a line) on stdout");
+    add_audit_filters(*cmd, *a);
+    cmd->callback([a, &exit_code] {
+      run(exit_code, [&] {
+        const Client c{a->c.options};
+        const std::string query = audit_query(*a, now_ms() + 1);
+        for (int page = 1;; ++page) {
+          auto answer =
+              c.call("GET", "/api/scheduler/audit?pageSize=500&page=" + std::to_string(page) + "&" +
+                                query);
+          const auto& list = answer.data().at("list").as_array();
+          for (const auto& e : list)
+            std::cout << json::serialize(e) << '\n';
+          if (list.size() < 500) break;
+        }
+        std::cout.flush();
+      });
+    });
+  }
+}
+
 void add_whoami(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<Connection>();
   auto* cmd = app.add_subcommand("whoami", "Whose token this is, and its role");
@@ -871,6 +971,7 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   add_executions(app, exit_code);
   add_stats(app, exit_code);
   add_tokens(app, exit_code);
+  add_audit(app, exit_code);
   add_whoami(app, exit_code);
 }
 

@@ -381,3 +381,51 @@ test("tokens: create prints the token once, list never shows it, a viewer is ref
   assert.equal((await cli(["tokens", "revoke", "cli-viewer"])).code, 5, "no token not revoked has the name");
   assert.match((await cli(["tokens", "list"])).stdout, /\ncli-viewer +viewer +revoked /);
 });
+
+test("audit: list shows who did what; export writes every entry as a JSON line, filtered", async () => {
+  // Made here: a token, a request it may not make, and its revocation.
+  const made = await cli(["tokens", "create", "--name", "cli-audited", "--role", "operator"]);
+  assert.equal(made.code, 0, made.stderr);
+  const forbidden = await cli(["tasks", "create", "-f", file("operator.yaml", fnTask)], {
+    env: { CRONKIT_API_TOKEN: made.stdout.trim() },
+  });
+  assert.equal(forbidden.code, 9, forbidden.stderr);
+  assert.equal((await cli(["tokens", "revoke", "cli-audited"])).code, 0);
+
+  const list = await cli(["audit", "list", "--target", "cli-audited"]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^AT +ACTOR +ADDRESS +ACTION +TARGET +WHAT\n/);
+  assert.match(
+    list.stdout,
+    /\n\S+ \S+ +bootstrap +127\.0\.0\.1 +token\.revoke +cli-audited +\{"role":"operator"\}\n/,
+  );
+  assert.match(
+    list.stdout,
+    /\n\S+ \S+ +bootstrap +127\.0\.0\.1 +token\.create +cli-audited +\{"role":"operator"\}\n$/,
+  );
+
+  const exported = await cli(["audit", "export"]);
+  assert.equal(exported.code, 0, exported.stderr);
+  const lines = exported.stdout.trimEnd().split("\n");
+  const entries = lines.map((line) => JSON.parse(line));
+  const all = (await authed("GET", "/api/scheduler/audit?pageSize=500")).json.data;
+  assert.deepEqual(
+    entries,
+    all.list.filter((e) => e.at <= entries[0].at),
+    "every entry, newest first",
+  );
+  assert.ok(entries.some((e) => e.action === "auth.forbidden" && e.actor === "cli-audited"));
+
+  const tokensOnly = await cli(["audit", "export", "--action", "token", "--since", "1h"]);
+  const actions = new Set(
+    tokensOnly.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l).action),
+  );
+  assert.deepEqual([...actions].sort(), ["token.create", "token.revoke"]);
+
+  const refused = await cli(["audit", "list", "--action", "nonsense"]);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /action/);
+});
