@@ -357,9 +357,14 @@ Reply Api::route(const Request& req, std::string_view peer) {
     if (!is_open(raw_path)) {
       auto who = auth_->authenticate(req[http::field::authorization]);
       if (!who) {
-        record_refusal(peer, "", "auth.failed",
-                       {{"reason", who.error()},
-                        {"route", std::string(req.method_string()) + " " + std::string(raw_path)}});
+        // A token that is refused is a failed login; a request without one (a browser's
+        // first visit, a probe) is not recorded.
+        if (!req[http::field::authorization].empty()) {
+          record_refusal(
+              peer, "", "auth.failed",
+              {{"reason", who.error()},
+               {"route", std::string(req.method_string()) + " " + std::string(raw_path)}});
+        }
         Response res = error({http::status::unauthorized, std::move(who.error())});
         res.set(http::field::www_authenticate, "Bearer");
         return res;

@@ -258,6 +258,8 @@ test("a refused change records nothing; a refused token records one entry per ad
       const res = await call("DELETE", `/api/scheduler/tasks/${task.id}`, undefined, as(viewer.token));
       assert.equal(res.status, 403);
       assert.equal((await call("GET", "/api/scheduler/tasks", undefined, as("ck_wrong"))).status, 401);
+      // No token at all is no login: a browser's first visit, a probe.
+      assert.equal((await call("GET", "/api/scheduler/stats")).status, 401);
     }
   });
   assert.deepEqual(

@@ -59,6 +59,7 @@ test("each role sees who it is and only the actions it may take", async () => {
     assert.equal(await count(page.getByRole("button", { name: "Edit role probe" })), want.edit, role);
     assert.equal(await count(page.getByRole("button", { name: "Delete role probe" })), want.del, role);
     assert.equal(await count(page.getByRole("button", { name: "New task" })), want.create, role);
+    assert.equal(await count(page.getByRole("link", { name: "Audit", exact: true })), want.create, role);
     await screenshot(page, `roles-${role}-list`);
 
     await page.goto(`${t.server.base}/admin/scheduler/tasks/${task.json.data.id}`);

@@ -13,6 +13,7 @@ export const router = createRouter({
     { path: `/:id(${uuid})`, redirect: (to) => ({ name: "task", params: to.params, query: to.query }) },
     { path: "/executions", name: "executions", component: () => import("./pages/Executions.vue") },
     { path: "/channels", name: "channels", component: () => import("./pages/Channels.vue") },
+    { path: "/audit", name: "audit", component: () => import("./pages/Audit.vue") },
     { path: "/login", name: "login", component: () => import("./pages/Login.vue") },
     { path: "/:pathMatch(.*)*", name: "not-found", component: () => import("./pages/NotFound.vue") },
   ],

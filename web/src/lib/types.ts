@@ -320,3 +320,40 @@ export interface Preview {
   /** When each run starts (its instant plus the task's jitter delay), for a task's id. */
   startsAt?: number[];
 }
+
+/// What the audit trail records (GET /api/scheduler/audit).
+export const auditActions = [
+  "task.create",
+  "task.update",
+  "task.delete",
+  "task.pause",
+  "task.resume",
+  "task.run",
+  "task.backfill",
+  "task.apply",
+  "channel.create",
+  "channel.update",
+  "channel.delete",
+  "channel.test",
+  "token.create",
+  "token.revoke",
+  "auth.failed",
+  "auth.forbidden",
+] as const;
+export type AuditAction = (typeof auditActions)[number];
+
+export interface AuditEntry {
+  id: string;
+  at: number;
+  /// A token's name, "bootstrap", "anonymous", "cronkit"; empty for a token not recognised.
+  actor: string;
+  address: string;
+  action: AuditAction;
+  targetId: string | null;
+  targetName: string | null;
+  /// What an update changed: each field's old and new value, secrets as "<hidden>".
+  changes: Record<string, { old: unknown; new: unknown }> | null;
+  detail: Record<string, unknown> | null;
+}
+
+export type AuditPage = Page<AuditEntry>;
