@@ -73,12 +73,13 @@ Authenticator::Authenticator(Store& store, const Clock& clock, std::string_view 
       clock_(clock),
       bootstrap_hash_(bootstrap_token.empty() ? std::string{} : token_hash(bootstrap_token)) {}
 
-std::expected<Principal, std::string> Authenticator::authenticate(std::string_view authorization) {
+std::expected<Principal, Refused> Authenticator::authenticate(std::string_view authorization) {
   if (!required()) return Principal{.actor = "anonymous", .role = Role::admin};
   constexpr std::string_view kScheme = "Bearer ";
   if (authorization.size() <= kScheme.size() ||
       !boost::beast::iequals(authorization.substr(0, kScheme.size()), kScheme)) {
-    return std::unexpected("authentication required: send Authorization: Bearer <token>");
+    return std::unexpected(
+        Refused{"authentication required: send Authorization: Bearer <token>", ""});
   }
   // Compared as hashes: equal lengths, and CRYPTO_memcmp's time does not depend on where
   // they differ. The store finds a named token by its hash, which tells nothing of a token.
@@ -89,7 +90,7 @@ std::expected<Principal, std::string> Authenticator::authenticate(std::string_vi
   return named(hash);
 }
 
-std::expected<Principal, std::string> Authenticator::named(const std::string& hash) {
+std::expected<Principal, Refused> Authenticator::named(const std::string& hash) {
   const Millis now = clock_.now();
   std::optional<ApiToken> token;
   {
@@ -102,10 +103,10 @@ std::expected<Principal, std::string> Authenticator::named(const std::string& ha
   const bool read = !token;
   if (read) {
     token = store_.find_token(hash);
-    if (!token) return std::unexpected("the token is not known");
+    if (!token) return std::unexpected(Refused{"the token is not known", ""});
   }
   if (auto refused = refused_message(*token, now); !refused.empty()) {
-    return std::unexpected(std::move(refused));
+    return std::unexpected(Refused{std::move(refused), token->name});
   }
   const bool used = !token->last_used_at || now - *token->last_used_at >= kUseResolution;
   if (used) {

@@ -23,6 +23,13 @@ struct Principal {
   std::string token_id;  // a named token's id; empty otherwise
 };
 
+/// Why a request's token was refused: the message of its 401, and the token's name when it
+/// is a named token that was revoked or has expired (empty otherwise).
+struct Refused {
+  std::string message;
+  std::string name;
+};
+
 /// A new token: "ck_" and 256 bits from the kernel's random source, in base64url (46
 /// characters in all). Only its token_hash() is stored.
 std::string new_token();
@@ -47,8 +54,8 @@ class Authenticator {
   /// Whether requests must carry a token.
   bool required() const { return !bootstrap_hash_.empty(); }
   /// Who sent a request with this Authorization header (empty: none), or why it is refused
-  /// (the message of a 401). Throws StoreError when the store cannot be read.
-  std::expected<Principal, std::string> authenticate(std::string_view authorization);
+  /// (a 401). Throws StoreError when the store cannot be read.
+  std::expected<Principal, Refused> authenticate(std::string_view authorization);
   /// Forgets what it remembers of named tokens (after a revocation through this server).
   void forget();
 
@@ -57,7 +64,7 @@ class Authenticator {
     ApiToken token;
     Millis checked_at = 0;
   };
-  std::expected<Principal, std::string> named(const std::string& hash);
+  std::expected<Principal, Refused> named(const std::string& hash);
 
   Store& store_;
   const Clock& clock_;

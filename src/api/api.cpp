@@ -361,11 +361,11 @@ Reply Api::route(const Request& req, std::string_view peer) {
         // first visit, a probe) is not recorded.
         if (!req[http::field::authorization].empty()) {
           record_refusal(
-              peer, "", "auth.failed",
-              {{"reason", who.error()},
+              peer, who.error().name, "auth.failed",
+              {{"reason", who.error().message},
                {"route", std::string(req.method_string()) + " " + std::string(raw_path)}});
         }
-        Response res = error({http::status::unauthorized, std::move(who.error())});
+        Response res = error({http::status::unauthorized, std::move(who.error().message)});
         res.set(http::field::www_authenticate, "Bearer");
         return res;
       }
@@ -387,7 +387,9 @@ Reply Api::route(const Request& req, std::string_view peer) {
       if (!call.who.token_id.empty()) {
         check = [auth = auth_, header = std::string(req[http::field::authorization])] {
           try {
-            if (auto who = auth->authenticate(header); !who) return std::optional{who.error()};
+            if (auto who = auth->authenticate(header); !who) {
+              return std::optional{who.error().message};
+            }
           } catch (const StoreError&) {
             // The database is away: the stream goes on, like the rest of what is cached.
           }

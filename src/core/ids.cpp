@@ -9,24 +9,37 @@
 namespace cronkit {
 
 std::string new_id(Millis now) {
+  // RFC 9562 6.2, method 1: a 26-bit counter after the milliseconds (the 12 bits of rand_a
+  // and the first 14 of rand_b), started at random in its lower half each millisecond and
+  // counted up within it, so that ids made one after the other in a millisecond are
+  // ordered too; 48 random bits follow. (2^25 ids in one millisecond do not happen.)
   static std::mutex mutex;
   static std::mt19937_64 rng{std::random_device{}()};
-  std::uint64_t a, b;
+  static Millis last_ms = -1;
+  static std::uint32_t counter = 0;
+  std::uint64_t random;
+  std::uint32_t count;
   {
     std::lock_guard lock{mutex};
-    a = rng();
-    b = rng();
+    random = rng();
+    if (now == last_ms) {
+      ++counter;
+    } else {
+      last_ms = now;
+      counter = static_cast<std::uint32_t>(rng() & 0x1ffffff);
+    }
+    count = counter & 0x3ffffff;
   }
   std::array<unsigned char, 16> u{};
   auto ms = static_cast<std::uint64_t>(now);
   for (int i = 0; i < 6; ++i)
     u[static_cast<std::size_t>(i)] = (ms >> (40 - 8 * i)) & 0xff;
-  for (int i = 0; i < 8; ++i)
-    u[static_cast<std::size_t>(6 + i)] = (a >> (8 * i)) & 0xff;
-  u[14] = b & 0xff;
-  u[15] = (b >> 8) & 0xff;
-  u[6] = static_cast<unsigned char>(0x70 | (u[6] & 0x0f));  // version 7
-  u[8] = static_cast<unsigned char>(0x80 | (u[8] & 0x3f));  // RFC 9562 variant
+  u[6] = static_cast<unsigned char>(0x70 | ((count >> 22) & 0x0f));  // version 7
+  u[7] = static_cast<unsigned char>((count >> 14) & 0xff);
+  u[8] = static_cast<unsigned char>(0x80 | ((count >> 8) & 0x3f));  // RFC 9562 variant
+  u[9] = static_cast<unsigned char>(count & 0xff);
+  for (int i = 0; i < 6; ++i)
+    u[static_cast<std::size_t>(10 + i)] = (random >> (8 * i)) & 0xff;
   // Written in place: this runs once per execution.
   static constexpr char kHex[] = "0123456789abcdef";
   std::string text(36, '-');

@@ -8,7 +8,8 @@
 namespace cronkit {
 
 /// A new UUID version 7 ("0190b8c4-...") for `now`: unique, and ordered by time, which
-/// keeps inserts at the end of the database's indexes. Thread-safe.
+/// keeps inserts at the end of the database's indexes; ids a process makes in the same
+/// millisecond are ordered as they were made. Thread-safe.
 std::string new_id(Millis now);
 
 /// Whether `text` has the form of an id (8-4-4-4-12 lowercase hex digits).

@@ -101,9 +101,10 @@ TEST_F(AccessTest, KnowsTheBootstrapTokenAndNamedTokensAndRefusesTheRest) {
                                 "Bearer " + viewer.substr(1), "bootstrap-secret"}) {
     auto refused = auth.authenticate(header);
     ASSERT_FALSE(refused) << header;
-    EXPECT_FALSE(refused.error().empty());
+    EXPECT_FALSE(refused.error().message.empty());
+    EXPECT_EQ(refused.error().name, "");
   }
-  EXPECT_EQ(auth.authenticate("Bearer nope").error(), "the token is not known");
+  EXPECT_EQ(auth.authenticate("Bearer nope").error().message, "the token is not known");
 }
 
 TEST_F(AccessTest, AnExpiredTokenIsRefusedFromItsExpiry) {
@@ -113,7 +114,8 @@ TEST_F(AccessTest, AnExpiredTokenIsRefusedFromItsExpiry) {
   clock_.advance(4999);
   EXPECT_TRUE(auth.authenticate("Bearer " + t));
   clock_.advance(1);
-  EXPECT_EQ(auth.authenticate("Bearer " + t).error(), "token \"short\" has expired");
+  EXPECT_EQ(auth.authenticate("Bearer " + t).error().message, "token \"short\" has expired");
+  EXPECT_EQ(auth.authenticate("Bearer " + t).error().name, "short") << "named in the audit trail";
 }
 
 TEST_F(AccessTest, ARevocationThroughAnotherServerIsSeenWithinASecond) {
@@ -122,7 +124,8 @@ TEST_F(AccessTest, ARevocationThroughAnotherServerIsSeenWithinASecond) {
   ASSERT_TRUE(auth.authenticate("Bearer " + t));
   ASSERT_TRUE(here_->revoke_token(ids_[t], clock_.now()));
   clock_.advance(Authenticator::kRecheck);
-  EXPECT_EQ(auth.authenticate("Bearer " + t).error(), "token \"ci\" was revoked");
+  EXPECT_EQ(auth.authenticate("Bearer " + t).error().message, "token \"ci\" was revoked");
+  EXPECT_EQ(auth.authenticate("Bearer " + t).error().name, "ci");
 }
 
 TEST_F(AccessTest, ARevocationHereIsSeenAtOnce) {
