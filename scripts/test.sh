@@ -54,7 +54,7 @@ step "format" scripts/check-format.sh
 step "build (release)" scripts/build.sh release
 # First, with nothing else running: its servers are killed on a schedule and their work is
 # taken over within seconds.
-step "cluster tests: 3 servers on PostgreSQL, one killed every 15 s; a database outage; a command task on 2; jitter, backfill and a run limit under kills; catch-up after every server was down; notifications taken over from a killed server; a failover from a killed primary to its promoted standby; applies through any server, scheduled by all; a token revoked through one server refused by another within a second" \
+step "cluster tests: 3 servers on PostgreSQL, one killed every 15 s; a database outage; a command task on 2; jitter, backfill and a run limit under kills; catch-up after every server was down; notifications taken over from a killed server; a failover from a killed primary to its promoted standby; applies through any server, scheduled by all; a token revoked through one server refused by another within a second; the audit trail read from either" \
   node --test --test-concurrency=1 tests/cluster/
 background asan scripts/build.sh asan-ubsan
 step "unit tests, TZ=UTC" env TZ=UTC ctest --preset release

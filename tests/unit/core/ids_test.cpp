@@ -1,9 +1,9 @@
 // Ids are version 7 UUIDs: ordered by their millisecond, and, within one process, by when
 // they were made inside a millisecond too, so that what is listed by id comes in the order
 // it happened (the audit trail, executions queued in the same millisecond).
-#include <gtest/gtest.h>
-
 #include "core/ids.h"
+
+#include <gtest/gtest.h>
 
 namespace cronkit {
 namespace {
