@@ -554,8 +554,7 @@ void PostgresStore::change_tasks(std::span<const std::string> names,
       throw StoreError("no task with id " + id);
     }
   }
-  for (const AuditEntry& a : changes.audit)
-    record(*c, &a);
+  record_all(*c, changes.audit);
   tx.commit();
 }
 
@@ -692,6 +691,23 @@ void PostgresStore::record(pg::Connection& c, const AuditEntry* entry) {
   if (!entry) return;
   Params p;
   audit_values(*entry, [&](const auto& v) { p.add(v); });
+  c.query(kSql, p);
+}
+
+void PostgresStore::record_all(pg::Connection& c, std::span<const AuditEntry> entries) {
+  static const std::string kSql =
+      "INSERT INTO audit_log (" + std::string(kAuditColumns) +
+      ") SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], "
+      "$6::text[], $7::text[], $8::json[], $9::json[])";
+  if (entries.empty()) return;
+  pg::ArrayLiteral cols[kAuditColumnCount];
+  for (const AuditEntry& e : entries) {
+    int col = 0;
+    audit_values(e, [&](const auto& v) { cols[col++].add(v); });
+  }
+  Params p;
+  for (auto& col : cols)
+    p.add(col.take());
   c.query(kSql, p);
 }
 

@@ -130,6 +130,8 @@ class PostgresStore final : public Store, public Cluster {
   void queue(pg::Connection& c, std::span<const Delivery> deliveries);
   // Records the audit entry, if any, in the caller's transaction.
   static void record(pg::Connection& c, const AuditEntry* entry);
+  // Records the entries in the caller's transaction, with one statement.
+  static void record_all(pg::Connection& c, std::span<const AuditEntry> entries);
   // Makes a change (`change(connection)`: whether it was made) and records `audit` with it
   // in one transaction; without an entry, the change alone.
   template <typename Change>

@@ -907,6 +907,33 @@ TEST_P(StoreTest, RecordsAnAuditEntryWithItsChangeOnly) {
   EXPECT_EQ(store_->list_audit({}).total, 5);
 }
 
+TEST_P(StoreTest, ChangesOfSeveralTasksRecordTheirEntriesTogether) {
+  Task a = task("a", 1000);
+  Task b = a;
+  b.id = new_id(1001);
+  b.name = "b";
+  auto entry = [](const Task& t, std::string change, Millis at) {
+    return AuditEntry{.id = new_id(at),
+                      .at = at,
+                      .actor = "ci",
+                      .address = "::1",
+                      .action = "task.apply",
+                      .target_id = t.id,
+                      .target_name = t.name,
+                      .detail = R"({"change":")" + change + R"("})"};
+  };
+  std::vector<AuditEntry> entries{entry(b, "create", 2000), entry(a, "update", 2001)};
+  entries[1].changes = R"({"name":{"old":"a","new":"quote \" and backslash \\ and é"}})";
+  a.name = "quote \" and backslash \\ and é";
+  store_->change_tasks({}, {}, [&](std::vector<Task>) {
+    return TaskChanges{.inserts = {b}, .updates = {a}, .audit = entries};
+  });
+  auto listed = store_->list_audit({}).list;
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0], entries[1]);
+  EXPECT_EQ(listed[1], entries[0]);
+}
+
 TEST_P(StoreTest, KeepsNotificationChannels) {
   Channel hook{.id = new_id(1000),
                .name = "ops hook",
