@@ -730,8 +730,14 @@ TEST_F(EngineTest, RetentionAtStartAndTheCleanupFunction) {
   old(40, ExecutionStatus::failed);
   old(10, ExecutionStatus::success);
   old(1, ExecutionStatus::success);
-  start({.log_retention_days = 30});
+  for (Millis age_days : {400, 300}) {
+    const Millis at = clock_.now() - age_days * 86400000;
+    store_->record({.id = new_id(at), .at = at, .actor = "ci", .action = "task.update"});
+  }
+  start({.log_retention_days = 30, .audit_retention_days = 365});
   ASSERT_TRUE(eventually([&] { return history(t).size() == 3; })) << "the 40-day success goes";
+  ASSERT_TRUE(eventually([&] { return store_->list_audit({}).total == 1; }))
+      << "the audit entry older than 365 days goes";
   engine_->trigger(t);
   ASSERT_TRUE(eventually([&] {
     auto runs = finished(t);
