@@ -43,6 +43,33 @@ bool is_open(std::string_view path) {
   return std::find(open.begin(), open.end(), path) != open.end();
 }
 
+// The client's address: the peer's, or, when the peer is a trusted proxy, the nearest
+// address of X-Forwarded-For ("client, proxy1, proxy2": each proxy appends the address it
+// was sent from) that is not a trusted proxy itself. What is not an address ends the walk:
+// nothing before it is believed.
+std::string client_address(const Request& req, std::string_view peer,
+                           const AddressRanges& proxies) {
+  if (proxies.empty() || !proxies.contains(peer)) return std::string(peer);
+  std::vector<std::string> hops;
+  const auto [first, last] = req.equal_range("X-Forwarded-For");
+  for (auto field = first; field != last; ++field) {
+    for (std::string_view hop : split(field->value(), ',')) {
+      while (!hop.empty() && (hop.front() == ' ' || hop.front() == '\t'))
+        hop.remove_prefix(1);
+      while (!hop.empty() && (hop.back() == ' ' || hop.back() == '\t'))
+        hop.remove_suffix(1);
+      hops.emplace_back(hop);
+    }
+  }
+  std::string address(peer);
+  for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+    if (!parse_address(*it)) break;
+    address = *it;
+    if (!proxies.contains(*it)) break;
+  }
+  return address;
+}
+
 }  // namespace
 
 Api::Api(Store& store, engine::Engine& engine, const Registry& registry, const Clock& clock,
@@ -343,7 +370,8 @@ Reply Api::route(const Request& req, std::string_view peer) {
     auto target = parse_request_target(req.target());
     if (!target) throw Failure{http::status::bad_request, std::move(target.error())};
     const std::string_view raw_path = target->path;
-    Call call{req, {}, std::move(target->query), {}, std::string(peer)};
+    Call call{
+        req, {}, std::move(target->query), {}, client_address(req, peer, options_.trusted_proxies)};
     // The admin UI is public, like any login page; its data comes from the API below.
     if (raw_path == "/") {
       Response res{http::status::found, 11};
@@ -361,7 +389,7 @@ Reply Api::route(const Request& req, std::string_view peer) {
         // first visit, a probe) is not recorded.
         if (!req[http::field::authorization].empty()) {
           record_refusal(
-              peer, who.error().name, "auth.failed",
+              call.address, who.error().name, "auth.failed",
               {{"reason", who.error().message},
                {"route", std::string(req.method_string()) + " " + std::string(raw_path)}});
         }
@@ -424,7 +452,7 @@ Reply Api::route(const Request& req, std::string_view peer) {
         continue;
       }
       if (!route.open && !allows(call.who.role, route.role)) {
-        record_refusal(peer, call.who.actor, "auth.forbidden",
+        record_refusal(call.address, call.who.actor, "auth.forbidden",
                        {{"route", route.method + " " + route.path},
                         {"needed", to_string(route.role)},
                         {"role", to_string(call.who.role)}});

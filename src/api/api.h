@@ -43,6 +43,10 @@ struct ApiOptions {
   /// channel whose URL names a denied literal address or host is refused; test
   /// notifications are held to them.
   OutboundRules outbound;
+  /// Reverse proxies (--trusted-proxy): a request from one of them is taken to come from the
+  /// address its X-Forwarded-For names (the nearest one that is not a trusted proxy too).
+  /// Empty: every request comes from its peer, and the header is ignored.
+  AddressRanges trusted_proxies;
   /// Where people reach this server (--public-url): notifications link to its admin UI.
   /// Empty: no links.
   std::string public_url;

@@ -58,8 +58,9 @@ json::object channel_object(const Channel& c, bool hidden) {
   if (c.headers) {
     boost::system::error_code ec;
     headers = json::parse(*c.headers, ec);
-    if (ec || !headers.is_object()) headers = json::value(*c.headers);
-    if (hidden && headers.is_object()) {
+    if (ec || !headers.is_object()) {
+      headers = hidden ? json::value(kHidden) : json::value(*c.headers);
+    } else if (hidden) {
       for (auto& [name, value] : headers.as_object())
         value = kHidden;
     }

@@ -46,6 +46,7 @@ struct ServeOptions {
   std::vector<std::string> cors_origins;
   std::vector<std::string> http_allow;
   std::vector<std::string> http_deny;
+  std::vector<std::string> trusted_proxies;
   std::string public_url;
   bool insecure = false;
   int max_connections = 1024;
@@ -148,6 +149,11 @@ int serve(const ServeOptions& o, Registry& registry) {
     std::cerr << "cronkit: --http-allow/--http-deny: " << outbound.error() << "\n";
     return 2;
   }
+  auto proxies = AddressRanges::parse(o.trusted_proxies);
+  if (!proxies) {
+    std::cerr << "cronkit: --trusted-proxy: " << proxies.error() << "\n";
+    return 2;
+  }
   std::optional<engine::CommandUser> command_user;
   if (!o.command_user.empty()) {
     std::string error;
@@ -219,6 +225,7 @@ int serve(const ServeOptions& o, Registry& registry) {
                 .cors_origins = o.cors_origins,
                 .commands_allowed = o.allow_commands,
                 .outbound = *outbound,
+                .trusted_proxies = *proxies,
                 .public_url = o.public_url}};
   std::unique_ptr<api::HttpServer> server;
   try {
@@ -379,6 +386,12 @@ void add_serve_command(CLI::App& app, Registry& registry, int& exit_code) {
                   "Where HTTP tasks and notifications may not go (addresses, ranges, host names; "
                   "checked first, on every connection and redirect); repeat for more")
       ->check(rule_check);
+  cmd->add_option("--trusted-proxy", o->trusted_proxies,
+                  "A reverse proxy (address or range) whose X-Forwarded-For names the client: "
+                  "the audit trail then records the client's address; repeat for more. Default: "
+                  "none, the header is ignored")
+      ->check(checked([](const std::string& v) { return AddressRanges::parse({v}).has_value(); },
+                      "must be an address (127.0.0.1) or a range (10.0.0.0/8, fd00::/8)", "RANGE"));
   cmd->add_option("--public-url", o->public_url,
                   "Where people reach this server (scheme://host[:port][/path]): notifications "
                   "link to its admin UI. Default: none, no links")

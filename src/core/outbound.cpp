@@ -168,4 +168,20 @@ std::optional<OutboundRefusal> OutboundRules::check_host(std::string_view host) 
   return std::nullopt;
 }
 
+std::expected<AddressRanges, std::string> AddressRanges::parse(
+    const std::vector<std::string>& ranges) {
+  AddressRanges out;
+  for (const std::string& text : ranges) {
+    auto r = parse_rule(text);
+    if (!r || r->is_host) return std::unexpected("\"" + text + "\" is not an address or a range");
+    out.ranges_.push_back(std::move(*r));
+  }
+  return out;
+}
+
+bool AddressRanges::contains(std::string_view address) const {
+  const auto a = parse_address(address);
+  return a && std::ranges::any_of(ranges_, [&](const OutboundRule& r) { return covers(r, *a); });
+}
+
 }  // namespace cronkit

@@ -55,6 +55,23 @@ class OutboundRules {
   std::vector<OutboundRule> allow_, deny_, builtin_;
 };
 
+/// A set of IPv4 and IPv6 address ranges ("10.0.0.0/8", "::1", "127.0.0.1").
+///   auto proxies = AddressRanges::parse({"127.0.0.1/32", "10.0.0.0/8"});
+///   proxies->contains("10.1.2.3")   // true
+class AddressRanges {
+ public:
+  /// The ranges, or the first entry that is not an address or a range.
+  static std::expected<AddressRanges, std::string> parse(const std::vector<std::string>& ranges);
+  AddressRanges() = default;  // none
+
+  bool empty() const { return ranges_.empty(); }
+  /// Whether `address` (numeric) is in one of the ranges; false for anything else.
+  bool contains(std::string_view address) const;
+
+ private:
+  std::vector<OutboundRule> ranges_;
+};
+
 /// An address (IPv4, IPv6, IPv4-mapped IPv6) as 16 bytes, or none.
 std::optional<std::array<std::uint8_t, 16>> parse_address(std::string_view text);
 

@@ -4,6 +4,8 @@
 // records nothing, and a refused token records one entry per address and actor a minute.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { defaultBinary } from "../support/harness.mjs";
 import { client, startReceiver, startServer } from "./server.mjs";
 
 const BOOT = "audit-bootstrap-token-0123456789";
@@ -327,4 +329,40 @@ test("the trail is filtered by target, actor, action or kind and time, and only 
   const denied = await client(server.base)("GET", "/api/scheduler/audit", undefined, as(operator.token));
   assert.equal(denied.status, 403);
   assert.match(denied.json.message, /needs the admin role/);
+});
+
+test("behind a trusted proxy the client's address is recorded; from anyone else X-Forwarded-For is ignored", async () => {
+  const spoofed = { "x-forwarded-for": "203.0.113.9" };
+  const direct = await recordedBy(() => api("POST", "/api/scheduler/tasks", fn("audit-direct"), spoofed));
+  assert.deepEqual(
+    direct.entries.map((e) => e.address),
+    ["127.0.0.1"],
+  );
+
+  const proxied = await startServer({
+    env: { CRONKIT_API_TOKEN: BOOT },
+    args: ["--trusted-proxy", "127.0.0.1/32", "--trusted-proxy", "10.0.0.0/8"],
+  });
+  try {
+    const call = client(proxied.base);
+    const made = await call("POST", "/api/scheduler/tasks", fn("audit-proxied"), {
+      ...as(BOOT),
+      "x-forwarded-for": "198.51.100.1, 203.0.113.9, 10.1.2.3",
+    });
+    assert.equal(made.status, 201, made.text);
+    const trail = await call("GET", `/api/scheduler/audit?target=${made.json.data.id}`, undefined, as(BOOT));
+    assert.deepEqual(
+      trail.json.data.list.map((e) => [e.action, e.address]),
+      [["task.create", "203.0.113.9"]],
+      "the nearest address that is not a trusted proxy",
+    );
+  } finally {
+    await proxied.stop();
+  }
+  const bad = spawnSync(defaultBinary(), ["serve", "--port", "0", "--trusted-proxy", "proxy.internal"], {
+    encoding: "utf8",
+    env: { ...process.env, CRONKIT_CONFIG: "/dev/null" },
+  });
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /--trusted-proxy: .*must be an address \(127\.0\.0\.1\) or a range/);
 });

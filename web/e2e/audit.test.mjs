@@ -3,20 +3,11 @@
 // the server refuses it to them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { browserForFile, screenshot } from "./browser.mjs";
+import { browserForFile, screenshot, signIn } from "./browser.mjs";
 
 const BOOT = "audit-ui-bootstrap-token-0123456789";
 const t = browserForFile({ env: { CRONKIT_API_TOKEN: BOOT } });
 const admin = (method, path, body) => t.api(method, path, body, { authorization: `Bearer ${BOOT}` });
-
-async function signIn(token) {
-  const { page } = t;
-  await page.goto(`${t.server.base}/admin/scheduler/login`);
-  await page.evaluate(() => sessionStorage.clear());
-  await page.getByLabel("API token").fill(token);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Scheduled tasks" }).waitFor();
-}
 
 test("an admin reads the trail, filters it, and sees an update's fields before and after", async () => {
   const created = await admin("POST", "/api/scheduler/tasks", {
@@ -38,7 +29,7 @@ test("an admin reads the trail, filters it, and sees an update's fields before a
     .json.data.token;
 
   const { page } = t;
-  await signIn(BOOT);
+  await signIn(t, BOOT);
   await page.getByRole("link", { name: "Audit", exact: true }).click();
   await page.getByRole("heading", { name: "Audit trail" }).waitFor();
   const rows = page.locator("tbody tr");
@@ -77,7 +68,7 @@ test("an admin reads the trail, filters it, and sees an update's fields before a
   await page.getByRole("heading", { name: "audited nightly" }).waitFor();
 
   // A viewer is not offered the page, and reading it anyway is refused.
-  await signIn(viewer);
+  await signIn(t, viewer);
   await page.getByTestId("signed-in").getByText("viewer", { exact: true }).waitFor();
   assert.equal(await page.getByRole("link", { name: "Audit", exact: true }).count(), 0);
   await page.goto(`${t.server.base}/admin/scheduler/audit`);

@@ -46,3 +46,13 @@ export function browserForFile(serverOptions = {}) {
 export async function screenshot(page, name) {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 }
+
+// Signs in afresh with `token` on the login page, and waits for the task list.
+export async function signIn(t, token) {
+  const { page } = t;
+  await page.goto(`${t.server.base}/admin/scheduler/login`);
+  await page.evaluate(() => sessionStorage.clear());
+  await page.getByLabel("API token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Scheduled tasks" }).waitFor();
+}

@@ -4,20 +4,11 @@
 // tests/api/roles.test.mjs.)
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { browserForFile, screenshot } from "./browser.mjs";
+import { browserForFile, screenshot, signIn } from "./browser.mjs";
 
 const BOOT = "roles-ui-bootstrap-token-0123456789";
 const t = browserForFile({ env: { CRONKIT_API_TOKEN: BOOT } });
 const admin = (method, path, body) => t.api(method, path, body, { authorization: `Bearer ${BOOT}` });
-
-async function signIn(token) {
-  const { page } = t;
-  await page.goto(`${t.server.base}/admin/scheduler/login`);
-  await page.evaluate(() => sessionStorage.clear());
-  await page.getByLabel("API token").fill(token);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Scheduled tasks" }).waitFor();
-}
 
 // How many of these are on the page (once it shows the signed-in role: it knows what to offer).
 const count = (locator) => locator.count();
@@ -48,7 +39,7 @@ test("each role sees who it is and only the actions it may take", async () => {
     admin: { run: 1, pause: 1, edit: 1, del: 1, create: 1, backfill: 1, send: 1, channelEdit: 1 },
   };
   for (const role of ["viewer", "operator", "admin"]) {
-    await signIn(tokens[role]);
+    await signIn(t, tokens[role]);
     const header = page.getByTestId("signed-in");
     await header.getByText(`ui-${role}`).waitFor();
     await header.getByText(role, { exact: true }).waitFor();

@@ -352,6 +352,16 @@ std::vector<ScheduleSpec> SqliteStore::enabled_schedules() {
   return out;
 }
 
+template <typename Change>
+bool SqliteStore::audited(const AuditEntry* audit, Change&& change) {
+  std::lock_guard lock{mutex_};
+  sqlite::Transaction tx{db_};
+  if (!change()) return false;
+  record_locked(audit);
+  tx.commit();
+  return true;
+}
+
 bool SqliteStore::insert_task(const Task& task, const AuditEntry* audit) {
   std::lock_guard lock{mutex_};
   TaskTallies tallies;
@@ -622,16 +632,11 @@ bool SqliteStore::insert_token(const ApiToken& token, const AuditEntry* audit) {
   static const std::string kSql = "INSERT INTO api_tokens (" + std::string(kTokenColumns) +
                                   ") VALUES (" + placeholders('?', kTokenColumnCount) +
                                   ") ON CONFLICT DO NOTHING";
-  std::lock_guard lock{mutex_};
-  sqlite::Transaction tx{db_};
-  {
+  return audited(audit, [&] {
     sqlite::Use s{db_.prepare(kSql)};
     token_values(token, Binder{*s});
-    if (s->run() != 1) return false;
-  }
-  record_locked(audit);
-  tx.commit();
-  return true;
+    return s->run() == 1;
+  });
 }
 
 std::optional<ApiToken> SqliteStore::revoke_token(std::string_view id, Millis now,
@@ -742,44 +747,29 @@ bool SqliteStore::insert_channel(const Channel& channel, const AuditEntry* audit
   static const std::string kSql =
       "INSERT INTO notification_channels (" + std::string(kChannelColumns) + ") VALUES (" +
       placeholders('?', kChannelColumnCount) + ") ON CONFLICT (id) DO NOTHING";
-  std::lock_guard lock{mutex_};
-  sqlite::Transaction tx{db_};
-  {
+  return audited(audit, [&] {
     sqlite::Use s{db_.prepare(kSql)};
     channel_values(channel, Binder{*s});
-    if (s->run() != 1) return false;
-  }
-  record_locked(audit);
-  tx.commit();
-  return true;
+    return s->run() == 1;
+  });
 }
 
 bool SqliteStore::update_channel(const Channel& channel, const AuditEntry* audit) {
   static const std::string kSql =
       "UPDATE notification_channels SET " + assignments(kChannelColumns, '?') + " WHERE id = ?1";
-  std::lock_guard lock{mutex_};
-  sqlite::Transaction tx{db_};
-  {
+  return audited(audit, [&] {
     sqlite::Use s{db_.prepare(kSql)};
     channel_values(channel, Binder{*s});
-    if (s->run() != 1) return false;
-  }
-  record_locked(audit);
-  tx.commit();
-  return true;
+    return s->run() == 1;
+  });
 }
 
 bool SqliteStore::delete_channel(std::string_view id, const AuditEntry* audit) {
-  std::lock_guard lock{mutex_};
-  sqlite::Transaction tx{db_};
-  {
+  return audited(audit, [&] {
     sqlite::Use s{db_.prepare("DELETE FROM notification_channels WHERE id = ?1")};
     s->bind(1, id);
-    if (s->run() != 1) return false;
-  }
-  record_locked(audit);
-  tx.commit();
-  return true;
+    return s->run() == 1;
+  });
 }
 
 std::vector<std::string> SqliteStore::tasks_notifying(std::string_view channel_id, int limit) {
@@ -803,16 +793,11 @@ bool SqliteStore::insert_delivery(const Delivery& delivery, const AuditEntry* au
   static const std::string kSql =
       "INSERT INTO notification_deliveries (" + std::string(kDeliveryColumns) + ") VALUES (" +
       placeholders('?', kDeliveryColumnCount) + ") ON CONFLICT (id) DO NOTHING";
-  std::lock_guard lock{mutex_};
-  sqlite::Transaction tx{db_};
-  {
+  return audited(audit, [&] {
     sqlite::Use s{db_.prepare(kSql)};
     delivery_values(delivery, Binder{*s});
-    if (s->run() != 1) return false;
-  }
-  record_locked(audit);
-  tx.commit();
-  return true;
+    return s->run() == 1;
+  });
 }
 
 bool SqliteStore::update_delivery(const Delivery& delivery) {

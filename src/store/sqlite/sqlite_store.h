@@ -119,6 +119,10 @@ class SqliteStore final : public Store {
                            const AuditEntry* audit);
   // Under mutex_, in the caller's transaction: records the entry, if any.
   void record_locked(const AuditEntry* entry);
+  // Makes a change (`change()`: whether it was made) and records `audit` with it, in one
+  // transaction under mutex_.
+  template <typename Change>
+  bool audited(const AuditEntry* audit, Change&& change);
 
   const std::string path_;
   std::mutex mutex_;  // the writer

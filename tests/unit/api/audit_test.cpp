@@ -69,6 +69,12 @@ TEST(AuditChanges, ChannelSecretsShowOnlyThatTheyChanged) {
   EXPECT_EQ(parsed(channel_changes(hook, changed)), json::parse(R"({
     "headers": {"old": {"X-Key": "<hidden>"}, "new": {"X-Key": "<hidden>", "X-Team": "<hidden>"}},
     "secret": {"old": "<hidden>", "new": "<hidden>"}})"));
+
+  // Headers that are not an object (never stored by the API) are hidden whole.
+  Channel odd = hook;
+  odd.headers = "X-Key: three";
+  EXPECT_EQ(parsed(channel_changes(hook, odd)), json::parse(R"({
+    "headers": {"old": {"X-Key": "<hidden>"}, "new": "<hidden>"}})"));
 }
 
 class AuditRefusals : public ::testing::Test {
@@ -112,6 +118,45 @@ TEST_F(AuditRefusals, ARefusedTokenIsRecordedOnceAMinutePerAddressAndActor) {
   ASSERT_EQ(recorded.size(), 3u);
   EXPECT_EQ(recorded[0].address, "10.0.0.1");
   EXPECT_EQ(parsed(recorded[0].detail).at("unrecorded"), 3) << "the ones left out since";
+}
+
+class TrustedProxies : public ::testing::Test {
+ protected:
+  // The address a refused request from `peer` is recorded with.
+  std::string recorded(std::string_view peer, std::vector<std::string> forwarded) {
+    Request req{http::verb::get, "/api/scheduler/stats", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::authorization, "Bearer ck_wrong");
+    for (const auto& f : forwarded)
+      req.insert("X-Forwarded-For", f);
+    EXPECT_EQ(api_.handle(req, peer).response.result(), http::status::unauthorized);
+    clock_.advance(60'000);  // each refusal recorded
+    return store_.list_audit({}).list.at(0).address;
+  }
+
+  testing::FakeClock clock_{1'800'000'000'000};
+  store::SqliteStore store_{":memory:"};
+  Registry registry_;
+  engine::Engine engine_{store_, clock_, registry_, {}};
+  Api api_{store_,
+           engine_,
+           registry_,
+           clock_,
+           {.api_token = "bootstrap-secret",
+            .trusted_proxies = *AddressRanges::parse({"10.0.0.0/8", "::1"})}};
+};
+
+TEST_F(TrustedProxies, TheClientIsTheNearestForwardedAddressThatIsNoTrustedProxy) {
+  EXPECT_EQ(recorded("10.0.0.5", {"203.0.113.9"}), "203.0.113.9");
+  EXPECT_EQ(recorded("10.0.0.5", {"198.51.100.1, 203.0.113.9,10.1.1.1"}), "203.0.113.9")
+      << "the client may send a header of its own: only what trusted proxies added counts";
+  EXPECT_EQ(recorded("::1", {"198.51.100.1", "2001:db8::7"}), "2001:db8::7")
+      << "several headers are one list, in order";
+  EXPECT_EQ(recorded("10.0.0.5", {"not-an-address, 10.2.2.2"}), "10.2.2.2")
+      << "nothing before what is not an address is believed";
+  EXPECT_EQ(recorded("10.0.0.5", {}), "10.0.0.5");
+  EXPECT_EQ(recorded("192.0.2.7", {"203.0.113.9"}), "192.0.2.7")
+      << "from anyone else, the header is ignored";
 }
 
 }  // namespace
