@@ -63,7 +63,9 @@ step "unit tests, TZ=UTC" env TZ=UTC ctest --preset release
 step "unit tests that could depend on the process's time zone, TZ=Pacific/Chatham" \
   env TZ=Pacific/Chatham ctest --preset release \
   -E "^Backends/|^HttpRunnerTest|^HttpServerTest|^CommandRunnerTest|^CommandOutput|^Crash\."
-step "API tests against the binary" node --test tests/api/
+# Two files at a time: each starts its own server on a free port, and most of their time is
+# spent waiting for what the server does.
+step "API tests against the binary" node --test --test-concurrency=2 tests/api/
 step "Debian package: built, lintian, contents, the unpacked program under a NOTIFY_SOCKET; installed, upgraded, removed and purged in a throwaway root" \
   tests/package/package_test.sh
 step "embedding: the example built out of tree with find_package(cronkit) and with pkg-config against an install, each serving its own function" \
